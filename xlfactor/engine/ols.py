@@ -1,0 +1,267 @@
+"""Batched ordinary least squares: many assets, one regressor matrix, full inference.
+
+Every asset ``n`` is regressed on the same design ``X`` (``T x k``, first column the
+constant). Estimation uses a thin QR decomposition of ``X`` computed once; all per-asset
+work is matrix products over the ``T x N`` response block, so 500 assets cost little more
+than one.
+
+Covariance estimators (``cov_type``), matching statsmodels' ``OLS.fit`` conventions:
+
+``"classical"``  s^2 (X'X)^-1 with s^2 = SSR / (T - k)
+``"HC0"``        White: (X'X)^-1 X' diag(e^2) X (X'X)^-1
+``"HC1"``        HC0 * T / (T - k)
+``"HC2"``        e^2 / (1 - h) weights, h the leverage
+``"HC3"``        e^2 / (1 - h)^2 weights
+``"HAC"``        Newey-West with Bartlett weights 1 - j / (L + 1), j = 1..L, no small-sample
+                 correction; L defaults to floor(4 (T / 100)^(2/9)).
+
+Coefficient inference uses Student t with T - k degrees of freedom or the normal
+distribution; the default (``use_t=None``) follows statsmodels: t for classical standard
+errors, normal for the robust ones. The F statistic tests that all slopes are
+zero: the classical ratio of mean squares, or a Wald F built from the robust covariance.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import linalg, stats
+
+from ..errors import CollinearityError, InsufficientDataError, InvalidInputError
+
+COV_TYPES = ("classical", "HC0", "HC1", "HC2", "HC3", "HAC")
+
+_COV_ALIASES = {
+    "": "classical", "CLASSICAL": "classical", "NONROBUST": "classical", "OLS": "classical",
+    "HOMOSKEDASTIC": "classical", "UNADJUSTED": "classical",
+    "HC0": "HC0", "HC1": "HC1", "HC2": "HC2", "HC3": "HC3", "WHITE": "HC0", "ROBUST": "HC1",
+    "HAC": "HAC", "NW": "HAC", "NEWEY-WEST": "HAC", "NEWEYWEST": "HAC", "KERNEL": "HAC",
+}
+
+#: Largest condition number of the (column-scaled) design accepted before declaring collinearity.
+MAX_CONDITION = 1e12
+
+
+def canonical_cov_type(cov_type: str | None) -> str:
+    """Normalise a covariance name (case-insensitive, common aliases) or raise."""
+    key = "" if cov_type is None else str(cov_type).strip().upper()
+    try:
+        return _COV_ALIASES[key]
+    except KeyError:
+        raise InvalidInputError(
+            f"unknown standard-error type {str(cov_type).strip()!r}; "
+            f"valid: {', '.join(COV_TYPES)}"
+        ) from None
+
+
+def default_hac_lags(nobs: int) -> int:
+    """Newey-West default lag length floor(4 (T/100)^(2/9))."""
+    return int(math.floor(4.0 * (nobs / 100.0) ** (2.0 / 9.0)))
+
+
+def check_lags(lags: int | float | None, nobs: int) -> int:
+    """Validate a user lag count for HAC; ``None`` gives the default rule."""
+    if lags is None:
+        return default_hac_lags(nobs)
+    if isinstance(lags, bool) or not float(lags).is_integer():
+        raise InvalidInputError(f"HAC lags must be a whole number, got {lags!r}")
+    lags = int(lags)
+    if lags < 1:
+        raise InvalidInputError(f"HAC lags must be at least 1, got {lags}")
+    if lags >= nobs:
+        raise InvalidInputError(f"HAC lags ({lags}) must be smaller than the sample ({nobs})")
+    return lags
+
+
+@dataclass(frozen=True)
+class OLSArrays:
+    """Raw estimates for ``N`` assets and ``k`` coefficients (alpha first).
+
+    Arrays are shaped ``(N, k)`` for coefficient statistics, ``(N, k, k)`` for ``cov`` and
+    ``(N,)`` for per-asset scalars. ``resid`` is ``(T, N)``.
+    """
+
+    params: np.ndarray
+    cov: np.ndarray
+    std_errors: np.ndarray
+    tstats: np.ndarray
+    pvalues: np.ndarray
+    ci_lower: np.ndarray
+    ci_upper: np.ndarray
+    rsquared: np.ndarray
+    rsquared_adj: np.ndarray
+    fstat: np.ndarray
+    f_pvalue: np.ndarray
+    ssr: np.ndarray
+    resid_std: np.ndarray
+    durbin_watson: np.ndarray
+    loglik: np.ndarray
+    aic: np.ndarray
+    bic: np.ndarray
+    resid: np.ndarray
+    nobs: int
+    df_resid: int
+    cov_type: str
+    lags: int | None
+    use_t: bool
+    conf_level: float
+
+
+def _decompose(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Thin QR of X plus (X'X)^-1; raise on (numerical) collinearity."""
+    Q, R = np.linalg.qr(X)
+    # Scale-free rank test: singular values of R with columns scaled to unit norm.
+    norms = np.linalg.norm(X, axis=0)
+    if np.any(norms == 0.0):
+        raise CollinearityError("a regressor is identically zero")
+    sv = np.linalg.svd(R / norms, compute_uv=False)
+    if sv[-1] == 0.0 or sv[0] / sv[-1] > MAX_CONDITION:
+        raise CollinearityError(
+            "the regressors are perfectly collinear (a factor repeats, is constant, or is a "
+            "combination of the others)"
+        )
+    R_inv = linalg.solve_triangular(R, np.eye(R.shape[0]))
+    return Q, R, R_inv @ R_inv.T
+
+
+def _meat_hc(X: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Sum_t w[t, n] x_t x_t' for every asset n, as one GEMM: (N, k, k)."""
+    T, k = X.shape
+    outer = (X[:, :, None] * X[:, None, :]).reshape(T, k * k)
+    return (weights.T @ outer).reshape(-1, k, k)
+
+
+def _meat_hac(X: np.ndarray, E: np.ndarray, lags: int) -> np.ndarray:
+    """Newey-West long-run covariance of the scores x_t e_t, Bartlett weights, (N, k, k)."""
+    T, k = X.shape
+    S = _meat_hc(X, E * E)
+    for j in range(1, lags + 1):
+        w = 1.0 - j / (lags + 1.0)
+        cross = (X[j:, :, None] * X[:-j, None, :]).reshape(T - j, k * k)
+        G = ((E[j:] * E[:-j]).T @ cross).reshape(-1, k, k)
+        S += w * (G + G.transpose(0, 2, 1))
+    return S
+
+
+def _covariance(
+    X: np.ndarray, Q: np.ndarray, XtX_inv: np.ndarray, E: np.ndarray, s2: np.ndarray,
+    cov_type: str, lags: int | None,
+) -> np.ndarray:
+    T, k = X.shape
+    if cov_type == "classical":
+        return s2[:, None, None] * XtX_inv[None]
+    if cov_type == "HAC":
+        meat = _meat_hac(X, E, lags or 0)
+    else:
+        w = E * E
+        if cov_type in ("HC2", "HC3"):
+            leverage = np.einsum("tk,tk->t", Q, Q)
+            power = 1.0 if cov_type == "HC2" else 2.0
+            w = w / (1.0 - leverage)[:, None] ** power
+        meat = _meat_hc(X, w)
+        if cov_type == "HC1":
+            meat *= T / (T - k)
+    return XtX_inv[None] @ meat @ XtX_inv[None]
+
+
+def _wald_f(params: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """Wald F that all slopes are zero: b_s' V_ss^-1 b_s / q, per asset."""
+    b = params[:, 1:]
+    V = cov[:, 1:, 1:]
+    q = b.shape[1]
+    with np.errstate(all="ignore"):
+        try:
+            sol = np.linalg.solve(V, b[:, :, None])[:, :, 0]
+        except np.linalg.LinAlgError:
+            sol = np.einsum("nij,nj->ni", np.linalg.pinv(V), b)
+        return np.einsum("ni,ni->n", b, sol) / q
+
+
+def ols(
+    Y: np.ndarray,
+    X: np.ndarray,
+    cov_type: str = "classical",
+    lags: int | None = None,
+    *,
+    use_t: bool | None = None,
+    conf_level: float = 0.95,
+) -> OLSArrays:
+    """Regress every column of ``Y`` on ``X``.
+
+    Parameters
+    ----------
+    Y : ndarray, shape (T,) or (T, N)
+        Responses, e.g. excess returns in decimals per period. No missing values.
+    X : ndarray, shape (T, k)
+        Regressors, the constant first. No missing values.
+    cov_type : str
+        One of :data:`COV_TYPES` (aliases accepted, see :func:`canonical_cov_type`).
+    lags : int, optional
+        HAC lag length; ``None`` uses :func:`default_hac_lags`. Ignored otherwise.
+    use_t : bool, optional
+        Student t with T - k degrees of freedom for t-stats and intervals; else normal.
+        ``None``: t for classical standard errors, normal for robust ones (statsmodels'
+        convention). The F statistic always uses F(k - 1, T - k).
+    conf_level : float
+        Confidence level of ``ci_lower``/``ci_upper``.
+    """
+    Y = np.asarray(Y, dtype=float)
+    if Y.ndim == 1:
+        Y = Y[:, None]
+    X = np.asarray(X, dtype=float)
+    T, k = X.shape
+    if Y.shape[0] != T:
+        raise InvalidInputError(f"y has {Y.shape[0]} rows but X has {T}")
+    if not (np.isfinite(Y).all() and np.isfinite(X).all()):
+        raise InvalidInputError("missing or non-finite values in the regression data")
+    if T < k + 2:
+        raise InsufficientDataError(
+            f"{T} observations for {k} coefficients: need at least {k + 2}"
+        )
+    if not 0.0 < conf_level < 1.0:
+        raise InvalidInputError(f"confidence level must be between 0 and 1, got {conf_level}")
+    cov_type = canonical_cov_type(cov_type)
+    lags = check_lags(lags, T) if cov_type == "HAC" else None
+    if use_t is None:
+        use_t = cov_type == "classical"
+
+    Q, R, XtX_inv = _decompose(X)
+    B = linalg.solve_triangular(R, Q.T @ Y)  # (k, N)
+    E = Y - X @ B
+    df_resid = T - k
+    ssr = np.einsum("tn,tn->n", E, E)
+    centered = Y - Y.mean(axis=0)
+    tss = np.einsum("tn,tn->n", centered, centered)
+    s2 = ssr / df_resid
+
+    cov = _covariance(X, Q, XtX_inv, E, s2, cov_type, lags)
+    params = B.T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
+        tstats = params / se
+        rsq = 1.0 - ssr / tss
+        rsq_adj = 1.0 - (T - 1) / df_resid * (1.0 - rsq)
+        if cov_type == "classical":
+            fstat = ((tss - ssr) / (k - 1)) / s2 if k > 1 else np.full(len(ssr), np.nan)
+        else:
+            fstat = _wald_f(params, cov) if k > 1 else np.full(len(ssr), np.nan)
+        dw = np.einsum("tn,tn->n", np.diff(E, axis=0), np.diff(E, axis=0)) / ssr
+        loglik = -0.5 * T * (np.log(2.0 * np.pi) + np.log(ssr / T) + 1.0)
+    if use_t:
+        dist = stats.t(df_resid)
+    else:
+        dist = stats.norm()
+    pvalues = 2.0 * dist.sf(np.abs(tstats))
+    q = dist.ppf(0.5 + conf_level / 2.0)
+    f_p = stats.f.sf(fstat, k - 1, df_resid)
+    return OLSArrays(
+        params=params, cov=cov, std_errors=se, tstats=tstats, pvalues=pvalues,
+        ci_lower=params - q * se, ci_upper=params + q * se,
+        rsquared=rsq, rsquared_adj=rsq_adj, fstat=fstat, f_pvalue=np.asarray(f_p),
+        ssr=ssr, resid_std=np.sqrt(s2), durbin_watson=dw,
+        loglik=loglik, aic=-2.0 * loglik + 2.0 * k, bic=-2.0 * loglik + k * np.log(T),
+        resid=E, nobs=T, df_resid=df_resid, cov_type=cov_type, lags=lags,
+        use_t=use_t, conf_level=conf_level,
+    )
