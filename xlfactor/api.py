@@ -1,0 +1,390 @@
+"""The public Python API: fetch, align and regress in one call.
+
+>>> import xlfactor
+>>> res = xlfactor.fit("AAPL", "FF3", "2020-01-01", "2023-01-01")   # doctest: +SKIP
+>>> res.params                                                         # doctest: +SKIP
+
+Dates are inclusive on both ends. Returns are simple total returns in decimals per
+period; the dependent variable is the excess return over the risk-free rate.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from .config import Settings
+from .engine.align import AlignedSample, align, check_frequency, require_overlap
+from .engine.model import FactorModel
+from .engine.results import EstimationInfo, FactorResults
+from .errors import InvalidInputError, UnknownTickerError
+from .models import ModelSpec, resolve_model
+from .sources.base import FactorData, FactorSource, PriceData, PriceSource
+from .tickers import normalize_tickers
+
+#: Days of prices fetched before ``start`` so the first return in the window can be formed.
+PRICE_BUFFER_DAYS = 10
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+
+
+# -- dates ---------------------------------------------------------------------------
+def parse_date(value: object, what: str = "date") -> pd.Timestamp | None:
+    """Accept ISO strings, dates, datetimes, Timestamps and Excel serial numbers.
+
+    ``None`` and blank strings give ``None`` (use the default).
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if isinstance(value, bool):
+        raise InvalidInputError(f"{what} must be a date, got {value!r}")
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        if not 1 <= float(value) < 2958466:  # Excel's valid serial range (to 9999-12-31)
+            raise InvalidInputError(f"{what}: {value!r} is not a valid Excel date")
+        return (EXCEL_EPOCH + pd.Timedelta(days=int(value))).normalize()
+    if isinstance(value, (datetime, date)):
+        stamp = pd.Timestamp(value)
+        return (stamp.tz_localize(None) if stamp.tzinfo else stamp).normalize()
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return pd.Timestamp(datetime.fromisoformat(text)).normalize()
+        except ValueError:
+            pass
+        raise InvalidInputError(f"{what}: {text[:40]!r} is not a date (use YYYY-MM-DD)")
+    raise InvalidInputError(f"{what} must be a date, got {type(value).__name__}")
+
+
+def last_complete_trading_day(today: date | None = None) -> pd.Timestamp:
+    """Yesterday, rolled back to a weekday (today's close may not be final yet)."""
+    day = pd.Timestamp(today or date.today()).normalize() - pd.Timedelta(days=1)
+    while day.dayofweek >= 5:
+        day -= pd.Timedelta(days=1)
+    return day
+
+
+def resolve_period(
+    start: object = None, end: object = None, *, today: date | None = None
+) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Validate ``[start, end]``; defaults: end = last complete trading day, start = end - 3y."""
+    now = pd.Timestamp(today or date.today()).normalize()
+    s = parse_date(start, "start")
+    e = parse_date(end, "end")
+    if s is not None and s > now:
+        raise InvalidInputError(f"start {s:%Y-%m-%d} is in the future")
+    if e is None or e > now:
+        e = last_complete_trading_day(today) if e is None or e > now else e
+    if s is None:
+        s = e - pd.DateOffset(years=3)
+    if s > e:
+        raise InvalidInputError(f"start {s:%Y-%m-%d} is after end {e:%Y-%m-%d}")
+    if s.year < 1900:
+        raise InvalidInputError(f"start {s:%Y-%m-%d} is before any factor history")
+    return s, e
+
+
+# -- sources ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Sources:
+    """The price and factor sources a call uses."""
+
+    prices: PriceSource
+    factors: FactorSource
+
+
+@functools.lru_cache(maxsize=8)
+def _sources_for(settings: Settings) -> Sources:
+    from .sources.sample import SampleFactors, SamplePortfolios
+
+    if settings.sample:
+        return Sources(SamplePortfolios(), SampleFactors())
+    store = None
+    if settings.price_dir is None or settings.french_dir is None:
+        from .store import Store
+
+        store = Store(settings.cache_dir)
+    if settings.price_dir is not None:
+        from .sources.files import PriceFiles
+
+        prices: PriceSource = PriceFiles(settings.price_dir)
+    else:
+        from .sources.yahoo import YahooPrices
+
+        prices = YahooPrices(
+            store=store, ttl_hours=settings.price_ttl_hours, offline=settings.offline
+        )
+    if settings.french_dir is not None:
+        from .sources.french import FrenchFiles
+
+        factors: FactorSource = FrenchFiles(settings.french_dir)
+    else:
+        from .sources.french import FrenchLibrary
+
+        factors = FrenchLibrary(
+            settings.french_url, store=store, ttl_days=settings.factor_ttl_days,
+            offline=settings.offline,
+        )
+    return Sources(prices, factors)
+
+
+def get_sources(settings: Settings | None = None) -> Sources:
+    """Sources configured by ``settings`` (default: from the environment), reused per process
+    so that parsed factor files and open cache connections serve every later call."""
+    return _sources_for(settings or Settings.from_env())
+
+
+def _pick(sources: Sources | None, prices: PriceSource | None, factors: FactorSource | None,
+          settings: Settings | None) -> Sources:
+    base = sources or (None if prices and factors else get_sources(settings))
+    return Sources(prices or base.prices, factors or base.factors)
+
+
+# -- data --------------------------------------------------------------------------------
+def load_factors(
+    model: str | ModelSpec | Sequence[str] | None = "FF3",
+    freq: str = "D",
+    *,
+    sources: Sources | None = None,
+    factor_source: FactorSource | None = None,
+    settings: Settings | None = None,
+) -> FactorData:
+    """Full-history factor data for a model, daily where the source has it.
+
+    Weekly and monthly regressions compound daily factors (see :mod:`xlfactor.engine.align`);
+    a source without daily data (the offline sample) serves its native frequency.
+    """
+    spec = resolve_model(model)
+    freq = check_frequency(freq)
+    src = factor_source or _pick(sources, None, None, settings).factors
+    from .errors import DataUnavailableError
+
+    try:
+        return src.get_factors(spec.factors, "D")
+    except DataUnavailableError:
+        if freq == "D":
+            raise
+        return src.get_factors(spec.factors, freq)
+
+
+def factor_returns(
+    model: str | ModelSpec | Sequence[str] | None = "FF3",
+    start: object = None,
+    end: object = None,
+    freq: str = "D",
+    **kw,
+) -> pd.DataFrame:
+    """Factor returns (decimals per period) and ``RF`` over ``[start, end]`` at ``freq``.
+
+    ``attrs`` carries ``source``, ``release`` and ``stale``.
+    """
+    spec = resolve_model(model)
+    freq = check_frequency(freq)
+    s, e = resolve_period(start, end)
+    data = load_factors(spec, freq, **kw)
+    empty_prices = pd.DataFrame(index=pd.DatetimeIndex([], name="date"))
+    sample = align(empty_prices, data.returns, data.frequency, spec.factors, freq, s, e)
+    out = pd.concat([sample.factors, sample.rf], axis=1)
+    out.attrs.update(source=data.source, release=data.release, stale=data.stale)
+    return out
+
+
+def load_prices(
+    tickers: object, start: pd.Timestamp, end: pd.Timestamp, *, prices: PriceSource
+) -> PriceData:
+    """Adjusted prices with a buffer before ``start`` so the first return can be formed."""
+    names = normalize_tickers(tickers)
+    return prices.get_prices(names, (start - timedelta(days=PRICE_BUFFER_DAYS)).date(), end.date())
+
+
+def build_sample(
+    tickers: object,
+    model: str | ModelSpec | Sequence[str] | None = "FF3",
+    start: object = None,
+    end: object = None,
+    freq: str = "D",
+    *,
+    sources: Sources | None = None,
+    price_source: PriceSource | None = None,
+    factor_source: FactorSource | None = None,
+    settings: Settings | None = None,
+) -> tuple[AlignedSample, EstimationInfo, tuple[str, ...]]:
+    """Fetch and align: excess returns and factors ready for :class:`FactorModel`.
+
+    Returns the sample, the labels describing it, and the tickers without any price data.
+    """
+    spec = resolve_model(model)
+    freq = check_frequency(freq)
+    s, e = resolve_period(start, end)
+    src = _pick(sources, price_source, factor_source, settings)
+    names = normalize_tickers(tickers)
+    fdata = load_factors(spec, freq, factor_source=src.factors)
+    pdata = load_prices(names, s, e, prices=src.prices)
+    sample = align(pdata.prices, fdata.returns, fdata.frequency, spec.factors, freq, s, e)
+    sample = replace(sample, excess=sample.excess.reindex(columns=names))
+    require_overlap(sample, f" for {', '.join(names)}")
+    info = EstimationInfo(
+        model=spec.name, factors=spec.factors, frequency=freq,
+        start=sample.factors.index[0], end=sample.factors.index[-1],
+        price_source=pdata.source, factor_source=fdata.source, release=fdata.release,
+        stale=pdata.stale or fdata.stale, notes=(*pdata.notes, *fdata.notes),
+    )
+    return sample, info, tuple(pdata.missing)
+
+
+def asset_returns(
+    tickers: object, start: object = None, end: object = None, freq: str = "D",
+    *, excess: bool = False, **kw,
+) -> pd.DataFrame:
+    """Asset total returns (or excess returns) per period, aligned to the factor calendar."""
+    sample, info, _ = build_sample(tickers, "CAPM", start, end, freq, **kw)
+    out = sample.excess if excess else sample.excess.add(sample.rf, axis=0)
+    out.attrs.update(source=info.price_source, stale=info.stale)
+    return out
+
+
+# -- estimation --------------------------------------------------------------------------
+def fit(
+    tickers: object,
+    model: str | ModelSpec | Sequence[str] | None = "FF3",
+    start: object = None,
+    end: object = None,
+    freq: str = "D",
+    se: str = "classical",
+    lags: int | None = None,
+    *,
+    min_obs: int | None = None,
+    use_t: bool | None = None,
+    conf_level: float = 0.95,
+    sources: Sources | None = None,
+    price_source: PriceSource | None = None,
+    factor_source: FactorSource | None = None,
+    settings: Settings | None = None,
+) -> FactorResults:
+    """Regress the excess returns of ``tickers`` on a factor model.
+
+    Parameters
+    ----------
+    tickers : str or sequence
+        One ticker, a comma-separated string, or a (nested) list; blanks are ignored.
+    model : str or sequence
+        ``CAPM``, ``FF3``, ``CARHART4``, ``FF5``, ``FF6`` or a factor list ("MKT,SMB,MOM").
+    start, end : date-like, optional
+        Inclusive sample bounds; defaults: three years to the last complete trading day.
+    freq : {"D", "W", "M"}
+        Return frequency; weekly and monthly compound daily returns per calendar period.
+    se : {"classical", "HC0", "HC1", "HC2", "HC3", "HAC"}
+        Standard-error type; ``lags`` sets Newey-West lags (default rule if omitted).
+
+    Returns
+    -------
+    FactorResults
+        Tickers without price data appear in ``failed`` (an error is raised only when
+        no ticker can be estimated).
+    """
+    sample, info, missing = build_sample(
+        tickers, model, start, end, freq, sources=sources, price_source=price_source,
+        factor_source=factor_source, settings=settings,
+    )
+    present = [c for c in sample.excess.columns if c not in missing]
+    if not present:
+        raise UnknownTickerError(f"unknown ticker {missing[0]!r}")
+    model_obj = FactorModel(sample.excess[present], sample.factors, min_obs=min_obs)
+    res = model_obj.fit(se, lags, use_t=use_t, conf_level=conf_level, info=info)
+    for name in missing:
+        res.failed[name] = UnknownTickerError(f"unknown ticker {name!r}")
+    return res
+
+
+def regress(
+    y: object,
+    x: object,
+    names: Sequence[str] | None = None,
+    se: str = "classical",
+    lags: int | None = None,
+    *,
+    use_t: bool | None = None,
+    conf_level: float = 0.95,
+) -> FactorResults:
+    """OLS of ``y`` on ``x`` plus a constant, for in-sheet data (no dates, no excess).
+
+    ``y`` is one column (or several: each is regressed separately); ``x`` has one column
+    per regressor. Rows with a missing value anywhere are dropped.
+    """
+    Y = _matrix(y, "y")
+    X = _matrix(x, "X")
+    if Y.shape[0] != X.shape[0]:
+        raise InvalidInputError(f"y has {Y.shape[0]} rows but X has {X.shape[0]}")
+    labels = list(names) if names is not None else [f"x{i + 1}" for i in range(X.shape[1])]
+    if len(labels) != X.shape[1]:
+        raise InvalidInputError(f"{len(labels)} labels for {X.shape[1]} X columns")
+    if len(set(labels)) != len(labels):
+        raise InvalidInputError("labels must be distinct")
+    index = pd.RangeIndex(1, Y.shape[0] + 1, name="row")
+    ycols = ["y"] if Y.shape[1] == 1 else [f"y{i + 1}" for i in range(Y.shape[1])]
+    dep = pd.DataFrame(Y, index=index, columns=ycols)
+    fac = pd.DataFrame(X, index=index, columns=labels)
+    info = EstimationInfo(model="in-sheet regression", factors=tuple(labels), excess=False)
+    return FactorModel(dep, fac).fit(se, lags, use_t=use_t, conf_level=conf_level, info=info)
+
+
+def _matrix(data: object, what: str) -> np.ndarray:
+    arr = np.asarray(data.to_numpy() if hasattr(data, "to_numpy") else data, dtype=object)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2 or arr.size == 0:
+        raise InvalidInputError(f"{what} must be a non-empty column or table of numbers")
+    out = np.empty(arr.shape, dtype=float)
+    for (i, j), v in np.ndenumerate(arr):
+        if v is None or (isinstance(v, str) and not v.strip()):
+            out[i, j] = np.nan
+        elif isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.number)):
+            raise InvalidInputError(f"{what} row {i + 1}, column {j + 1}: {v!r} is not a number")
+        else:
+            out[i, j] = float(v)
+    return out
+
+
+def rolling(
+    ticker: str,
+    model: str | ModelSpec | Sequence[str] | None = "FF3",
+    window: int | None = 252,
+    start: object = None,
+    end: object = None,
+    freq: str = "D",
+    se: str = "classical",
+    lags: int | None = None,
+    *,
+    with_std_errors: bool = False,
+    **kw,
+) -> pd.DataFrame:
+    """Rolling-window (or expanding, ``window=None``) alpha and betas of one ticker.
+
+    Rows are the last date of each window; columns ``alpha`` and the factors (and with
+    ``with_std_errors`` their standard errors as ``se_<name>``), plus ``r2`` and ``nobs``.
+    """
+    from .engine.rolling import rolling_ols
+
+    spec = resolve_model(model)
+    sample, info, missing = build_sample(ticker, spec, start, end, freq, **kw)
+    name = sample.excess.columns[0]
+    if missing:
+        raise UnknownTickerError(f"unknown ticker {name!r}")
+    data = pd.concat([sample.excess[name], sample.factors], axis=1).dropna()
+    X = np.column_stack([np.ones(len(data)), data[list(spec.factors)].to_numpy()])
+    out = rolling_ols(data[name].to_numpy(), X, window, cov_type=se, lags=lags)
+    coefs = ["alpha", *spec.factors]
+    dates = data.index[out["end"]]
+    frame = pd.DataFrame(out["params"][:, 0, :], index=dates, columns=coefs)
+    if with_std_errors:
+        for i, c in enumerate(coefs):
+            frame[f"se_{c}"] = out["std_errors"][:, 0, i]
+    frame["r2"] = out["rsquared"][:, 0]
+    frame["nobs"] = out["nobs"].astype(int)
+    frame.attrs.update(info=info)
+    return frame

@@ -1,0 +1,218 @@
+"""Command line: ``xlfactor demo``, ``xlfactor betas AAPL MSFT --model FF3 ...`` and friends.
+
+Errors print one readable line to stderr and exit with status 2 (bad input) or 1 (data
+unavailable); tracebacks are shown only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+from .errors import InvalidInputError, XlFactorError
+
+DEMO_PORTFOLIOS = ("NoDur", "BusEq", "Hlth", "Money")
+
+
+def _common(p: argparse.ArgumentParser, *, model: str = "FF3") -> None:
+    p.add_argument("--model", default=model, help="CAPM, FF3, CARHART4, FF5, FF6 or a list like MKT,SMB,MOM")
+    p.add_argument("--start", help="first date, YYYY-MM-DD (default: three years before end)")
+    p.add_argument("--end", help="last date, inclusive (default: last complete trading day)")
+    p.add_argument("--freq", default="D", help="D, W or M (default D)")
+    p.add_argument("--se", default="classical", help="classical, HC0, HC1, HC2, HC3 or HAC")
+    p.add_argument("--lags", type=int, help="Newey-West lags for --se HAC (default: 4(T/100)^(2/9))")
+    src = p.add_argument_group("data sources")
+    src.add_argument("--source", choices=("web", "sample"), default=None,
+                     help="web (Yahoo + French library, cached) or the bundled offline sample")
+    src.add_argument("--price-dir", type=Path, help="folder of Yahoo-format CSV files to use instead of Yahoo")
+    src.add_argument("--french-dir", type=Path, help="folder of French library zips/CSVs to use instead of the web")
+    src.add_argument("--cache-dir", type=Path, help="cache folder (default: user cache dir)")
+    src.add_argument("--offline", action="store_true", help="use cached data only")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="xlfactor", description="Fama-French factor regressions from the command line."
+    )
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="offline example on bundled real data; writes a PNG chart")
+    demo.add_argument("--chart", type=Path, default=Path("xlfactor-demo.png"), help="PNG output path")
+
+    betas = sub.add_parser("betas", help="alpha, betas and statistics per ticker")
+    betas.add_argument("tickers", nargs="+")
+    _common(betas)
+    betas.add_argument("--format", choices=("table", "csv"), default="table")
+    betas.add_argument("--chart", type=Path, help="also write an exposure chart (PNG)")
+
+    fac = sub.add_parser("factors", help="factor returns for a model and period")
+    _common(fac)
+    fac.add_argument("--csv", type=Path, help="write to this CSV file instead of printing")
+
+    roll = sub.add_parser("rolling", help="rolling-window alpha and betas")
+    roll.add_argument("ticker")
+    roll.add_argument("--window", type=int, default=252, help="window length in periods (default 252)")
+    _common(roll)
+    roll.add_argument("--csv", type=Path, help="write to this CSV file instead of printing")
+
+    sub.add_parser("models", help="list the factor models")
+    sub.add_parser("info", help="version, cache location and contents")
+    return parser
+
+
+def _settings(args: argparse.Namespace):
+    from .config import Settings
+
+    return Settings.from_env(
+        cache_dir=args.cache_dir, offline=args.offline or None,
+        price_dir=args.price_dir, french_dir=args.french_dir,
+        sample=True if args.source == "sample" else None,
+    )
+
+
+class _Progress:
+    """Stage progress on stderr with tqdm; silent when not a terminal or with --quiet."""
+
+    def __init__(self, total: int, quiet: bool) -> None:
+        self._bar = None
+        if not quiet and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, file=sys.stderr, leave=False, unit="step")
+
+    def step(self, label: str) -> None:
+        if self._bar is not None:
+            self._bar.set_description(label)
+            self._bar.update(1)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _fit(args, tickers, progress: _Progress):
+    from . import api
+
+    settings = _settings(args)
+    sources = api.get_sources(settings)
+    progress.step("factors")
+    api.load_factors(args.model, args.freq, sources=sources)
+    progress.step(f"prices ({len(tickers)} tickers)")
+    return api.fit(tickers, args.model, args.start, args.end, args.freq, args.se, args.lags,
+                   sources=sources)
+
+
+def _cmd_betas(args) -> int:
+    progress = _Progress(3, args.quiet)
+    try:
+        res = _fit(args, args.tickers, progress)
+        progress.step("regression")
+    finally:
+        progress.close()
+    if args.format == "csv":
+        from .export import long_table
+
+        long_table(res).to_csv(sys.stdout, index=False)
+    else:
+        print(res.summary())
+    if args.chart:
+        from .charts import exposure_chart
+
+        print(f"\nchart written to {exposure_chart(res, args.chart)}")
+    return 0
+
+
+def _cmd_demo(args) -> int:
+    from . import api
+    from .charts import exposure_chart
+    from .config import Settings
+
+    sources = api.get_sources(Settings(sample=True))
+    res = api.fit(list(DEMO_PORTFOLIOS), "CARHART4", "1990-01-01", "2016-12-31", "M",
+                  sources=sources)
+    print("xlfactor demo: offline sample data (no network)\n")
+    print(res.summary())
+    path = exposure_chart(res, args.chart)
+    print(f"\nchart written to {path}")
+    return 0
+
+
+def _print_or_save(frame, path: Path | None) -> None:
+    if path:
+        from .export import safe_csv
+
+        safe_csv(frame, path)
+        print(f"written {len(frame)} rows to {path}")
+    else:
+        with __import__("pandas").option_context("display.max_rows", 30, "display.width", 120):
+            print(frame)
+
+
+def _cmd_factors(args) -> int:
+    from . import api
+
+    frame = api.factor_returns(args.model, args.start, args.end, args.freq,
+                               sources=api.get_sources(_settings(args)))
+    print(f"# {frame.attrs.get('source')}, release {frame.attrs.get('release') or 'unknown'}; "
+          f"decimal returns per period", file=sys.stderr)
+    _print_or_save(frame, args.csv)
+    return 0
+
+
+def _cmd_rolling(args) -> int:
+    from . import api
+
+    frame = api.rolling(args.ticker, args.model, args.window, args.start, args.end, args.freq,
+                        args.se, args.lags, sources=api.get_sources(_settings(args)))
+    _print_or_save(frame, args.csv)
+    return 0
+
+
+def _cmd_models(args) -> int:
+    from .models import MODELS
+
+    for spec in MODELS.values():
+        print(f"{spec.name:<9} {', '.join(spec.factors):<28} {spec.description}")
+    print("custom    any comma-separated list of MKT, SMB, HML, RMW, CMA, MOM")
+    return 0
+
+
+def _cmd_info(args) -> int:
+    from . import __version__
+    from .config import Settings
+    from .store import Store
+
+    settings = Settings.from_env()
+    info = Store(settings.cache_dir).info()
+    print(f"xlfactor {__version__}")
+    for key, value in info.items():
+        print(f"{key}: {value}")
+    return 0
+
+
+COMMANDS = {
+    "demo": _cmd_demo, "betas": _cmd_betas, "factors": _cmd_factors,
+    "rolling": _cmd_rolling, "models": _cmd_models, "info": _cmd_info,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    try:
+        return COMMANDS[args.command](args)
+    except XlFactorError as err:
+        if args.debug:
+            raise
+        print(f"xlfactor: error: {err}", file=sys.stderr)
+        return 2 if isinstance(err, InvalidInputError) else 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""Settings: where data come from and where they are cached.
+
+Settings are explicit: they come from keyword arguments or from environment variables,
+never from anything a spreadsheet cell contains.
+
+=========================  =========================================================
+``XLFACTOR_CACHE_DIR``     cache directory (default: the user's cache dir, ``xlfactor``)
+``XLFACTOR_OFFLINE``       ``1``: serve cached data only, make no network request
+``XLFACTOR_FRENCH_URL``    base URL of the Kenneth French library (tests use loopback)
+``XLFACTOR_PRICE_DIR``     use Yahoo-format CSV files in this folder instead of Yahoo
+``XLFACTOR_FRENCH_DIR``    use French zips/CSVs saved in this folder instead of the web
+``XLFACTOR_SOURCE``        ``sample``: use the bundled offline sample for everything
+``XLFACTOR_PRICE_TTL``     hours before cached prices are refreshed (default 12)
+``XLFACTOR_FACTOR_TTL``    days before cached factor files are refreshed (default 7)
+=========================  =========================================================
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+FRENCH_BASE_URL = "https://mba.tuck.dartmouth.edu/pages/faculty/ken.french/ftp/"
+
+
+def _flag(value: str | None) -> bool:
+    return str(value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where data come from and how long cached copies stay fresh.
+
+    Attributes
+    ----------
+    cache_dir : Path or None
+        Cache directory; ``None`` means the platform default.
+    offline : bool
+        Serve only cached data; any needed download becomes an error.
+    french_url : str
+        Base URL of the French library (must be HTTPS, or HTTP on loopback).
+    price_dir, french_dir : Path or None
+        Local folders replacing Yahoo Finance / the French library.
+    sample : bool
+        Use the bundled offline sample (monthly, 1949-2017) for prices and factors.
+    price_ttl_hours, factor_ttl_days : float
+        Age after which cached prices / factor files are downloaded again. When a
+        refresh fails, the cached copy is served and marked stale.
+    """
+
+    cache_dir: Path | None = None
+    offline: bool = False
+    french_url: str = FRENCH_BASE_URL
+    price_dir: Path | None = None
+    french_dir: Path | None = None
+    sample: bool = False
+    price_ttl_hours: float = 12.0
+    factor_ttl_days: float = 7.0
+
+    @classmethod
+    def from_env(cls, **overrides) -> Settings:
+        env = os.environ
+        base = cls(
+            cache_dir=Path(env["XLFACTOR_CACHE_DIR"]) if env.get("XLFACTOR_CACHE_DIR") else None,
+            offline=_flag(env.get("XLFACTOR_OFFLINE")),
+            french_url=env.get("XLFACTOR_FRENCH_URL") or FRENCH_BASE_URL,
+            price_dir=Path(env["XLFACTOR_PRICE_DIR"]) if env.get("XLFACTOR_PRICE_DIR") else None,
+            french_dir=Path(env["XLFACTOR_FRENCH_DIR"]) if env.get("XLFACTOR_FRENCH_DIR") else None,
+            sample=env.get("XLFACTOR_SOURCE", "").strip().lower() == "sample",
+            price_ttl_hours=float(env.get("XLFACTOR_PRICE_TTL") or 12.0),
+            factor_ttl_days=float(env.get("XLFACTOR_FACTOR_TTL") or 7.0),
+        )
+        return replace(base, **{k: v for k, v in overrides.items() if v is not None})

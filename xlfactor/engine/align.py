@@ -1,0 +1,179 @@
+"""From adjusted prices and factor returns to an aligned regression sample.
+
+Conventions
+-----------
+* Asset returns are simple total returns from adjusted closes, ``P[t] / P[t-1] - 1``, each
+  asset on its own trading calendar.
+* Daily (``"D"``): asset returns and factor returns are inner-joined on date.
+* Weekly (``"W"``, calendar weeks Saturday-Friday, labelled by the Friday) and monthly
+  (``"M"``, calendar months, labelled by the last calendar day): both sides are compounded
+  over the same calendar period. An asset's period return is its last close in the period
+  over its last close before the period, minus one (the product of its daily returns).
+  Factor period returns compound the daily factor returns of the period; the market factor
+  is compounded as a total return, ``prod(1 + MKT + RF) - prod(1 + RF)``, so it stays an
+  excess return over the compounded risk-free rate. Native weekly/monthly factor data
+  are used as published when no daily data are involved.
+* Only complete periods enter: the whole calendar period lies inside ``[start, end]`` and
+  the data reach the period's last weekday.
+* Excess returns subtract ``RF`` of the same period.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InsufficientDataError, InvalidInputError
+from ..sources.base import FREQUENCIES
+
+_RULES = {"W": "W-FRI", "M": "ME"}
+
+
+def check_frequency(freq: str | None) -> str:
+    """Normalise ``"d"``, ``"daily"``, ``"W"``, ``"monthly"``... to ``D``/``W``/``M``."""
+    key = "D" if freq is None or str(freq).strip() == "" else str(freq).strip().upper()
+    key = {"DAILY": "D", "WEEKLY": "W", "MONTHLY": "M", "1D": "D", "1WK": "W", "1MO": "M"}.get(
+        key, key
+    )
+    if key not in FREQUENCIES:
+        raise InvalidInputError(f"unknown frequency {str(freq).strip()!r}; use D, W or M")
+    return key
+
+
+def simple_returns(prices: pd.DataFrame) -> pd.DataFrame:
+    """Simple returns per column on each column's own dates (gaps are not filled)."""
+    out = {}
+    for col in prices.columns:
+        p = prices[col].dropna()
+        if (p <= 0).any():
+            raise InvalidInputError(f"non-positive price for {col!r}: cannot form returns")
+        out[col] = p / p.shift(1) - 1.0
+    return pd.DataFrame(out, index=prices.index).iloc[1:] if len(prices) else prices.copy()
+
+
+def _period_bounds(labels: pd.DatetimeIndex, freq: str) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
+    """First calendar day and last weekday of each period label."""
+    if freq == "W":
+        first = labels - pd.Timedelta(days=6)
+    else:
+        first = labels - pd.offsets.MonthBegin(1)
+    last_weekday = labels - pd.to_timedelta(np.maximum(labels.dayofweek - 4, 0), unit="D")
+    return pd.DatetimeIndex(first), pd.DatetimeIndex(last_weekday)
+
+
+def period_asset_returns(
+    prices: pd.DataFrame, freq: str, start: pd.Timestamp, end: pd.Timestamp
+) -> pd.DataFrame:
+    """Compounded asset returns per complete calendar period inside ``[start, end]``."""
+    if prices.empty:
+        return pd.DataFrame(columns=prices.columns, dtype=float)
+    last_close = prices.resample(_RULES[freq]).last()
+    returns = last_close / last_close.shift(1) - 1.0
+    first_day, last_weekday = _period_bounds(returns.index, freq)
+    inside = (first_day >= start) & (returns.index <= end)
+    returns = returns[inside]
+    last_weekday = last_weekday[inside]
+    last_seen = prices.apply(pd.Series.last_valid_index)
+    for col in returns.columns:
+        covered = last_weekday <= last_seen[col] if last_seen[col] is not None else False
+        returns.loc[~np.asarray(covered, dtype=bool), col] = np.nan
+    return returns
+
+
+def period_factor_returns(
+    daily: pd.DataFrame, freq: str, start: pd.Timestamp, end: pd.Timestamp
+) -> pd.DataFrame:
+    """Compound daily factor returns (decimals, with ``RF``) over complete periods."""
+    grouper = pd.Grouper(freq=_RULES[freq])
+    growth = (1.0 + daily).groupby(grouper).prod(min_count=1) - 1.0
+    if "MKT" in daily.columns:
+        total = (1.0 + daily["MKT"] + daily["RF"]).groupby(grouper).prod(min_count=1)
+        growth["MKT"] = total - (1.0 + growth["RF"])
+    first_day, last_weekday = _period_bounds(growth.index, freq)
+    keep = (
+        (first_day >= start) & (growth.index <= end)
+        & (first_day >= daily.index[0] - pd.Timedelta(days=3))
+        & (last_weekday <= daily.index[-1])
+    )
+    return growth[keep].dropna(how="all")
+
+
+def native_period_factors(
+    data: pd.DataFrame, freq: str, start: pd.Timestamp, end: pd.Timestamp
+) -> pd.DataFrame:
+    """Published weekly/monthly factors relabelled to this module's period labels."""
+    labels = data.index.to_period("W-FRI" if freq == "W" else "M").to_timestamp(how="end")
+    out = data.set_axis(labels.normalize())
+    first_day, _ = _period_bounds(out.index, freq)
+    return out[(first_day >= start) & (out.index <= end)]
+
+
+@dataclass(frozen=True)
+class AlignedSample:
+    """Regression-ready data: ``excess`` (dates x assets) and ``factors`` (dates x factors).
+
+    Rows are the union of dates with factor data; an asset's missing rows are NaN.
+    ``rf`` is the risk-free rate per period on the same rows.
+    """
+
+    excess: pd.DataFrame
+    factors: pd.DataFrame
+    rf: pd.Series
+    frequency: str
+
+
+def align(
+    prices: pd.DataFrame,
+    factor_returns: pd.DataFrame,
+    factor_frequency: str,
+    factors: tuple[str, ...],
+    freq: str,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+) -> AlignedSample:
+    """Build excess asset returns and factor returns at ``freq`` over ``[start, end]``.
+
+    Parameters
+    ----------
+    prices : DataFrame
+        Adjusted closes, dates x assets, including a few days before ``start`` so the
+        first return in the window can be formed.
+    factor_returns : DataFrame
+        Decimal factor returns with ``RF``, at ``factor_frequency``.
+    factors : tuple of str
+        Factor columns to keep, in order.
+    """
+    freq = check_frequency(freq)
+    if factor_frequency not in ("D", freq):
+        raise InvalidInputError(
+            f"{_name(freq)} returns need daily or {_name(freq)} factor data; "
+            f"the factor source has {_name(factor_frequency)} data only"
+        )
+    if freq == "D":
+        asset = simple_returns(prices)
+        asset = asset[(asset.index >= start) & (asset.index <= end)]
+        fac = factor_returns[(factor_returns.index >= start) & (factor_returns.index <= end)]
+    else:
+        asset = period_asset_returns(prices, freq, start, end)
+        if factor_frequency == "D":
+            fac = period_factor_returns(factor_returns, freq, start, end)
+        else:
+            fac = native_period_factors(factor_returns, freq, start, end)
+    fac = fac.dropna(subset=[*factors, "RF"])
+    asset = asset.reindex(fac.index)
+    excess = asset.sub(fac["RF"], axis=0)
+    return AlignedSample(excess, fac[list(factors)], fac["RF"], freq)
+
+
+def require_overlap(sample: AlignedSample, label: str = "") -> None:
+    """Raise a clear error when no asset has any date in common with the factors."""
+    if sample.factors.empty:
+        raise InsufficientDataError(f"no factor data in the requested period{label}")
+    if sample.excess.notna().sum().sum() == 0:
+        raise InsufficientDataError(f"no dates where prices and factors overlap{label}")
+
+
+def _name(freq: str) -> str:
+    return {"D": "daily", "W": "weekly", "M": "monthly"}[freq]

@@ -1,0 +1,181 @@
+"""The factor model: dependent returns regressed on factor returns with an intercept (alpha).
+
+Assets may have different histories. Each asset uses the dates where it and every factor
+are observed; assets sharing exactly the same dates are estimated together in one batched
+solve, so a universe with a common calendar costs one decomposition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InsufficientDataError, InvalidInputError, XlFactorError
+from .ols import OLSArrays, canonical_cov_type, ols
+from .results import EstimationInfo, FactorResults
+
+
+def _as_frame(data: pd.DataFrame | pd.Series, what: str) -> pd.DataFrame:
+    if isinstance(data, pd.Series):
+        return data.to_frame(data.name if data.name is not None else "y")
+    if not isinstance(data, pd.DataFrame):
+        raise InvalidInputError(f"{what} must be a pandas DataFrame or Series")
+    return data
+
+
+def _group_by_sample(valid: np.ndarray) -> dict[bytes, list[int]]:
+    """Column indices grouped by identical row masks."""
+    groups: dict[bytes, list[int]] = {}
+    for j in range(valid.shape[1]):
+        groups.setdefault(np.packbits(valid[:, j]).tobytes(), []).append(j)
+    return groups
+
+
+class FactorModel:
+    """Time-series factor regression r_i,t = alpha_i + sum_f beta_i,f F_f,t + e_i,t.
+
+    Parameters
+    ----------
+    dependent : DataFrame or Series
+        Asset returns, dates x assets, decimals per period (usually excess over RF).
+    factors : DataFrame
+        Factor returns on the same kind of index, decimals per period, one column per
+        factor in the order the coefficients should appear.
+    min_obs : int, optional
+        Fewest observations accepted per asset; the floor (and default) is k + 2 where k
+        counts alpha and the factors.
+    """
+
+    def __init__(
+        self,
+        dependent: pd.DataFrame | pd.Series,
+        factors: pd.DataFrame,
+        *,
+        min_obs: int | None = None,
+    ) -> None:
+        self.dependent = _as_frame(dependent, "dependent")
+        self.factors = _as_frame(factors, "factors")
+        if self.factors.shape[1] == 0:
+            raise InvalidInputError("no factors given")
+        k = self.factors.shape[1] + 1
+        self.min_obs = max(k + 2, int(min_obs) if min_obs is not None else 0)
+        self._aligned = self.dependent.join(self.factors, how="inner", rsuffix="__factor")
+
+    @property
+    def coef_names(self) -> list[str]:
+        return ["alpha", *map(str, self.factors.columns)]
+
+    def _arrays(self) -> tuple[pd.Index, np.ndarray, np.ndarray]:
+        n_dep = self.dependent.shape[1]
+        data = self._aligned
+        Y = data.iloc[:, :n_dep].to_numpy(dtype=float)
+        F = data.iloc[:, n_dep:].to_numpy(dtype=float)
+        return data.index, Y, F
+
+    def fit(
+        self,
+        cov_type: str = "classical",
+        lags: int | None = None,
+        *,
+        use_t: bool | None = None,
+        conf_level: float = 0.95,
+        info: EstimationInfo | None = None,
+    ) -> FactorResults:
+        """Estimate every asset.
+
+        Parameters
+        ----------
+        cov_type : {"classical", "HC0", "HC1", "HC2", "HC3", "HAC"}
+        lags : int, optional
+            Newey-West lags for HAC; default floor(4 (T/100)^(2/9)) per asset sample.
+        use_t : bool, optional
+            t (True) or normal (False) inference; default follows statsmodels.
+        conf_level : float
+            Level of the confidence intervals.
+        info : EstimationInfo, optional
+            Labels carried into the results (model name, sources, ...).
+
+        Raises
+        ------
+        XlFactorError
+            When no asset can be estimated; the first asset's error is raised. When only
+            some fail, they are listed in ``FactorResults.failed``.
+        """
+        cov_type = canonical_cov_type(cov_type)
+        index, Y, F = self._arrays()
+        valid = np.isfinite(Y) & np.isfinite(F).all(axis=1)[:, None]
+        assets = list(self.dependent.columns)
+        fits: dict[Hashable, tuple[OLSArrays, int, np.ndarray]] = {}
+        failed: dict[Hashable, XlFactorError] = {}
+        for cols in _group_by_sample(valid).values():
+            rows = valid[:, cols[0]]
+            self._fit_group(cols, rows, Y, F, cov_type, lags, use_t, conf_level, fits, failed)
+        if not fits:
+            first = failed.get(assets[0]) or next(iter(failed.values()))
+            raise first
+        info = info or EstimationInfo(factors=tuple(map(str, self.factors.columns)))
+        info = replace(info, cov_type=cov_type)
+        return _assemble(self.coef_names, assets, index, fits, failed, info, conf_level)
+
+    def _fit_group(self, cols, rows, Y, F, cov_type, lags, use_t, conf_level, fits, failed):
+        T = int(rows.sum())
+        names = [self.dependent.columns[j] for j in cols]
+        if T < self.min_obs:
+            err = InsufficientDataError(
+                f"{T} aligned observations for {', '.join(map(str, names))}; "
+                f"need at least {self.min_obs}"
+            )
+            failed.update({name: err for name in names})
+            return
+        Ys = Y[np.ix_(rows, cols)]
+        keep = [i for i in range(len(cols)) if np.ptp(Ys[:, i]) > 0.0]
+        for i in set(range(len(cols))) - set(keep):
+            failed[names[i]] = InsufficientDataError(
+                f"returns of {names[i]!r} are constant over the sample: nothing to explain"
+            )
+        if not keep:
+            return
+        X = np.column_stack([np.ones(T), F[rows]])
+        try:
+            res = ols(Ys[:, keep], X, cov_type, lags, use_t=use_t, conf_level=conf_level)
+        except XlFactorError as err:
+            failed.update({names[i]: err for i in keep})
+            return
+        for pos, i in enumerate(keep):
+            fits[names[i]] = (res, pos, rows)
+
+
+def _assemble(coef_names, assets, index, fits, failed, info, conf_level) -> FactorResults:
+    done = [a for a in assets if a in fits]
+    tables = {
+        name: pd.DataFrame(
+            [getattr(fits[a][0], name)[fits[a][1]] for a in done],
+            index=pd.Index(done, name="asset"), columns=coef_names,
+        )
+        for name in FactorResults._COEF_FIELDS
+    }
+    series = {
+        name: pd.Series(
+            [float(getattr(fits[a][0], name)[fits[a][1]]) for a in done],
+            index=pd.Index(done, name="asset"), name=name,
+        )
+        for name in FactorResults._ASSET_FIELDS
+    }
+    series["nobs"] = pd.Series([fits[a][0].nobs for a in done], index=done, name="nobs")
+    series["first_date"] = pd.Series([index[fits[a][2]][0] for a in done], index=done)
+    series["last_date"] = pd.Series([index[fits[a][2]][-1] for a in done], index=done)
+    cov = {
+        a: pd.DataFrame(fits[a][0].cov[fits[a][1]], index=coef_names, columns=coef_names)
+        for a in done
+    }
+    resid = pd.DataFrame(np.nan, index=index, columns=done)
+    for a in done:
+        res, pos, rows = fits[a]
+        resid.loc[rows, a] = res.resid[:, pos]
+    lags = {fits[a][0].lags for a in done}
+    if info.cov_type == "HAC" and len(lags) == 1:
+        info = replace(info, lags=lags.pop())
+    return FactorResults(coef_names, tables, series, cov, resid, info, failed, conf_level)

@@ -1,0 +1,201 @@
+"""The results object of a factor regression, in the style of linearmodels.
+
+All per-coefficient statistics are DataFrames with one row per asset and one column per
+coefficient (``alpha`` first, then factors in model order); per-asset statistics are
+Series indexed by asset. Returns are decimals per period (day, week or month).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from ..errors import XlFactorError
+
+PERIODS_PER_YEAR = {"D": 252, "W": 52, "M": 12}
+FREQ_NAMES = {"D": "daily", "W": "weekly", "M": "monthly"}
+COV_LABELS = {
+    "classical": "classical (homoskedastic)",
+    "HC0": "White HC0", "HC1": "White HC1", "HC2": "White HC2", "HC3": "White HC3",
+    "HAC": "Newey-West HAC",
+}
+
+
+@dataclass(frozen=True)
+class EstimationInfo:
+    """What was estimated, on what data: carried into every table and cell header."""
+
+    model: str = ""
+    factors: tuple[str, ...] = ()
+    frequency: str = "D"
+    cov_type: str = "classical"
+    lags: int | None = None
+    start: pd.Timestamp | None = None
+    end: pd.Timestamp | None = None
+    price_source: str = ""
+    factor_source: str = ""
+    release: str = ""
+    stale: bool = False
+    excess: bool = True
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def periods_per_year(self) -> int:
+        return PERIODS_PER_YEAR.get(self.frequency, 252)
+
+    def describe(self) -> list[tuple[str, str]]:
+        """Label/value pairs for headers, in reading order."""
+        se = COV_LABELS.get(self.cov_type, self.cov_type)
+        if self.cov_type == "HAC" and self.lags is not None:
+            se += f", {self.lags} lags"
+        period = ""
+        if self.start is not None and self.end is not None:
+            period = f"{self.start:%Y-%m-%d} to {self.end:%Y-%m-%d}"
+        rows = [
+            ("Model", f"{self.model} ({', '.join(self.factors)})" if self.factors else self.model),
+            ("Period", period),
+            ("Frequency", FREQ_NAMES.get(self.frequency, self.frequency)),
+            ("Std. errors", se),
+            ("Dependent", "excess return over RF" if self.excess else "return as given"),
+            ("Prices", self.price_source),
+            ("Factors", self.factor_source + (f", release {self.release}" if self.release else "")),
+        ]
+        if self.stale:
+            rows.append(("Warning", "STALE: refresh failed, cached data used"))
+        return [(k, v) for k, v in rows if v]
+
+
+class FactorResults:
+    """Estimates of a factor model for one or more assets.
+
+    Attributes
+    ----------
+    params, std_errors, tstats, pvalues, ci_lower, ci_upper : DataFrame
+        Assets x coefficients (``alpha`` then factors). Alpha is per period.
+    rsquared, rsquared_adj, fstat, f_pvalue, nobs, resid_std, durbin_watson,
+    loglik, aic, bic : Series
+        One value per asset. ``resid_std`` is the residual standard deviation per period
+        (square root of SSR / (T - k)).
+    resid : DataFrame
+        Residuals, dates x assets (NaN outside each asset's sample).
+    first_date, last_date : Series
+        The first and last observation date used for each asset.
+    failed : dict
+        Assets that could not be estimated, mapped to the error (multi-asset calls keep
+        going when one asset fails).
+    info : EstimationInfo
+    """
+
+    _COEF_FIELDS = ("params", "std_errors", "tstats", "pvalues", "ci_lower", "ci_upper")
+    _ASSET_FIELDS = (
+        "rsquared", "rsquared_adj", "fstat", "f_pvalue", "resid_std", "durbin_watson",
+        "loglik", "aic", "bic",
+    )
+
+    def __init__(
+        self,
+        coef_names: list[str],
+        tables: dict[str, pd.DataFrame],
+        series: dict[str, pd.Series],
+        cov: dict[str, pd.DataFrame],
+        resid: pd.DataFrame,
+        info: EstimationInfo,
+        failed: dict[str, XlFactorError] | None = None,
+        conf_level: float = 0.95,
+    ) -> None:
+        self.coef_names = list(coef_names)
+        for name in self._COEF_FIELDS:
+            setattr(self, name, tables[name])
+        for name in (*self._ASSET_FIELDS, "nobs", "first_date", "last_date"):
+            setattr(self, name, series[name])
+        self.cov = cov
+        self.resid = resid
+        self.info = info
+        self.failed = dict(failed or {})
+        self.conf_level = conf_level
+
+    # -- convenience -----------------------------------------------------------------
+    @property
+    def assets(self) -> list[str]:
+        """Assets that were estimated, in request order."""
+        return list(self.params.index)
+
+    @property
+    def alpha(self) -> pd.Series:
+        """Alpha per period (decimal)."""
+        return self.params["alpha"]
+
+    @property
+    def betas(self) -> pd.DataFrame:
+        """Factor loadings only (no alpha)."""
+        return self.params.drop(columns="alpha")
+
+    def alpha_annualized(self, method: str = "arithmetic") -> pd.Series:
+        """Alpha per year.
+
+        ``"arithmetic"`` multiplies by periods per year (252 daily, 52 weekly, 12 monthly);
+        ``"geometric"`` compounds: (1 + alpha)^periods - 1.
+        """
+        n = self.info.periods_per_year
+        method = str(method).strip().lower()
+        if method in ("arithmetic", "simple", "linear"):
+            return self.alpha * n
+        if method in ("geometric", "compound", "compounded"):
+            return (1.0 + self.alpha) ** n - 1.0
+        from ..errors import InvalidInputError
+
+        raise InvalidInputError(f"annualize must be 'arithmetic' or 'geometric', got {method!r}")
+
+    def resid_vol_annualized(self) -> pd.Series:
+        """Residual (idiosyncratic) volatility per year: resid_std * sqrt(periods per year)."""
+        return self.resid_std * np.sqrt(self.info.periods_per_year)
+
+    def with_info(self, **changes) -> FactorResults:
+        """A copy whose :class:`EstimationInfo` has ``changes`` applied."""
+        out = object.__new__(FactorResults)
+        out.__dict__.update(self.__dict__)
+        out.info = replace(self.info, **changes)
+        return out
+
+    def asset_table(self, asset: str) -> pd.DataFrame:
+        """Coefficient table of one asset: rows coefficients, columns coef/SE/t/p/CI."""
+        pct = f"{self.conf_level:.0%}"
+        return pd.DataFrame(
+            {
+                "coef": self.params.loc[asset],
+                "std err": self.std_errors.loc[asset],
+                "t": self.tstats.loc[asset],
+                "P>|t|": self.pvalues.loc[asset],
+                f"CI {pct} low": self.ci_lower.loc[asset],
+                f"CI {pct} high": self.ci_upper.loc[asset],
+            }
+        )
+
+    def asset_stats(self, asset: str) -> list[tuple[str, object]]:
+        """Fit statistics of one asset, labelled, in display order."""
+        n = self.info.periods_per_year
+        return [
+            ("R-squared", float(self.rsquared[asset])),
+            ("Adj. R-squared", float(self.rsquared_adj[asset])),
+            ("F-statistic", float(self.fstat[asset])),
+            ("Prob (F)", float(self.f_pvalue[asset])),
+            ("Observations", int(self.nobs[asset])),
+            (f"Alpha, annualised (x{n})", float(self.alpha[asset] * n)),
+            ("Residual vol, annualised", float(self.resid_std[asset] * np.sqrt(n))),
+            ("Durbin-Watson", float(self.durbin_watson[asset])),
+            ("AIC", float(self.aic[asset])),
+            ("BIC", float(self.bic[asset])),
+            ("First date", f"{self.first_date[asset]:%Y-%m-%d}"),
+            ("Last date", f"{self.last_date[asset]:%Y-%m-%d}"),
+        ]
+
+    def summary(self) -> str:
+        """A plain-text report: what was estimated, then one block per asset."""
+        from .report import format_summary
+
+        return format_summary(self)
+
+    def __repr__(self) -> str:
+        return self.summary()

@@ -1,0 +1,459 @@
+"""Adjusted daily prices from Yahoo Finance through yfinance.
+
+All requested tickers are fetched with **one** ``yfinance.download`` call (yfinance then
+issues its HTTP requests per ticker on worker threads). Prices are yfinance's
+``auto_adjust=True`` closes: split- and dividend-adjusted, i.e. total-return prices in the
+quote currency (pence for London ``.L`` listings). Dates are exchange-local trading days.
+
+yfinance is imported inside functions so that importing this module (and the Excel
+add-in that imports it) stays fast.
+
+Counting downloads
+------------------
+:func:`download_call_count` returns how many times this module has called
+``yfinance.download`` in the current process; :func:`reset_download_call_count` sets it
+back to zero. Benchmarks read it before and after a workload.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import logging
+import re
+import threading
+import warnings
+from collections.abc import Iterator, Sequence
+from datetime import date, timedelta
+from typing import Any
+
+import pandas as pd
+
+from xlfactor.errors import DataUnavailableError, InvalidInputError, UnknownTickerError
+from xlfactor.sources.base import PriceData, PriceSource
+from xlfactor.tickers import normalize_tickers
+
+SOURCE_NAME = "Yahoo Finance (yfinance)"
+
+# yfinance's download() mutates process-wide state (its config, its logger, warning
+# filters); serialising our calls keeps that state consistent between callers.
+_DOWNLOAD_LOCK = threading.Lock()
+_COUNTER_LOCK = threading.Lock()
+_download_calls = 0
+
+# yfinance reports per-ticker failures only as log lines "['T1', 'T2']: <repr of error>".
+_FAILED_LINE_RE = re.compile(r"^(\[[^\]]*\]): (.+)$", re.DOTALL)
+# Error classes that mean "Yahoo has nothing for this symbol", as opposed to a fault.
+_NOT_FOUND_MARKERS = (
+    "YFTzMissingError",
+    "YFPricesMissingError",
+    "YFTickerMissingError",
+    "possibly delisted",
+    "No data found",
+)
+_RATE_LIMIT_MARKERS = ("YFRateLimitError", "Too Many Requests", "Rate limited")
+# The HTTPError yfinance raises when its quote-summary fallback (used to find the time
+# zone of a symbol the chart API does not know) answers 4xx: an unknown symbol, not a fault.
+_CLIENT_ERROR_RE = re.compile(r"HTTP Error 4(?!29)\d\d")
+
+
+def download_call_count() -> int:
+    """Number of ``yfinance.download`` calls made by this module in this process."""
+    return _download_calls
+
+
+def reset_download_call_count() -> None:
+    """Set the ``yfinance.download`` call counter back to zero."""
+    global _download_calls
+    with _COUNTER_LOCK:
+        _download_calls = 0
+
+
+def _count_download() -> None:
+    global _download_calls
+    with _COUNTER_LOCK:
+        _download_calls += 1
+
+
+class YahooPrices(PriceSource):
+    """Total-return daily prices from Yahoo Finance.
+
+    Parameters
+    ----------
+    store : object, optional
+        A price cache; when None (the default) every call goes to Yahoo. The cache
+        is consulted through :meth:`_cached` and filled through :meth:`_save`.
+    ttl_hours : float, default 12.0
+        Age in hours after which cached prices count as stale.
+    offline : bool, default False
+        Never contact Yahoo; only cached prices can be returned.
+    """
+
+    name = SOURCE_NAME
+
+    def __init__(self, *, store: Any = None, ttl_hours: float = 12.0, offline: bool = False):
+        if not ttl_hours > 0:
+            raise InvalidInputError(f"ttl_hours must be positive, got {ttl_hours!r}")
+        self.store = store
+        self.ttl_hours = float(ttl_hours)
+        self.offline = bool(offline)
+
+    def get_prices(self, tickers: Sequence[str], start: date, end: date) -> PriceData:
+        """Adjusted closes for ``tickers`` on trading days in ``[start, end]``.
+
+        Parameters
+        ----------
+        tickers : sequence of str
+            Yahoo symbols; normalised and validated with
+            :func:`xlfactor.tickers.normalize_tickers` before any request.
+        start, end : datetime.date
+            First and last calendar day wanted, both inclusive, in each exchange's
+            local calendar.
+
+        Returns
+        -------
+        PriceData
+            ``prices`` has one float column per ticker that has data (request order),
+            a tz-naive midnight ``DatetimeIndex`` named ``"date"``, and NaN where a
+            ticker did not trade on a date another one did. Tickers without any
+            data are listed in ``missing``, with Yahoo's reason in ``notes``.
+
+        Raises
+        ------
+        InvalidInputError
+            Malformed tickers or ``start`` after ``end``.
+        UnknownTickerError
+            None of the tickers has data in the range.
+        DataUnavailableError
+            Rate limiting, a network fault, or offline mode without cached data.
+        """
+        symbols = normalize_tickers(list(tickers))
+        first, last = inclusive_range(start, end)
+        series = {t: s for t in symbols if (s := self._cached(t)) is not None}
+        to_fetch = [t for t in symbols if t not in series]
+        reasons: dict[str, str] = {}
+        if to_fetch:
+            fetched, reasons = self._fetch(to_fetch, first, last)
+            series.update(fetched)
+        prices = _assemble(series, symbols, first, last)
+        return _result(prices, symbols, reasons, first, last)
+
+    def _fetch(
+        self, symbols: list[str], first: pd.Timestamp, last: pd.Timestamp
+    ) -> tuple[dict[str, pd.Series], dict[str, str]]:
+        """Download ``symbols`` from Yahoo; return the series found and per-ticker reasons."""
+        if self.offline:
+            raise DataUnavailableError(
+                f"offline mode: no cached Yahoo Finance prices for {_quote_list(symbols)}"
+            )
+        raw, log_lines = _download(symbols, first, last)
+        reasons = _failure_reasons(log_lines)
+        series = _close_series(raw, symbols)
+        _raise_on_faults(symbols, series, reasons, log_lines)
+        for ticker, values in series.items():
+            self._save(ticker, values, first.date(), last.date())
+        return series, reasons
+
+    def _cached(self, ticker: str) -> pd.Series | None:
+        """Fresh cached prices for ``ticker``, or None to fetch from Yahoo.
+
+        Seam for the price cache: returns None when there is no store. A wired
+        store returns the ticker's total-return series (tz-naive midnight dates)
+        when it is younger than ``ttl_hours``.
+        """
+        if self.store is None:
+            return None
+        return None  # the cache engineer connects the store here
+
+    def _save(self, ticker: str, series: pd.Series, start: date, end: date) -> None:
+        """Hand freshly downloaded prices for ``[start, end]`` to the cache; no-op without store."""
+        if self.store is None:
+            return
+        return  # the cache engineer connects the store here
+
+
+def inclusive_range(start: date, end: date) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Validate an inclusive ``[start, end]`` date range.
+
+    Parameters
+    ----------
+    start, end : datetime.date, datetime or str
+        Calendar days; a time of day is dropped.
+
+    Returns
+    -------
+    tuple of pandas.Timestamp
+        Tz-naive midnights ``(start, end)``.
+
+    Raises
+    ------
+    InvalidInputError
+        When a date is missing or unparseable, or ``start`` is after ``end``.
+    """
+    first, last = _midnight(start, "start"), _midnight(end, "end")
+    if first > last:
+        raise InvalidInputError(f"start {first.date()} is after end {last.date()}")
+    return first, last
+
+
+def _midnight(value: object, label: str) -> pd.Timestamp:
+    """``value`` as a tz-naive midnight, keeping its own calendar day."""
+    if value is None:
+        raise InvalidInputError(f"{label} date is required")
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise InvalidInputError(f"invalid {label} date {str(value)[:40]!r}") from exc
+    if pd.isna(stamp):
+        raise InvalidInputError(f"{label} date is required")
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_localize(None)
+    return stamp.normalize()
+
+
+def _download(
+    symbols: list[str], first: pd.Timestamp, last: pd.Timestamp
+) -> tuple[pd.DataFrame | None, list[str]]:
+    """Run the single batched ``yfinance.download`` call; return its frame and log lines."""
+    import yfinance as yf
+    from yfinance.exceptions import YFRateLimitError
+
+    with _DOWNLOAD_LOCK, _quiet_yfinance() as log_lines:
+        _count_download()
+        try:
+            raw = yf.download(
+                list(symbols),
+                start=first.strftime("%Y-%m-%d"),
+                # yfinance's end is exclusive, ours inclusive
+                end=(last + timedelta(days=1)).strftime("%Y-%m-%d"),
+                interval="1d",
+                auto_adjust=True,
+                actions=False,
+                threads=True,
+                progress=False,
+                multi_level_index=True,
+                group_by="column",
+            )
+        except YFRateLimitError as exc:
+            raise DataUnavailableError(_rate_limit_message()) from exc
+        except Exception as exc:
+            raise DataUnavailableError(
+                f"Yahoo Finance request failed: {type(exc).__name__}: {exc}"
+            ) from exc
+    return raw, log_lines
+
+
+def _rate_limit_message() -> str:
+    return "Yahoo Finance rate limit reached (too many requests); try again later"
+
+
+@contextlib.contextmanager
+def _quiet_yfinance() -> Iterator[list[str]]:
+    """Capture yfinance's log output instead of printing it; surface its exceptions.
+
+    Yields the list that receives the messages of the WARNING+ records yfinance logs
+    during the block. While active, yfinance's ``hide_exceptions`` switch is off so
+    that a per-ticker failure is reported with its exception class (a network fault
+    is otherwise indistinguishable from an unknown symbol); yfinance's own deprecation
+    warnings (pandas 3 ``inplace=`` noise) are ignored.
+    """
+    collector = _Collector()
+    logger = logging.getLogger("yfinance")
+    saved_propagate = logger.propagate
+    logger.addHandler(collector)
+    logger.propagate = False
+    try:
+        with warnings.catch_warnings(), _exceptions_visible():
+            warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"yfinance")
+            warnings.filterwarnings("ignore", category=FutureWarning, module=r"yfinance")
+            yield collector.messages
+    finally:
+        logger.removeHandler(collector)
+        logger.propagate = saved_propagate
+
+
+@contextlib.contextmanager
+def _exceptions_visible() -> Iterator[None]:
+    """Temporarily set ``yfinance.config.debug.hide_exceptions`` to False, if it exists."""
+    try:
+        from yfinance.config import YfConfig
+    except ImportError:  # yfinance < 1.0 has no config object
+        yield
+        return
+    saved = YfConfig.debug.hide_exceptions
+    YfConfig.debug.hide_exceptions = False
+    try:
+        yield
+    finally:
+        YfConfig.debug.hide_exceptions = saved
+
+
+class _Collector(logging.Handler):
+    """Logging handler that keeps message texts (records come from yfinance's threads)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.messages: list[str] = []
+        self._guard = threading.Lock()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+        except (TypeError, ValueError, KeyError):  # bad %-args must not break the download
+            text = str(record.msg)
+        with self._guard:
+            self.messages.append(text.strip())
+
+
+def _failure_reasons(log_lines: list[str]) -> dict[str, str]:
+    """Map ticker -> yfinance's failure text, parsed from its "Failed download" lines."""
+    reasons: dict[str, str] = {}
+    for line in log_lines:
+        match = _FAILED_LINE_RE.match(line)
+        if not match:
+            continue
+        try:
+            names = ast.literal_eval(match.group(1))
+        except (ValueError, SyntaxError):
+            continue
+        if isinstance(names, list):
+            for name in names:
+                reasons[str(name).upper()] = match.group(2).strip()
+    return reasons
+
+
+def _is_not_found(reason: str) -> bool:
+    """Whether a yfinance failure text means "no data for this symbol"."""
+    return any(m in reason for m in _NOT_FOUND_MARKERS) or bool(_CLIENT_ERROR_RE.search(reason))
+
+
+def _raise_on_faults(
+    symbols: list[str], series: dict[str, pd.Series], reasons: dict[str, str], log: list[str]
+) -> None:
+    """Raise DataUnavailableError when a ticker failed for a reason other than "no data"."""
+    failed = [t for t in symbols if t not in series]
+    if not failed:
+        return
+    if any(m in line for line in log for m in _RATE_LIMIT_MARKERS):
+        raise DataUnavailableError(_rate_limit_message())
+    faults = {t: reasons[t] for t in failed if t in reasons and not _is_not_found(reasons[t])}
+    if faults:
+        detail = "; ".join(f"{t}: {_shorten(r)}" for t, r in faults.items())
+        raise DataUnavailableError(f"Yahoo Finance request failed ({detail})")
+
+
+def _shorten(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _close_series(raw: pd.DataFrame | None, symbols: list[str]) -> dict[str, pd.Series]:
+    """The non-empty ('Close', ticker) series of a download() frame, keyed by ticker."""
+    if raw is None or raw.empty or not isinstance(raw.columns, pd.MultiIndex):
+        return {}
+    if "Close" not in raw.columns.get_level_values(0):
+        return {}
+    closes = raw["Close"]
+    found: dict[str, pd.Series] = {}
+    for ticker in symbols:
+        if ticker not in closes.columns:
+            continue
+        values = pd.to_numeric(closes[ticker], errors="coerce").dropna()
+        if not values.empty:
+            values.index = to_naive_dates(values.index)
+            found[ticker] = values.rename(ticker)
+    return found
+
+
+def to_naive_dates(index: pd.Index) -> pd.DatetimeIndex:
+    """Exchange-local calendar dates as a tz-naive midnight index named ``"date"``.
+
+    A tz-aware index is stripped of its zone *without* conversion, so a bar stamped
+    ``2020-01-02 00:00+09:00`` stays on 2 January (converting to UTC first would move
+    it to 1 January).
+    """
+    dates = pd.DatetimeIndex(index)
+    if dates.tz is not None:
+        dates = dates.tz_localize(None)
+    return dates.normalize().as_unit("ns").rename("date")
+
+
+def _assemble(
+    series: dict[str, pd.Series], symbols: list[str], first: pd.Timestamp, last: pd.Timestamp
+) -> pd.DataFrame:
+    """One column per ticker with data in ``[first, last]``, in request order."""
+    columns: dict[str, pd.Series] = {}
+    for ticker in symbols:
+        values = series.get(ticker)
+        if values is None:
+            continue
+        values = values[~values.index.duplicated(keep="last")].sort_index()
+        values = values.loc[(values.index >= first) & (values.index <= last)]
+        if not values.empty:
+            columns[ticker] = values.astype("float64")
+    if not columns:
+        return pd.DataFrame(index=pd.DatetimeIndex([], name="date", dtype="datetime64[ns]"))
+    frame = pd.concat(columns, axis=1, sort=True)
+    frame.index.name = "date"
+    frame.columns.name = None
+    return frame
+
+
+def _result(
+    prices: pd.DataFrame,
+    symbols: list[str],
+    reasons: dict[str, str],
+    first: pd.Timestamp,
+    last: pd.Timestamp,
+) -> PriceData:
+    """Wrap ``prices`` in PriceData, or raise UnknownTickerError when nothing came back."""
+    missing = [t for t in symbols if t not in prices.columns]
+    if len(missing) == len(symbols):
+        raise UnknownTickerError(_unknown_message(missing, reasons, first, last))
+    notes = tuple(_missing_note(t, reasons, first, last) for t in missing)
+    notes += ("prices are Yahoo Finance closes adjusted for splits and dividends",)
+    return PriceData(prices=prices, source=SOURCE_NAME, missing=tuple(missing), notes=notes)
+
+
+def _missing_note(
+    ticker: str, reasons: dict[str, str], first: pd.Timestamp, last: pd.Timestamp
+) -> str:
+    """One line for ``PriceData.notes`` explaining why ``ticker`` is missing."""
+    if _symbol_unknown(reasons.get(ticker, "")):
+        return f"{ticker}: unknown ticker (no price data from Yahoo Finance)"
+    return f"{ticker}: no price data from Yahoo Finance in {first.date()}..{last.date()}"
+
+
+def _unknown_message(
+    missing: list[str], reasons: dict[str, str], first: pd.Timestamp, last: pd.Timestamp
+) -> str:
+    """Message naming the tickers, telling unknown symbols from empty date ranges."""
+    unknown = [t for t in missing if _symbol_unknown(reasons.get(t, ""))]
+    empty = [t for t in missing if t not in unknown]
+    parts = []
+    if unknown:
+        label = "unknown ticker" if len(unknown) == 1 else "unknown tickers"
+        parts.append(f"{label} {_quote_list(unknown)} (no price data from Yahoo Finance)")
+    if empty:
+        parts.append(
+            f"no price data from Yahoo Finance for {_quote_list(empty)} "
+            f"in {first.date()}..{last.date()}"
+        )
+    return "; ".join(parts)
+
+
+def _symbol_unknown(reason: str) -> bool:
+    """Whether yfinance's failure text says the symbol itself is unknown to Yahoo.
+
+    ``YFPricesMissingError`` without Yahoo's own explanation means the symbol was
+    found (it has a time zone) but the range holds no bars; no reason at all means
+    Yahoo sent bars, all outside the range.
+    """
+    return (
+        "YFTzMissingError" in reason
+        or "No data found" in reason
+        or bool(_CLIENT_ERROR_RE.search(reason))
+    )
+
+
+def _quote_list(symbols: Sequence[str]) -> str:
+    return ", ".join(repr(s) for s in symbols)
