@@ -64,7 +64,7 @@ def parse_date(value: object, what: str = "date") -> pd.Timestamp | None:
 def last_complete_trading_day(today: date | None = None) -> pd.Timestamp:
     """Yesterday, rolled back to a weekday (today's close may not be final yet)."""
     day = pd.Timestamp(today or date.today()).normalize() - pd.Timedelta(days=1)
-    while day.dayofweek >= 5:
+    while day.day_of_week >= 5:
         day -= pd.Timedelta(days=1)
     return day
 

@@ -59,7 +59,7 @@ def _period_bounds(labels: pd.DatetimeIndex, freq: str) -> tuple[pd.DatetimeInde
         first = labels - pd.Timedelta(days=6)
     else:
         first = labels - pd.offsets.MonthBegin(1)
-    last_weekday = labels - pd.to_timedelta(np.maximum(labels.dayofweek - 4, 0), unit="D")
+    last_weekday = labels - pd.to_timedelta(np.maximum(labels.day_of_week - 4, 0), unit="D")
     return pd.DatetimeIndex(first), pd.DatetimeIndex(last_weekday)
 
 

@@ -62,7 +62,8 @@ class FactorModel:
             raise InvalidInputError("no factors given")
         k = self.factors.shape[1] + 1
         self.min_obs = max(k + 2, int(min_obs) if min_obs is not None else 0)
-        self._aligned = self.dependent.join(self.factors, how="inner", rsuffix="__factor")
+        # Positional concat: an asset may share a name with a factor column.
+        self._aligned = pd.concat([self.dependent, self.factors], axis=1, join="inner")
 
     @property
     def coef_names(self) -> list[str]:

@@ -56,7 +56,8 @@ MISSING_CODES: tuple[float, ...] = (-99.99, -999.0)
 
 _FREQUENCY_NAMES = {"D": "daily", "W": "weekly", "M": "monthly"}
 _DATE_FORMATS = {8: "%Y%m%d", 6: "%Y%m", 4: "%Y"}
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+# ASCII only: str.isdigit and \d would otherwise accept other scripts' digits.
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 _RELEASE = re.compile(r"\b(\d{6})\s+([A-Za-z][\w&-]*)\s+database\b", re.IGNORECASE)
 _FIVE_FACTOR_ONLY = frozenset({"RMW", "CMA"})
 # A CSV member far larger than any library file is refused rather than inflated.
@@ -217,11 +218,11 @@ def _parse_rows(
 def _row_pattern(n_columns: int) -> re.Pattern[str]:
     """One regular expression per row shape: a whole row is checked in a single match."""
     value = rf"\s*({_NUMBER.pattern})\s*"
-    return re.compile(r"\s*(\d+)\s*" + ("," + value) * n_columns)
+    return re.compile(r"\s*(\d+)\s*" + ("," + value) * n_columns, re.ASCII)
 
 
 def _row_problem(fields: list[str], n_columns: int) -> str:
-    """Why a split data row is unusable, or ``""``."""
+    """Why a data row (split on commas) failed the row pattern, for the error message."""
     if len(fields) != n_columns + 1:
         return f"expected {n_columns} values, found {len(fields) - 1}"
     if not (fields[0].isascii() and fields[0].isdigit()):
