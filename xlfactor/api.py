@@ -11,7 +11,7 @@ period; the dependent variable is the excess return over the risk-free rate.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
@@ -213,18 +213,25 @@ def build_sample(
     price_source: PriceSource | None = None,
     factor_source: FactorSource | None = None,
     settings: Settings | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> tuple[AlignedSample, EstimationInfo, tuple[str, ...]]:
     """Fetch and align: excess returns and factors ready for :class:`FactorModel`.
 
     Returns the sample, the labels describing it, and the tickers without any price data.
+    Every argument is validated before any data are requested. ``progress`` is called
+    with a label as each stage starts.
     """
     spec = resolve_model(model)
     freq = check_frequency(freq)
     s, e = resolve_period(start, end)
-    src = _pick(sources, price_source, factor_source, settings)
     names = normalize_tickers(tickers)
+    src = _pick(sources, price_source, factor_source, settings)
+    step = progress or (lambda label: None)
+    step(f"factors ({spec.name})")
     fdata = load_factors(spec, freq, factor_source=src.factors)
+    step(f"prices ({len(names)} ticker{'s' if len(names) > 1 else ''})")
     pdata = load_prices(names, s, e, prices=src.prices)
+    step("alignment")
     sample = align(pdata.prices, fdata.returns, fdata.frequency, spec.factors, freq, s, e)
     sample = replace(sample, excess=sample.excess.reindex(columns=names))
     require_overlap(sample, f" for {', '.join(names)}")
@@ -265,6 +272,7 @@ def fit(
     price_source: PriceSource | None = None,
     factor_source: FactorSource | None = None,
     settings: Settings | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> FactorResults:
     """Regress the excess returns of ``tickers`` on a factor model.
 
@@ -289,7 +297,7 @@ def fit(
     """
     sample, info, missing = build_sample(
         tickers, model, start, end, freq, sources=sources, price_source=price_source,
-        factor_source=factor_source, settings=settings,
+        factor_source=factor_source, settings=settings, progress=progress,
     )
     present = [c for c in sample.excess.columns if c not in missing]
     if not present:

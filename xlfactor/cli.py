@@ -7,6 +7,7 @@ unavailable); tracebacks are shown only with ``--debug``.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import warnings
 from pathlib import Path
@@ -38,29 +39,34 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    # The same flags after the subcommand; SUPPRESS keeps a flag given before it.
+    flags = argparse.ArgumentParser(add_help=False)
+    flags.add_argument("--quiet", "-q", action="store_true", default=argparse.SUPPRESS)
+    flags.add_argument("--debug", action="store_true", default=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True)
+    add = functools.partial(sub.add_parser, parents=[flags])
 
-    demo = sub.add_parser("demo", help="offline example on bundled real data; writes a PNG chart")
+    demo = add("demo", help="offline example on bundled real data; writes a PNG chart")
     demo.add_argument("--chart", type=Path, default=Path("xlfactor-demo.png"), help="PNG output path")
 
-    betas = sub.add_parser("betas", help="alpha, betas and statistics per ticker")
+    betas = add("betas", help="alpha, betas and statistics per ticker")
     betas.add_argument("tickers", nargs="+")
     _common(betas)
     betas.add_argument("--format", choices=("table", "csv"), default="table")
     betas.add_argument("--chart", type=Path, help="also write an exposure chart (PNG)")
 
-    fac = sub.add_parser("factors", help="factor returns for a model and period")
+    fac = add("factors", help="factor returns for a model and period")
     _common(fac)
     fac.add_argument("--csv", type=Path, help="write to this CSV file instead of printing")
 
-    roll = sub.add_parser("rolling", help="rolling-window alpha and betas")
+    roll = add("rolling", help="rolling-window alpha and betas")
     roll.add_argument("ticker")
     roll.add_argument("--window", type=int, default=252, help="window length in periods (default 252)")
     _common(roll)
     roll.add_argument("--csv", type=Path, help="write to this CSV file instead of printing")
 
-    sub.add_parser("models", help="list the factor models")
-    sub.add_parser("info", help="version, cache location and contents")
+    add("models", help="list the factor models")
+    add("info", help="version, cache location and contents")
     return parser
 
 
@@ -97,20 +103,16 @@ class _Progress:
 def _fit(args, tickers, progress: _Progress):
     from . import api
 
-    settings = _settings(args)
-    sources = api.get_sources(settings)
-    progress.step("factors")
-    api.load_factors(args.model, args.freq, sources=sources)
-    progress.step(f"prices ({len(tickers)} tickers)")
+    sources = api.get_sources(_settings(args))
     return api.fit(tickers, args.model, args.start, args.end, args.freq, args.se, args.lags,
-                   sources=sources)
+                   sources=sources, progress=progress.step)
 
 
 def _cmd_betas(args) -> int:
-    progress = _Progress(3, args.quiet)
+    progress = _Progress(4, args.quiet)
     try:
         res = _fit(args, args.tickers, progress)
-        progress.step("regression")
+        progress.step("done")
     finally:
         progress.close()
     if args.format == "csv":

@@ -185,8 +185,8 @@ def fetch_bytes(
             return _attempt(opener, url, timeout, source)
         except _TransientError as exc:
             failure = exc
-    plural = "s" if attempts != 1 else ""
-    raise DataUnavailableError(f"{source}: {failure.cause} after {attempts} attempt{plural} ({url})")
+    tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
+    raise DataUnavailableError(f"{source}: {failure.cause} after {tries} ({url})")
 
 
 def _delay(failed_attempt: int, backoff: float, retry_after: float | None) -> float:
