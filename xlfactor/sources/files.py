@@ -90,8 +90,9 @@ class PriceFiles(PriceSource):
 
         Parameters
         ----------
-        tickers : sequence of str
-            Symbols, normalised with :func:`xlfactor.tickers.normalize_tickers`.
+        tickers : sequence of str or str
+            Symbols (or one separated string), normalised with
+            :func:`xlfactor.tickers.normalize_tickers`.
         start, end : datetime.date
             First and last calendar day wanted, both inclusive.
 
@@ -115,7 +116,7 @@ class PriceFiles(PriceSource):
             A file has an unknown header, unparseable or duplicate dates,
             non-numeric or non-positive prices.
         """
-        symbols = normalize_tickers(list(tickers))
+        symbols = normalize_tickers(tickers)
         first, last = inclusive_range(start, end)
         columns = self._columns(symbols)
         kept = {t: _in_range(c.prices, first, last) for t, c in columns.items()}
@@ -157,6 +158,7 @@ class PriceFiles(PriceSource):
         first: pd.Timestamp,
         last: pd.Timestamp,
     ) -> str:
+        """Message for UnknownTickerError: tickers without a file vs. without rows in range."""
         absent = [t for t in missing if t not in columns]
         present = [t for t in missing if t in columns]
         parts = []
@@ -171,9 +173,12 @@ class PriceFiles(PriceSource):
     def _missing_note(
         self, ticker: str, columns: dict[str, PriceColumn], first: pd.Timestamp, last: pd.Timestamp
     ) -> str:
+        """One line for ``PriceData.notes`` explaining why ``ticker`` is missing."""
         if ticker in columns:
             return f"{ticker}: no prices in {first.date()}..{last.date()}"
-        return f"{ticker}: no price file found in {self.path}"
+        if self.path.is_dir():
+            return f"{ticker}: no price file found in {self.path}"
+        return f"{ticker}: not in {self.path}"
 
 
 def read_price_file(path: str | os.PathLike[str]) -> list[PriceColumn]:
@@ -290,6 +295,8 @@ def _read_single(path: Path, ticker: str, layout: str) -> PriceColumn:
 def _read_multi_header(path: Path) -> list[PriceColumn]:
     """Layout (c): one ``(field, ticker)`` column per ticker."""
     table = _read_table(path, header=[0, 1], index_col=0)
+    if table.index.name != "Date":  # pandas must have taken the "Date,,," row as the index name
+        raise DataFormatError(f"{path.name}: third header row is not 'Date'")
     fields = [str(f).strip() for f in table.columns.get_level_values(0)]
     table.columns = pd.MultiIndex.from_arrays(
         [fields, [str(t).strip() for t in table.columns.get_level_values(1)]]
@@ -378,7 +385,8 @@ def _parse_values(texts: np.ndarray, index: pd.DatetimeIndex, file_name: str) ->
 def _ticker_files(folder: Path) -> dict[str, Path]:
     """Map ticker -> ``<ticker>.csv`` file in ``folder`` (case-insensitive names)."""
     try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        with os.scandir(folder) as listing:
+            entries = sorted(listing, key=lambda e: e.name)
     except OSError as exc:
         raise DataUnavailableError(f"cannot list price folder {folder}: {exc.strerror}") from exc
     files: dict[str, Path] = {}

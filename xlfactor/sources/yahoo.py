@@ -29,7 +29,12 @@ from typing import Any
 
 import pandas as pd
 
-from xlfactor.errors import DataUnavailableError, InvalidInputError, UnknownTickerError
+from xlfactor.errors import (
+    DataFormatError,
+    DataUnavailableError,
+    InvalidInputError,
+    UnknownTickerError,
+)
 from xlfactor.sources.base import PriceData, PriceSource
 from xlfactor.tickers import normalize_tickers
 
@@ -92,10 +97,14 @@ class YahooPrices(PriceSource):
     name = SOURCE_NAME
 
     def __init__(self, *, store: Any = None, ttl_hours: float = 12.0, offline: bool = False):
-        if not ttl_hours > 0:
+        try:
+            hours = float(ttl_hours)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(f"ttl_hours must be a number, got {ttl_hours!r}") from exc
+        if not hours > 0:  # also rejects NaN
             raise InvalidInputError(f"ttl_hours must be positive, got {ttl_hours!r}")
         self.store = store
-        self.ttl_hours = float(ttl_hours)
+        self.ttl_hours = hours
         self.offline = bool(offline)
 
     def get_prices(self, tickers: Sequence[str], start: date, end: date) -> PriceData:
@@ -103,8 +112,8 @@ class YahooPrices(PriceSource):
 
         Parameters
         ----------
-        tickers : sequence of str
-            Yahoo symbols; normalised and validated with
+        tickers : sequence of str or str
+            Yahoo symbols (or one separated string); normalised and validated with
             :func:`xlfactor.tickers.normalize_tickers` before any request.
         start, end : datetime.date
             First and last calendar day wanted, both inclusive, in each exchange's
@@ -127,7 +136,7 @@ class YahooPrices(PriceSource):
         DataUnavailableError
             Rate limiting, a network fault, or offline mode without cached data.
         """
-        symbols = normalize_tickers(list(tickers))
+        symbols = normalize_tickers(tickers)
         first, last = inclusive_range(start, end)
         series = {t: s for t in symbols if (s := self._cached(t)) is not None}
         to_fetch = [t for t in symbols if t not in series]
@@ -148,7 +157,8 @@ class YahooPrices(PriceSource):
             )
         raw, log_lines = _download(symbols, first, last)
         reasons = _failure_reasons(log_lines)
-        series = _close_series(raw, symbols)
+        series = {t: _clip(s, first, last) for t, s in _close_series(raw, symbols).items()}
+        series = {t: s for t, s in series.items() if not s.empty}
         _raise_on_faults(symbols, series, reasons, log_lines)
         for ticker, values in series.items():
             self._save(ticker, values, first.date(), last.date())
@@ -163,13 +173,17 @@ class YahooPrices(PriceSource):
         """
         if self.store is None:
             return None
-        return None  # the cache engineer connects the store here
+        # Not wired yet: the SQLite cache module connects its store here.
+        return None
 
     def _save(self, ticker: str, series: pd.Series, start: date, end: date) -> None:
-        """Hand freshly downloaded prices for ``[start, end]`` to the cache; no-op without store."""
+        """Hand freshly downloaded prices for ``[start, end]`` to the cache; no-op without store.
+
+        ``series`` holds float prices on tz-naive midnight dates within ``[start, end]``.
+        """
         if self.store is None:
             return
-        return  # the cache engineer connects the store here
+        # Not wired yet: the SQLite cache module connects its store here.
 
 
 def inclusive_range(start: date, end: date) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -348,10 +362,11 @@ def _shorten(text: str, limit: int = 120) -> str:
 
 def _close_series(raw: pd.DataFrame | None, symbols: list[str]) -> dict[str, pd.Series]:
     """The non-empty ('Close', ticker) series of a download() frame, keyed by ticker."""
-    if raw is None or raw.empty or not isinstance(raw.columns, pd.MultiIndex):
+    if raw is None or raw.empty:
         return {}
-    if "Close" not in raw.columns.get_level_values(0):
-        return {}
+    if not isinstance(raw.columns, pd.MultiIndex) or "Close" not in raw.columns.get_level_values(0):
+        # a yfinance change, not a missing ticker: say so rather than report "unknown"
+        raise DataFormatError("unexpected yfinance download() layout: no ('Close', ticker) columns")
     closes = raw["Close"]
     found: dict[str, pd.Series] = {}
     for ticker in symbols:
@@ -377,6 +392,12 @@ def to_naive_dates(index: pd.Index) -> pd.DatetimeIndex:
     return dates.normalize().as_unit("ns").rename("date")
 
 
+def _clip(values: pd.Series, first: pd.Timestamp, last: pd.Timestamp) -> pd.Series:
+    """Float prices within ``[first, last]``, sorted, one row per date (the last one)."""
+    values = values[~values.index.duplicated(keep="last")].sort_index()
+    return values.loc[(values.index >= first) & (values.index <= last)].astype("float64")
+
+
 def _assemble(
     series: dict[str, pd.Series], symbols: list[str], first: pd.Timestamp, last: pd.Timestamp
 ) -> pd.DataFrame:
@@ -386,10 +407,9 @@ def _assemble(
         values = series.get(ticker)
         if values is None:
             continue
-        values = values[~values.index.duplicated(keep="last")].sort_index()
-        values = values.loc[(values.index >= first) & (values.index <= last)]
+        values = _clip(values, first, last)
         if not values.empty:
-            columns[ticker] = values.astype("float64")
+            columns[ticker] = values
     if not columns:
         return pd.DataFrame(index=pd.DatetimeIndex([], name="date", dtype="datetime64[ns]"))
     frame = pd.concat(columns, axis=1, sort=True)
