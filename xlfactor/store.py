@@ -163,6 +163,9 @@ def _check_frame(frame: pd.DataFrame) -> None:
         raise TypeError(f"frame index must be a DatetimeIndex, not {type(frame.index).__name__}")
     if frame.index.tz is not None:
         raise ValueError(f"frame index must be tz-naive, got tz={frame.index.tz}")
+    for label, name in (("index", frame.index.name), ("columns", frame.columns.name)):
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"the {label} name must be str or None, got {name!r}")
     bad_names = [name for name in frame.columns if not isinstance(name, str)]
     if bad_names:
         raise TypeError(f"column names must be str, got {bad_names[:3]!r}")
@@ -322,6 +325,17 @@ def _initialise_schema(conn: sqlite3.Connection) -> None:
         conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         conn.execute(_CREATE_TABLE)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _configure(conn: sqlite3.Connection) -> None:
+    """Per-connection settings; they read the file header, so only for checked files."""
+    # WAL with synchronous=NORMAL survives a killed process (committed frames are in the
+    # WAL file, which the OS keeps) but may lose the last commits on power loss or an OS
+    # crash, because the WAL is only fsynced at checkpoints. FULL fsyncs the WAL at every
+    # commit, making commits durable too; puts follow network downloads, so that is noise.
+    conn.execute("PRAGMA synchronous = FULL")
+    # Without a limit the WAL file keeps its high-water size after checkpoints.
+    conn.execute(f"PRAGMA journal_size_limit = {_JOURNAL_SIZE_LIMIT}").fetchall()
 
 
 def _diagnose(conn: sqlite3.Connection) -> str | None:
@@ -493,6 +507,11 @@ class Store:
         its digest differs from the one memoised in this process. A damaged entry is
         deleted and reported with a :class:`CacheWarning`.
 
+        Returns
+        -------
+        CachedFrame or None
+            The frame is a private copy; ``meta`` is a fresh dict.
+
         Raises
         ------
         CacheError
@@ -519,7 +538,18 @@ class Store:
         self._memo.discard(key)
 
     def keys(self, prefix: str = "") -> list[str]:
-        """Sorted keys starting with ``prefix`` (case-sensitive, no wildcards)."""
+        """Keys starting with ``prefix``.
+
+        Parameters
+        ----------
+        prefix : str, default ""
+            Literal, case-sensitive prefix (``%`` and ``_`` are ordinary characters).
+
+        Returns
+        -------
+        list of str
+            Matching keys in code-point order.
+        """
         if not isinstance(prefix, str):
             raise TypeError(f"prefix must be str, not {type(prefix).__name__}")
         # substr() rather than LIKE: LIKE is case-insensitive and treats % and _ as wildcards.
@@ -558,7 +588,8 @@ class Store:
         with self._open_lock:
             self._generation += 1
             mine = [conn for owner, conn in self._connections if owner == pid]
-            self._connections = []
+            # Connections inherited through fork() stay referenced, see _INHERITED_CONNECTIONS.
+            self._connections = [(owner, c) for owner, c in self._connections if owner != pid]
         for conn in mine:
             conn.close()
 
@@ -594,7 +625,7 @@ class Store:
         if not isinstance(meta, dict):
             self._drop_damaged(key, digest, "its metadata is not a JSON object")
             return None
-        # A deep copy (~65 us for 26k x 5) gives the caller a frame it fully owns; the
+        # A deep copy (~55 us for 26k x 5) gives the caller a frame it fully owns; the
         # memo copy stays on read-only arrays as a second line of defence.
         return CachedFrame(frame=frame.copy(deep=True), meta=meta, fetched_at=fetched)
 
@@ -673,7 +704,8 @@ class Store:
         except sqlite3.Error:
             pass  # already unusable; closing is only tidying up
 
-    def _open(self) -> sqlite3.Connection:
+    def _open(self, *, configure: bool = True) -> sqlite3.Connection:
+        """A new autocommit connection; ``configure=False`` leaves the file unread."""
         try:
             conn = sqlite3.connect(str(self.path), timeout=self._busy_timeout,
                                    isolation_level=None, check_same_thread=False)
@@ -681,13 +713,8 @@ class Store:
             raise CacheError(f"cannot open the xlfactor cache {self.path}: {exc}") from exc
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
-            # WAL with synchronous=NORMAL survives a killed process (committed frames are in
-            # the WAL file, which the OS keeps) but may drop the last commits on power loss
-            # or an OS crash, because the WAL is only fsynced at checkpoints. FULL fsyncs
-            # the WAL at every commit; puts follow network downloads, so the cost is noise.
-            conn.execute("PRAGMA synchronous = FULL")
-            # Without a limit the WAL file keeps its high-water size after checkpoints.
-            conn.execute(f"PRAGMA journal_size_limit = {_JOURNAL_SIZE_LIMIT}").fetchall()
+            if configure:
+                _configure(conn)
         except BaseException:
             conn.close()
             raise
@@ -700,7 +727,7 @@ class Store:
         self._make_directory()
         for _ in range(3):
             before = _stat_or_none(self.path)
-            conn = self._open()
+            conn = self._open(configure=False)
             try:
                 problem = _diagnose(conn)
                 if problem is None:
@@ -722,12 +749,16 @@ class Store:
             raise CacheError(f"the cache directory {self.directory} is not writable")
 
     def _move_aside(self, problem: str, before: os.stat_result | None) -> None:
-        """Rename the unusable file (and its -wal/-shm) to ``*.corrupt-<UTC timestamp>``."""
+        """Rename the unusable file and its companions to ``*.corrupt-<UTC timestamp>``.
+
+        The companions must go too: SQLite would replay a stale -wal or hot -journal
+        left beside the fresh file into it.
+        """
         if not _same_file(before, _stat_or_none(self.path)):
             return  # another process replaced it meanwhile; just check the new file
         target = _unused_name(self.path)
         try:
-            for suffix in ("", "-wal", "-shm"):
+            for suffix in ("", "-wal", "-shm", "-journal"):
                 source = Path(f"{self.path}{suffix}")
                 if source.exists():
                     os.rename(source, f"{target}{suffix}")
