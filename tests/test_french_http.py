@@ -17,13 +17,15 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from xlfactor.errors import DataFormatError, DataUnavailableError
 from xlfactor.sources import http as http_mod
-from xlfactor.sources.french import FrenchFile, FrenchFiles, FrenchLibrary, read_french_path
+from xlfactor.sources.french import FrenchFiles, FrenchLibrary
 from xlfactor.sources.http import fetch_bytes, request_count, reset_request_count
+from xlfactor.store import Store
 
 FF3_DAILY = "/F-F_Research_Data_Factors_daily_CSV.zip"
 FF3_MONTHLY = "/F-F_Research_Data_Factors_CSV.zip"
@@ -301,22 +303,62 @@ def test_offline_makes_no_request(server: _State, base_url: str) -> None:
     assert request_count() == 0 and server.paths() == []
 
 
-def test_cache_seam(
-    server: _State, base_url: str, french_dir: Path, monkeypatch: pytest.MonkeyPatch
+def test_warm_cache_makes_zero_requests_across_instances(
+    server: _State, base_url: str, tmp_path: Path
 ) -> None:
-    """The persistent store plugs in through _cached/_save; pin that contract."""
-    library = FrenchLibrary(base_url, retries=0)
-    assert library._cached("F-F_Research_Data_Factors") is None  # no store: no-op
-    saved: list[tuple[str, FrenchFile]] = []
-    monkeypatch.setattr(library, "_save", lambda name, file: saved.append((name, file)))
-    library.get_factors(["MKT"], "M")
-    assert [name for name, _ in saved] == ["F-F_Research_Data_Factors"]
+    """A second identical request, even from a new process (new objects), makes no request."""
+    first = FrenchLibrary(base_url, store=Store(tmp_path), retries=0)
+    cold = first.get_factors(["MKT", "SMB", "HML", "MOM"], "D")
+    assert request_count() == 2
+    reset_request_count()
+    second = FrenchLibrary(base_url, store=Store(tmp_path), retries=0)
+    warm = second.get_factors(["MKT", "SMB", "HML", "MOM"], "D")
+    assert request_count() == 0
+    assert warm.release == cold.release == "202510 CRSP"
+    np.testing.assert_array_equal(warm.returns.to_numpy(), cold.returns.to_numpy())
+    assert (warm.returns.index == cold.returns.index).all()
+    assert not warm.stale
+
+
+def test_expired_copy_is_refreshed(server: _State, base_url: str, tmp_path: Path) -> None:
+    FrenchLibrary(base_url, store=Store(tmp_path), retries=0).get_factors(["MKT"], "M")
+    reset_request_count()
+    FrenchLibrary(base_url, store=Store(tmp_path), ttl_days=0.0, retries=0).get_factors(["MKT"], "M")
     assert request_count() == 1
 
-    cached = read_french_path(french_dir / "vintage_202510" / "zip" / f"{MOM_DAILY[1:]}")
-    monkeypatch.setattr(library, "_cached", lambda name: cached if "Momentum" in name else None)
-    library.get_factors(["MOM"], "D")  # momentum from the "store", FF3 daily downloaded
-    assert server.paths() == [FF3_MONTHLY, FF3_DAILY]
+
+@pytest.mark.parametrize("fault", [("status", 503), ("status", 500), "truncate_unannounced"])
+def test_failed_refresh_serves_stale_cache_and_keeps_it_intact(
+    server: _State, base_url: str, tmp_path: Path, fault: Action
+) -> None:
+    good = FrenchLibrary(base_url, store=Store(tmp_path), retries=0).get_factors(["MKT"], "M")
+    server.plan(FF3_MONTHLY, fault, fault)
+    library = FrenchLibrary(base_url, store=Store(tmp_path), ttl_days=0.0, retries=0)
+    data = library.get_factors(["MKT"], "M")
+    assert data.stale
+    assert any("STALE" in note and "refresh failed" in note for note in data.notes)
+    np.testing.assert_array_equal(data.returns.to_numpy(), good.returns.to_numpy())
+    # the bad download did not replace the cached copy
+    fresh = FrenchLibrary(base_url, store=Store(tmp_path), offline=True).get_factors(["MKT"], "M")
+    np.testing.assert_array_equal(fresh.returns.to_numpy(), good.returns.to_numpy())
+
+
+def test_failure_without_cache_names_the_source(server: _State, base_url: str, tmp_path: Path) -> None:
+    server.plan(FF3_MONTHLY, ("status", 503))
+    library = FrenchLibrary(base_url, store=Store(tmp_path), retries=0)
+    with pytest.raises(DataUnavailableError, match="Kenneth French Data Library.*503"):
+        library.get_factors(["MKT"], "M")
+    assert Store(tmp_path).keys() == []
+
+
+def test_offline_mode_serves_cache_only(server: _State, base_url: str, tmp_path: Path) -> None:
+    FrenchLibrary(base_url, store=Store(tmp_path), retries=0).get_factors(["MKT"], "M")
+    reset_request_count()
+    offline = FrenchLibrary(base_url, store=Store(tmp_path), offline=True, ttl_days=0.0)
+    assert len(offline.get_factors(["MKT"], "M").returns) == 1_192
+    with pytest.raises(DataUnavailableError, match="not cached and offline"):
+        offline.get_factors(["MKT"], "D")
+    assert request_count() == 0
 
 
 def test_concurrent_calls_download_once(server: _State, base_url: str) -> None:

@@ -10,7 +10,6 @@ import hashlib
 import multiprocessing
 import os
 import random
-import re
 import signal
 import sqlite3
 import sys

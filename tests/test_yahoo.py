@@ -665,3 +665,75 @@ def test_importing_sources_does_not_import_yfinance() -> None:
     project = Path(__file__).resolve().parents[1]
     done = subprocess.run([sys.executable, "-c", code], check=False, cwd=project, timeout=60)
     assert done.returncode == 0
+
+
+# --- the persistent cache -------------------------------------------------------------
+
+
+def test_warm_cache_makes_zero_requests_across_instances(
+    fake_yahoo: FakeYahoo, tmp_path: Path
+) -> None:
+    from xlfactor.store import Store
+
+    span = (date(2020, 8, 31), date(2022, 1, 31))
+    cold = YahooPrices(store=Store(tmp_path)).get_prices(["AAPL", "MSFT"], *span)
+    cold_requests = len(fake_yahoo.requests)
+    assert 0 < cold_requests <= 4  # about two per ticker
+    warm = YahooPrices(store=Store(tmp_path)).get_prices(["AAPL", "MSFT"], *span)
+    assert len(fake_yahoo.requests) == cold_requests  # zero new requests
+    pd.testing.assert_frame_equal(warm.prices, cold.prices, check_freq=False)
+    assert not warm.stale
+    # a narrower range inside the cached one is served from the cache too
+    YahooPrices(store=Store(tmp_path)).get_prices(["AAPL"], date(2020, 9, 1), date(2020, 10, 1))
+    assert len(fake_yahoo.requests) == cold_requests
+
+
+def test_range_outside_the_cache_refetches_the_union(fake_yahoo: FakeYahoo, tmp_path: Path) -> None:
+    from xlfactor.store import Store
+
+    store = Store(tmp_path)
+    YahooPrices(store=store).get_prices(["AAPL"], date(2020, 9, 1), date(2020, 10, 1))
+    before = len(fake_yahoo.requests)
+    YahooPrices(store=store).get_prices(["AAPL"], date(2020, 8, 31), date(2020, 11, 6))
+    assert len(fake_yahoo.requests) > before
+    hit = store.get_frame("yahoo:AAPL")
+    assert hit.meta["start"] == "2020-08-31" and hit.meta["end"] == "2020-11-06"
+
+
+def test_failed_refresh_serves_stale_prices(fake_yahoo: FakeYahoo, tmp_path: Path) -> None:
+    from yfinance.exceptions import YFRateLimitError
+
+    from xlfactor.store import Store
+
+    span = (date(2020, 8, 31), date(2020, 11, 6))
+    good = YahooPrices(store=Store(tmp_path)).get_prices(["AAPL"], *span)
+    fake_yahoo.failures["AAPL"] = lambda params: YFRateLimitError()
+    # a newer end date forces a refresh, which fails: the cached prices are served, marked
+    data = YahooPrices(store=Store(tmp_path)).get_prices(["AAPL"], span[0], date(2020, 12, 31))
+    assert data.stale and any("STALE" in n and "rate limit" in n for n in data.notes)
+    pd.testing.assert_frame_equal(data.prices, good.prices, check_freq=False)
+    # and the cache still holds the good copy
+    hit = Store(tmp_path).get_frame("yahoo:AAPL")
+    np.testing.assert_array_equal(hit.frame["close"].to_numpy(), good.prices["AAPL"].to_numpy())
+
+
+def test_failed_refresh_without_cache_is_an_error(fake_yahoo: FakeYahoo, tmp_path: Path) -> None:
+    from yfinance.exceptions import YFRateLimitError
+
+    from xlfactor.store import Store
+
+    fake_yahoo.failures["MSFT"] = lambda params: YFRateLimitError()
+    store = Store(tmp_path)
+    with pytest.raises(DataUnavailableError, match="rate limit"):
+        YahooPrices(store=store).get_prices(["MSFT"], date(2021, 2, 1), date(2022, 1, 31))
+    assert store.keys() == []
+
+
+def test_offline_serves_cached_prices(fake_yahoo: FakeYahoo, tmp_path: Path) -> None:
+    from xlfactor.store import Store
+
+    span = (date(2020, 8, 31), date(2020, 11, 6))
+    YahooPrices(store=Store(tmp_path)).get_prices(["AAPL"], *span)
+    before = len(fake_yahoo.requests)
+    data = YahooPrices(store=Store(tmp_path), offline=True).get_prices(["AAPL"], *span)
+    assert len(data.prices) > 40 and len(fake_yahoo.requests) == before

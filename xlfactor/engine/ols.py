@@ -61,7 +61,7 @@ def default_hac_lags(nobs: int) -> int:
     return int(math.floor(4.0 * (nobs / 100.0) ** (2.0 / 9.0)))
 
 
-def check_lags(lags: int | float | None, nobs: int) -> int:
+def check_lags(lags: float | None, nobs: int) -> int:
     """Validate a user lag count for HAC; ``None`` gives the default rule."""
     if lags is None:
         return default_hac_lags(nobs)

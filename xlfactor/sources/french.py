@@ -18,11 +18,13 @@ import functools
 import io
 import re
 import threading
+import time
 import zipfile
 import zlib
 from abc import abstractmethod
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from os import PathLike
 from pathlib import Path
 from types import MappingProxyType
@@ -34,6 +36,9 @@ from ..errors import DataFormatError, DataUnavailableError, InvalidInputError
 from ..models import FACTOR_ALIASES, canonical_factor
 from . import http as _http
 from .base import FREQUENCIES, FactorData, FactorSource
+
+#: Seconds a stale cached file is reused before the library is asked again.
+STALE_RETRY_SECONDS = 300
 
 SOURCE_NAME = "Kenneth French Data Library"
 DEFAULT_BASE_URL = "https://mba.tuck.dartmouth.edu/pages/faculty/ken.french/ftp/"
@@ -600,39 +605,79 @@ class FrenchLibrary(_FrenchSource):
         self.offline = offline
         self.timeout = timeout
         self.retries = retries
+        self._stale: dict[str, str] = {}
 
     def url_for(self, name: str) -> str:
         """Download URL of the dataset ``name``."""
         return f"{self.base_url}{name}_CSV.zip"
 
+    def _memo_key(self, name: str) -> Hashable:
+        # A stale copy (refresh failed) is memoised only briefly, so a recalculating
+        # workbook retries the network every few minutes instead of on every cell.
+        if name in self._stale:
+            return ("stale", name, int(time.time() // STALE_RETRY_SECONDS))
+        return name
+
     def _load_uncached(self, name: str) -> FrenchFile:
         cached = self._cached(name)
-        if cached is not None:
-            return cached
+        if cached is not None and (self.offline or cached[1] < self.ttl_days * 86400.0):
+            self._stale.pop(name, None)
+            return cached[0]
         if self.offline:
             raise DataUnavailableError(f"{self.name}: {name} is not cached and offline mode is on")
-        data = _http.fetch_bytes(
-            self.url_for(name), source=self.name, timeout=self.timeout, retries=self.retries
-        )
         try:
-            file = read_french_zip(data, name)
-        except DataFormatError as exc:
-            raise DataFormatError(f"{self.name}: downloaded file is unusable: {exc}") from exc
+            data = _http.fetch_bytes(
+                self.url_for(name), source=self.name, timeout=self.timeout, retries=self.retries
+            )
+            try:
+                file = read_french_zip(data, name)
+            except DataFormatError as exc:
+                raise DataFormatError(f"{self.name}: downloaded file is unusable: {exc}") from exc
+        except DataUnavailableError as exc:
+            if cached is None:
+                raise
+            self._stale[name] = (
+                f"STALE: {name} refresh failed ({exc}); serving the cached copy of "
+                f"{cached[2]:%Y-%m-%d %H:%M} UTC"
+            )
+            return cached[0]
         self._save(name, file)
+        self._stale.pop(name, None)
         return file
 
-    def _cached(self, name: str) -> FrenchFile | None:
-        """Seam for the persistent store: a fresh cached copy of ``name``, or None.
+    def get_factors(self, factors: Sequence[str], frequency: str) -> FactorData:
+        data = super().get_factors(factors, frequency)
+        used = [n for n in DATASETS.values() if n in self._stale]
+        if not used:
+            return data
+        notes = tuple(self._stale[n] for n in used if n in self._stale)
+        return replace(data, stale=True, notes=(*data.notes, *notes))
 
-        Does nothing while ``store`` is None.
-        """
-        return None
+    def _cached(self, name: str) -> tuple[FrenchFile, float, datetime] | None:
+        """The cached copy of ``name`` with its age in seconds and fetch time, or None."""
+        if self.store is None:
+            return None
+        hit = self.store.get_frame(_cache_key(name))
+        if hit is None:
+            return None
+        meta = hit.meta
+        file = FrenchFile(
+            name=name, description=meta.get("description", ""), release=meta.get("release", ""),
+            frequency=meta.get("frequency", ""), main=hit.frame, annual=None,
+        )
+        return file, hit.age_seconds, hit.fetched_at
 
     def _save(self, name: str, file: FrenchFile) -> None:
-        """Seam for the persistent store: keep a freshly downloaded file.
+        """Keep the main table of a freshly downloaded file (the annual table is not used)."""
+        if self.store is None:
+            return
+        meta = {"description": file.description, "release": file.release,
+                "frequency": file.frequency, "url": self.url_for(name)}
+        self.store.put_frame(_cache_key(name), file.main, meta)
 
-        Does nothing while ``store`` is None.
-        """
+
+def _cache_key(name: str) -> str:
+    return f"french:{name}"
 
 
 class FrenchFiles(_FrenchSource):

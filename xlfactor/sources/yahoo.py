@@ -24,7 +24,8 @@ import re
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
-from datetime import date, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import pandas as pd
@@ -138,14 +139,41 @@ class YahooPrices(PriceSource):
         """
         symbols = normalize_tickers(tickers)
         first, last = inclusive_range(start, end)
-        series = {t: s for t in symbols if (s := self._cached(t)) is not None}
+        cached = {t: c for t in symbols if (c := self._cached(t)) is not None}
+        series = {t: c.prices for t, c in cached.items() if self._serves(c, first, last)}
         to_fetch = [t for t in symbols if t not in series]
         reasons: dict[str, str] = {}
+        stale_note = ""
         if to_fetch:
-            fetched, reasons = self._fetch(to_fetch, first, last)
-            series.update(fetched)
+            try:
+                lo = min([first, *(cached[t].start for t in to_fetch if t in cached)])
+                hi = max([last, *(cached[t].end for t in to_fetch if t in cached)])
+                fetched, reasons = self._fetch(to_fetch, lo, hi)
+                series.update(fetched)
+            except DataUnavailableError as exc:
+                fallback = {t: cached[t].prices for t in to_fetch if t in cached}
+                if len(fallback) < len(to_fetch):
+                    raise
+                series.update(fallback)
+                stale_note = _stale_note(exc, [cached[t] for t in fallback])
         prices = _assemble(series, symbols, first, last)
-        return _result(prices, symbols, reasons, first, last)
+        result = _result(prices, symbols, reasons, first, last)
+        if stale_note:
+            result = replace(result, stale=True, notes=(*result.notes, stale_note))
+        return result
+
+    def _serves(self, cached: CachedPrices, first: pd.Timestamp, last: pd.Timestamp) -> bool:
+        """Whether a cached series answers ``[first, last]`` without asking Yahoo.
+
+        It must cover the range, and be either younger than ``ttl_hours`` or fetched after
+        the range ended (closes before the fetch day are final). Offline, any copy serves.
+        """
+        if self.offline:
+            return True
+        if cached.start > first or cached.end < last:
+            return False
+        fetched_day = pd.Timestamp(cached.fetched_at.date())
+        return cached.age_hours < self.ttl_hours or last < fetched_day
 
     def _fetch(
         self, symbols: list[str], first: pd.Timestamp, last: pd.Timestamp
@@ -161,29 +189,60 @@ class YahooPrices(PriceSource):
         series = {t: s for t, s in series.items() if not s.empty}
         _raise_on_faults(symbols, series, reasons, log_lines)
         for ticker, values in series.items():
-            self._save(ticker, values, first.date(), last.date())
+            self._save(ticker, values, first, last)
         return series, reasons
 
-    def _cached(self, ticker: str) -> pd.Series | None:
-        """Fresh cached prices for ``ticker``, or None to fetch from Yahoo.
-
-        Seam for the price cache: returns None when there is no store. A wired
-        store returns the ticker's total-return series (tz-naive midnight dates)
-        when it is younger than ``ttl_hours``.
-        """
+    def _cached(self, ticker: str) -> CachedPrices | None:
+        """The cached series of ``ticker`` with the range it was fetched for, or None."""
         if self.store is None:
             return None
-        # Not wired yet: the SQLite cache module connects its store here.
-        return None
+        hit = self.store.get_frame(_cache_key(ticker))
+        if hit is None or "close" not in hit.frame.columns:
+            return None
+        return CachedPrices(
+            prices=hit.frame["close"].rename(ticker),
+            start=pd.Timestamp(hit.meta["start"]),
+            end=pd.Timestamp(hit.meta["end"]),
+            fetched_at=hit.fetched_at,
+        )
 
-    def _save(self, ticker: str, series: pd.Series, start: date, end: date) -> None:
-        """Hand freshly downloaded prices for ``[start, end]`` to the cache; no-op without store.
+    def _save(self, ticker: str, series: pd.Series, start: pd.Timestamp, end: pd.Timestamp) -> None:
+        """Replace the cached series of ``ticker`` by a fresh download of ``[start, end]``.
 
-        ``series`` holds float prices on tz-naive midnight dates within ``[start, end]``.
+        A whole replacement, never a merge: Yahoo rescales the adjusted history after
+        every dividend, so closes from two downloads must not be spliced together.
         """
         if self.store is None:
             return
-        # Not wired yet: the SQLite cache module connects its store here.
+        frame = series.astype(float).to_frame("close")
+        meta = {"start": start.date().isoformat(), "end": end.date().isoformat(),
+                "source": SOURCE_NAME}
+        self.store.put_frame(_cache_key(ticker), frame, meta)
+
+
+@dataclass(frozen=True)
+class CachedPrices:
+    """A cached download: prices and the inclusive range ``[start, end]`` it was asked for."""
+
+    prices: pd.Series
+    start: pd.Timestamp
+    end: pd.Timestamp
+    fetched_at: datetime
+
+    @property
+    def age_hours(self) -> float:
+        return (datetime.now(timezone.utc) - self.fetched_at).total_seconds() / 3600.0
+
+
+def _cache_key(ticker: str) -> str:
+    # Tickers are validated against a strict pattern before they reach here.
+    return f"yahoo:{ticker}"
+
+
+def _stale_note(exc: Exception, copies: list[CachedPrices]) -> str:
+    oldest = min(c.fetched_at for c in copies)
+    return (f"STALE: Yahoo Finance refresh failed ({exc}); serving cached prices "
+            f"fetched {oldest:%Y-%m-%d %H:%M} UTC")
 
 
 def inclusive_range(start: date, end: date) -> tuple[pd.Timestamp, pd.Timestamp]:
