@@ -1,0 +1,307 @@
+"""What each worksheet function computes, as 2-D tables (see :mod:`xlfactor.udfs`).
+
+Functions take raw cell arguments, validate them with :mod:`xlfactor.sheet`, call the
+public API and lay the answer out: a header row (optional), then one row per ticker or
+date, coefficients in natural order (alpha first, then factors in model order).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import sheet
+from .sheet import NA, Table, cell_safe, error_row, with_header
+
+SE_HEADERS = {"TSTATS": "t", "PVALUES": "p", "SE": "SE"}
+
+
+def _split_tickers(raw: Any) -> tuple[list[str], dict[str, Exception], list[str]]:
+    """Valid tickers, per-ticker errors, and the display order of everything given."""
+    from .errors import InvalidInputError
+    from .tickers import normalize_ticker
+
+    sheet.reject_error_values(raw, "tickers")
+    parts = [c for c in sheet.flatten(raw) if c is not None and not (isinstance(c, str) and not c.strip())]
+    order: list[str] = []
+    good: list[str] = []
+    bad: dict[str, Exception] = {}
+    for cell in parts:
+        pieces = str(cell).replace(";", ",").split(",") if isinstance(cell, str) else [cell]
+        for piece in pieces:
+            if isinstance(piece, str) and not piece.strip():
+                continue
+            try:
+                name = normalize_ticker(piece)
+            except InvalidInputError as err:
+                name = str(piece).strip()[:24]
+                bad[name] = err
+            if name not in order:
+                order.append(name)
+                if name not in bad:
+                    good.append(name)
+    if not order:
+        raise InvalidInputError("no tickers given")
+    return good, bad, order
+
+
+def _fit(tickers, model, start, end, freq, se=None, lags=None):
+    from . import api
+
+    good, bad, order = _split_tickers(tickers)
+    res = None
+    if good:
+        try:
+            res = api.fit(
+                good, sheet.text_arg(model, "model"), sheet.date_arg(start, "start"),
+                sheet.date_arg(end, "end"), sheet.text_arg(freq, "freq") or "D",
+                sheet.text_arg(se, "se_type") or "classical",
+                sheet.int_arg(lags, None, "lags", minimum=1),
+            )
+        except Exception as err:
+            if len(order) == 1 or isinstance(err, _whole_call_errors()):
+                raise
+            bad.update({t: err for t in good})
+    if res is not None:
+        bad.update(res.failed)
+    return res, bad, order
+
+
+def _whole_call_errors() -> tuple[type, ...]:
+    """Errors about the call's shared arguments: no per-ticker row can help."""
+    from .errors import DataUnavailableError, InvalidInputError
+
+    return (InvalidInputError, DataUnavailableError)
+
+
+def _per_ticker(res, bad, order, header, columns, row_of) -> Table:
+    rows = []
+    width = len(columns)
+    for name in order:
+        if res is not None and name in res.params.index:
+            rows.append([name, *row_of(name)])
+        else:
+            rows.append(error_row(name, bad.get(name, KeyError(name)), width))
+    return with_header(columns, rows, header)
+
+
+@cell_safe
+def betas(tickers, model=None, start=None, end=None, freq=None, header=True) -> Table:
+    show = sheet.bool_arg(header, True, "header")
+    res, bad, order = _fit(tickers, model, start, end, freq)
+    coefs = res.coef_names if res is not None else ["alpha"]
+    cols = ["Ticker", *(c.capitalize() if c == "alpha" else c for c in coefs)]
+    return _per_ticker(res, bad, order, show, cols, lambda t: res.params.loc[t].tolist())
+
+
+@cell_safe
+def alpha(tickers, model=None, start=None, end=None, freq=None, annualize=None,
+          header=True) -> Table:
+    show = sheet.bool_arg(header, True, "header")
+    method = _annualize_method(annualize)
+    res, bad, order = _fit(tickers, model, start, end, freq)
+    cols = ["Ticker", "Alpha (per period)", "t", "p"]
+    if method:
+        cols.insert(2, f"Alpha (annualised, {method})")
+
+    def row(t):
+        values = [res.alpha[t], res.tstats.loc[t, "alpha"], res.pvalues.loc[t, "alpha"]]
+        if method:
+            values.insert(1, res.alpha_annualized(method)[t])
+        return values
+
+    return _per_ticker(res, bad, order, show, cols, row)
+
+
+def _annualize_method(value) -> str | None:
+    from .errors import InvalidInputError
+
+    v = sheet.scalar(value, "annualize")
+    if v is None or v is True or (isinstance(v, (int, float)) and v == 1):
+        return "arithmetic"
+    if v is False or (isinstance(v, (int, float)) and v == 0):
+        return None
+    text = str(v).strip().lower()
+    if text in ("true", "arithmetic", "simple"):
+        return "arithmetic"
+    if text in ("geometric", "compound", "compounded"):
+        return "geometric"
+    if text in ("false", "none", "no"):
+        return None
+    raise InvalidInputError(f"annualize must be TRUE, FALSE or 'geometric', got {v!r}")
+
+
+@cell_safe
+def rsq(tickers, model=None, start=None, end=None, freq=None, header=True) -> Table:
+    show = sheet.bool_arg(header, True, "header")
+    res, bad, order = _fit(tickers, model, start, end, freq)
+    cols = ["Ticker", "R²", "Adj. R²", "N"]
+    return _per_ticker(res, bad, order, show, cols, lambda t: [
+        res.rsquared[t], res.rsquared_adj[t], int(res.nobs[t])])
+
+
+def coef_stat(which: str):
+    """FACTOR_TSTATS / FACTOR_PVALUES / FACTOR_SE: one statistic per coefficient."""
+    attr = {"TSTATS": "tstats", "PVALUES": "pvalues", "SE": "std_errors"}[which]
+
+    @cell_safe
+    def compute(tickers, model=None, start=None, end=None, freq=None, se_type=None,
+                lags=None, header=True) -> Table:
+        show = sheet.bool_arg(header, True, "header")
+        res, bad, order = _fit(tickers, model, start, end, freq, se_type, lags)
+        coefs = res.coef_names if res is not None else ["alpha"]
+        cols = ["Ticker", *(f"{SE_HEADERS[which]}({c})" for c in coefs)]
+        return _per_ticker(res, bad, order, show, cols, lambda t: getattr(res, attr).loc[t].tolist())
+
+    return compute
+
+
+@cell_safe
+def stats(ticker, model=None, start=None, end=None, freq=None, se_type=None, lags=None) -> Table:
+    good, bad, order = _split_tickers(ticker)
+    if len(order) != 1:
+        from .errors import InvalidInputError
+
+        raise InvalidInputError("FACTOR_STATS takes one ticker")
+    if bad:
+        raise next(iter(bad.values()))
+    res, bad, _ = _fit(good, model, start, end, freq, se_type, lags)
+    if good[0] in bad:
+        raise bad[good[0]]
+    return stats_table(res, good[0])
+
+
+def stats_table(res, name: str) -> Table:
+    """The full summary of one asset: what was estimated, coefficients, fit statistics."""
+    pct = f"{res.conf_level:.0%}"
+    rows: list[list[Any]] = [[k, v] for k, v in res.info.describe()]
+    rows.append(["Asset", name])
+    rows.append([])
+    rows.append(["Coefficient", "Estimate", "Std. error", "t", "p", f"CI {pct} low", f"CI {pct} high"])
+    table = res.asset_table(name)
+    for coef, values in table.iterrows():
+        rows.append([coef, *values.tolist()])
+    rows.append([])
+    rows.extend([k, v] for k, v in res.asset_stats(name))
+    return sheet.rectangle(rows)
+
+
+@cell_safe
+def rolling(ticker, model=None, window=None, start=None, end=None, freq=None,
+            header=True) -> Table:
+    from . import api
+
+    show = sheet.bool_arg(header, True, "header")
+    name = sheet.text_arg(ticker, "ticker")
+    if name is None:
+        from .errors import InvalidInputError
+
+        raise InvalidInputError("no ticker given")
+    frame = api.rolling(
+        name, sheet.text_arg(model, "model"), sheet.int_arg(window, 252, "window", minimum=3),
+        sheet.date_arg(start, "start"), sheet.date_arg(end, "end"),
+        sheet.text_arg(freq, "freq") or "D",
+    )
+    cols = ["Date", *(c.capitalize() if c == "alpha" else c for c in frame.columns[:-2]), "R²"]
+    rows = [[d.to_pydatetime(), *vals[:-1]] for d, vals in zip(frame.index, frame.to_numpy().tolist())]
+    return with_header(cols, rows, show)
+
+
+@cell_safe
+def factor_data(model=None, start=None, end=None, freq=None, header=True) -> Table:
+    from . import api
+
+    show = sheet.bool_arg(header, True, "header")
+    frame = api.factor_returns(sheet.text_arg(model, "model"), sheet.date_arg(start, "start"),
+                               sheet.date_arg(end, "end"), sheet.text_arg(freq, "freq") or "D")
+    rows = [[d.to_pydatetime(), *v] for d, v in zip(frame.index, frame.to_numpy().tolist())]
+    return with_header(["Date", *frame.columns], rows, show)
+
+
+@cell_safe
+def asset_returns(tickers, start=None, end=None, freq=None, excess=False, header=True) -> Table:
+    from . import api
+
+    show = sheet.bool_arg(header, True, "header")
+    names = sheet.tickers_arg(tickers)
+    frame = api.asset_returns(names, sheet.date_arg(start, "start"), sheet.date_arg(end, "end"),
+                              sheet.text_arg(freq, "freq") or "D",
+                              excess=sheet.bool_arg(excess, False, "excess"))
+    rows = [[d.to_pydatetime(), *v] for d, v in zip(frame.index, frame.to_numpy().tolist())]
+    return with_header(["Date", *frame.columns], rows, show)
+
+
+@cell_safe
+def regress(y_range, x_range, labels=None, se_type=None, lags=None, header=True) -> Table:
+    """Coefficient table then fit statistics, for data typed into the sheet."""
+    from . import api
+    from .inputs import split_header
+
+    show = sheet.bool_arg(header, True, "header")
+    sheet.reject_error_values(y_range, "y_range")
+    sheet.reject_error_values(x_range, "x_range")
+    y, _ = split_header(y_range, "y_range")
+    x, found_labels = split_header(x_range, "x_range")
+    names = _labels(labels) or found_labels
+    res = api.regress(y, x, names, sheet.text_arg(se_type, "se_type") or "classical",
+                      sheet.int_arg(lags, None, "lags", minimum=1))
+    asset = res.assets[0]
+    rows: list[list[Any]] = []
+    for coef, values in res.asset_table(asset).iterrows():
+        rows.append([coef, *values.tolist()])
+    rows.append([])
+    rows.extend([
+        ["R²", res.rsquared[asset]], ["Adj. R²", res.rsquared_adj[asset]],
+        ["F", res.fstat[asset]], ["Prob (F)", res.f_pvalue[asset]],
+        ["N", int(res.nobs[asset])], ["Std. error of regression", res.resid_std[asset]],
+        ["Std. errors", _se_label(res)],
+    ])
+    pct = f"{res.conf_level:.0%}"
+    head = ["Coefficient", "Estimate", "Std. error", "t", "p", f"CI {pct} low", f"CI {pct} high"]
+    return with_header(head, rows, show)
+
+
+def _se_label(res) -> str:
+    from .engine.results import COV_LABELS
+
+    label = COV_LABELS.get(res.info.cov_type, res.info.cov_type)
+    return label + (f", {res.info.lags} lags" if res.info.lags else "")
+
+
+def _labels(value) -> list[str] | None:
+    if value is None:
+        return None
+    sheet.reject_error_values(value, "labels")
+    cells = [c for c in sheet.flatten(value) if c is not None and str(c).strip()]
+    return [str(c).strip() for c in cells] or None
+
+
+@cell_safe
+def models() -> Table:
+    from .models import MODELS
+
+    rows = [[m.name, ", ".join(m.factors), m.description] for m in MODELS.values()]
+    rows.append(["custom", "e.g. MKT,SMB,MOM", "any list of MKT, SMB, HML, RMW, CMA, MOM"])
+    return with_header(["Model", "Factors", "Description"], rows, True)
+
+
+@cell_safe
+def info() -> Table:
+    from .status import status_rows
+
+    return with_header(["Item", "Value"], status_rows(), True)
+
+
+__all__ = [
+    "NA",
+    "alpha",
+    "asset_returns",
+    "betas",
+    "coef_stat",
+    "factor_data",
+    "info",
+    "models",
+    "regress",
+    "rolling",
+    "rsq",
+    "stats",
+]

@@ -1,0 +1,57 @@
+"""Reading tables typed into a sheet: optional text header row, numbers below."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import InvalidInputError
+from .sheet import flatten
+
+#: Largest in-sheet regression accepted (rows x columns cells).
+MAX_CELLS = 5_000_000
+
+
+def as_rows(value: Any, what: str) -> list[list[Any]]:
+    """A range argument as a list of rows (a single cell or a 1-D list becomes a column)."""
+    if value is None:
+        raise InvalidInputError(f"{what} is empty")
+    if not isinstance(value, (list, tuple)):
+        return [[value]]
+    if value and all(isinstance(r, (list, tuple)) for r in value):
+        rows = [list(r) for r in value]
+    else:
+        rows = [[v] for v in value]
+    widths = {len(r) for r in rows}
+    if len(widths) != 1:
+        raise InvalidInputError(f"{what} is not rectangular")
+    if len(rows) * widths.pop() > MAX_CELLS:
+        raise InvalidInputError(f"{what} is too large (more than {MAX_CELLS:,} cells)")
+    return rows
+
+
+def _is_label(cell: Any) -> bool:
+    if not isinstance(cell, str):
+        return False
+    try:
+        float(cell)
+    except ValueError:
+        return bool(cell.strip())
+    return False
+
+
+def split_header(value: Any, what: str) -> tuple[list[list[Any]], list[str] | None]:
+    """Split off a header row when the first row is all text labels.
+
+    Numbers typed as text elsewhere are left for the numeric check, which reports the
+    exact row and column.
+    """
+    rows = as_rows(value, what)
+    first = rows[0]
+    if all(_is_label(c) for c in first) and len(rows) > 1:
+        return rows[1:], [str(c).strip() for c in first]
+    if any(_is_label(c) for c in flatten(rows)):
+        bad = next((i, j, c) for i, r in enumerate(rows) for j, c in enumerate(r) if _is_label(c))
+        raise InvalidInputError(
+            f"{what} row {bad[0] + 1}, column {bad[1] + 1}: {str(bad[2])[:30]!r} is not a number"
+        )
+    return rows, None

@@ -1,0 +1,160 @@
+"""Cell adapters: Excel-shaped inputs in, rectangular 2-D lists out, errors as short text.
+
+Every public function here backs one worksheet function in :mod:`xlfactor.udfs` and
+never raises: a failure becomes a one-cell answer such as ``#N/A unknown ticker 'ZZZZ'``.
+Missing numbers are written as the text ``#N/A`` (classic UDFs cannot return a real error
+value, and an empty cell would read as zero in arithmetic).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from .errors import InvalidInputError, XlFactorError
+
+NA = "#N/A"
+Table = list[list[Any]]
+EXCEL_ERRORS = ("#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!",
+                "#GETTING_DATA", "#SPILL!", "#CALC!")
+MAX_MESSAGE = 250
+
+
+# -- error handling --------------------------------------------------------------------
+def error_cell(err: BaseException) -> Table:
+    """A one-cell answer describing ``err`` (never a traceback)."""
+    if isinstance(err, XlFactorError):
+        text = err.cell_message()
+    elif isinstance(err, MemoryError):
+        text = "#NUM! not enough memory for this request"
+    else:
+        text = f"#VALUE! unexpected {type(err).__name__}: {err}"
+    return [[text[:MAX_MESSAGE]]]
+
+
+def cell_safe(func: Callable[..., Table]) -> Callable[..., Table]:
+    """Turn any exception into an error cell; silence library warnings."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Table:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return func(*args, **kwargs)
+        except Exception as err:  # noqa: BLE001 - a cell must never see a traceback
+            return error_cell(err)
+
+    return wrapper
+
+
+# -- argument parsing --------------------------------------------------------------------
+def reject_error_values(value: Any, what: str) -> None:
+    """Excel error values arrive as text (``err_to_str``); name them instead of guessing."""
+    for cell in flatten(value):
+        if isinstance(cell, str) and cell.strip().upper() in EXCEL_ERRORS:
+            raise InvalidInputError(f"{what} contains the Excel error {cell.strip().upper()}")
+
+
+def flatten(value: Any) -> list[Any]:
+    if isinstance(value, (list, tuple)):
+        return [c for v in value for c in flatten(v)]
+    return [value]
+
+
+def scalar(value: Any, what: str) -> Any:
+    """A single value from a cell argument (a 1x1 range arrives as a scalar or [[v]])."""
+    reject_error_values(value, what)
+    cells = flatten(value)
+    filled = [c for c in cells if c is not None and not (isinstance(c, str) and not c.strip())]
+    if len(filled) > 1:
+        raise InvalidInputError(f"{what} must be a single value, got {len(filled)} cells")
+    return filled[0] if filled else None
+
+
+def text_arg(value: Any, what: str) -> str | None:
+    v = scalar(value, what)
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (str, int, float)):
+        raise InvalidInputError(f"{what} must be text, got {v!r}")
+    return str(v).strip()
+
+
+def bool_arg(value: Any, default: bool, what: str) -> bool:
+    v = scalar(value, what)
+    if v is None:
+        return default
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, (int, float)) and v in (0, 1):
+        return bool(v)
+    if isinstance(v, str) and v.strip().upper() in ("TRUE", "FALSE", "YES", "NO", "1", "0"):
+        return v.strip().upper() in ("TRUE", "YES", "1")
+    raise InvalidInputError(f"{what} must be TRUE or FALSE, got {v!r}")
+
+
+def int_arg(value: Any, default: int | None, what: str, minimum: int = 1) -> int | None:
+    v = scalar(value, what)
+    if v is None:
+        return default
+    if isinstance(v, str):
+        try:
+            v = float(v.strip())
+        except ValueError:
+            raise InvalidInputError(f"{what} must be a whole number, got {v!r}") from None
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
+            or not float(v).is_integer():
+        raise InvalidInputError(f"{what} must be a whole number, got {v!r}")
+    if v < minimum:
+        raise InvalidInputError(f"{what} must be at least {minimum}, got {int(v)}")
+    return int(v)
+
+
+def date_arg(value: Any, what: str) -> Any:
+    """A date cell (datetime), an Excel serial number or an ISO string; blank gives None."""
+    return scalar(value, what)
+
+
+def tickers_arg(value: Any) -> list[str]:
+    from .tickers import normalize_tickers
+
+    reject_error_values(value, "tickers")
+    return normalize_tickers(value)
+
+
+# -- output ------------------------------------------------------------------------------
+def clean(value: Any) -> Any:
+    """A cell value: NaN/inf become ``#N/A`` text; numpy scalars become Python numbers."""
+    if value is None:
+        return ""
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return NA
+    if hasattr(value, "to_pydatetime"):
+        return value.to_pydatetime()
+    return value
+
+
+def rectangle(rows: Sequence[Sequence[Any]]) -> Table:
+    """Pad rows with blanks to one width and clean every value."""
+    width = max((len(r) for r in rows), default=1)
+    return [[clean(v) for v in r] + [""] * (width - len(r)) for r in rows] or [[""]]
+
+
+def with_header(header: Sequence[Any], rows: list[list[Any]], show: bool) -> Table:
+    return rectangle(([list(header)] if show else []) + rows)
+
+
+def error_row(name: str, err: BaseException, width: int) -> list[Any]:
+    """A ticker's own row: its message first, ``#N/A`` after, so the other rows still compute."""
+    message = error_cell(err)[0][0]
+    return [name, message] + [NA] * max(width - 2, 0)
+
+
+def label_date(value: date | datetime | None) -> str:
+    return f"{value:%Y-%m-%d}" if value is not None else ""

@@ -1,0 +1,188 @@
+"""Excel worksheet functions (xlwings classic UDFs).
+
+Point the ``UDF Modules`` setting of the workbook's ``_xlwings.conf`` sheet (or the
+xlwings add-in) at ``xlfactor.udfs`` and click *Import Functions*. Every function returns
+a 2-D array that Excel 365 spills into the cells below and to the right; errors come back
+as one short text cell such as ``#N/A unknown ticker 'ZZZZ'``.
+
+This module is what Excel imports: it holds only the declarations. The work is done in
+:mod:`xlfactor.cells`, imported on the first call, so Excel starts quickly.
+"""
+
+from __future__ import annotations
+
+import xlwings as xw
+
+CATEGORY = "xlfactor"
+
+_TICKERS = "Ticker, comma-separated tickers, or a range of tickers (blanks ignored)"
+_MODEL = "CAPM, FF3, CARHART4, FF5, FF6 or factors like \"MKT,SMB,MOM\" (default FF3)"
+_START = "First date, inclusive: a date or \"YYYY-MM-DD\" (default: 3 years before end)"
+_END = "Last date, inclusive (default: last complete trading day)"
+_FREQ = "D, W or M: daily, weekly or monthly returns (default D)"
+_HEADER = "TRUE to include a header row (default TRUE)"
+_SE = "classical, HC0, HC1, HC2, HC3 or HAC (Newey-West); default classical"
+_LAGS = "Newey-West lags for HAC (default floor(4(T/100)^(2/9)))"
+
+
+def _cells():
+    from xlfactor import cells
+
+    return cells
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("tickers", ndim=2, err_to_str=True, doc=_TICKERS)
+@xw.arg("model", err_to_str=True, doc=_MODEL)
+@xw.arg("start", err_to_str=True, doc=_START)
+@xw.arg("end", err_to_str=True, doc=_END)
+@xw.arg("freq", err_to_str=True, doc=_FREQ)
+@xw.arg("header", err_to_str=True, doc=_HEADER)
+def FACTOR_BETAS(tickers, model=None, start=None, end=None, freq=None, header=True):
+    """Alpha and factor betas per ticker: Ticker, Alpha, one beta per factor in model order."""
+    return _cells().betas(tickers, model, start, end, freq, header)
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("tickers", ndim=2, err_to_str=True, doc=_TICKERS)
+@xw.arg("model", err_to_str=True, doc=_MODEL)
+@xw.arg("start", err_to_str=True, doc=_START)
+@xw.arg("end", err_to_str=True, doc=_END)
+@xw.arg("freq", err_to_str=True, doc=_FREQ)
+@xw.arg("annualize", err_to_str=True,
+        doc="TRUE: also alpha x252/52/12 (default); \"geometric\": compounded; FALSE: per period only")
+@xw.arg("header", err_to_str=True, doc=_HEADER)
+def FACTOR_ALPHA(tickers, model=None, start=None, end=None, freq=None, annualize=True,
+                 header=True):
+    """Alpha per period, annualised, with its t-statistic and p-value, per ticker."""
+    return _cells().alpha(tickers, model, start, end, freq, annualize, header)
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("tickers", ndim=2, err_to_str=True, doc=_TICKERS)
+@xw.arg("model", err_to_str=True, doc=_MODEL)
+@xw.arg("start", err_to_str=True, doc=_START)
+@xw.arg("end", err_to_str=True, doc=_END)
+@xw.arg("freq", err_to_str=True, doc=_FREQ)
+@xw.arg("header", err_to_str=True, doc=_HEADER)
+def FACTOR_RSQ(tickers, model=None, start=None, end=None, freq=None, header=True):
+    """R-squared, adjusted R-squared and number of observations per ticker."""
+    return _cells().rsq(tickers, model, start, end, freq, header)
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("tickers", ndim=2, err_to_str=True, doc=_TICKERS)
+@xw.arg("model", err_to_str=True, doc=_MODEL)
+@xw.arg("start", err_to_str=True, doc=_START)
+@xw.arg("end", err_to_str=True, doc=_END)
+@xw.arg("freq", err_to_str=True, doc=_FREQ)
+@xw.arg("se_type", err_to_str=True, doc=_SE)
+@xw.arg("lags", err_to_str=True, doc=_LAGS)
+@xw.arg("header", err_to_str=True, doc=_HEADER)
+def FACTOR_TSTATS(tickers, model=None, start=None, end=None, freq=None, se_type=None,
+                  lags=None, header=True):
+    """t-statistics of alpha and each beta per ticker, with the chosen standard errors."""
+    return _cells().coef_stat("TSTATS")(tickers, model, start, end, freq, se_type, lags, header)
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("tickers", ndim=2, err_to_str=True, doc=_TICKERS)
+@xw.arg("model", err_to_str=True, doc=_MODEL)
+@xw.arg("start", err_to_str=True, doc=_START)
+@xw.arg("end", err_to_str=True, doc=_END)
+@xw.arg("freq", err_to_str=True, doc=_FREQ)
+@xw.arg("se_type", err_to_str=True, doc=_SE)
+@xw.arg("lags", err_to_str=True, doc=_LAGS)
+@xw.arg("header", err_to_str=True, doc=_HEADER)
+def FACTOR_PVALUES(tickers, model=None, start=None, end=None, freq=None, se_type=None,
+                   lags=None, header=True):
+    """Two-sided p-values of alpha and each beta per ticker, with the chosen standard errors."""
+    return _cells().coef_stat("PVALUES")(tickers, model, start, end, freq, se_type, lags, header)
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("tickers", ndim=2, err_to_str=True, doc=_TICKERS)
+@xw.arg("model", err_to_str=True, doc=_MODEL)
+@xw.arg("start", err_to_str=True, doc=_START)
+@xw.arg("end", err_to_str=True, doc=_END)
+@xw.arg("freq", err_to_str=True, doc=_FREQ)
+@xw.arg("se_type", err_to_str=True, doc=_SE)
+@xw.arg("lags", err_to_str=True, doc=_LAGS)
+@xw.arg("header", err_to_str=True, doc=_HEADER)
+def FACTOR_SE(tickers, model=None, start=None, end=None, freq=None, se_type=None, lags=None,
+              header=True):
+    """Standard errors of alpha and each beta per ticker: classical, HC0-HC3 or HAC."""
+    return _cells().coef_stat("SE")(tickers, model, start, end, freq, se_type, lags, header)
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("ticker", err_to_str=True, doc="One ticker")
+@xw.arg("model", err_to_str=True, doc=_MODEL)
+@xw.arg("start", err_to_str=True, doc=_START)
+@xw.arg("end", err_to_str=True, doc=_END)
+@xw.arg("freq", err_to_str=True, doc=_FREQ)
+@xw.arg("se_type", err_to_str=True, doc=_SE)
+@xw.arg("lags", err_to_str=True, doc=_LAGS)
+def FACTOR_STATS(ticker, model=None, start=None, end=None, freq=None, se_type=None, lags=None):
+    """Full regression summary: coefficients with SE, t, p and CI; R², F, N, residual vol, DW, data release."""
+    return _cells().stats(ticker, model, start, end, freq, se_type, lags)
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("ticker", err_to_str=True, doc="One ticker")
+@xw.arg("model", err_to_str=True, doc=_MODEL)
+@xw.arg("window", err_to_str=True, doc="Window length in periods (default 252)")
+@xw.arg("start", err_to_str=True, doc=_START)
+@xw.arg("end", err_to_str=True, doc=_END)
+@xw.arg("freq", err_to_str=True, doc=_FREQ)
+@xw.arg("header", err_to_str=True, doc=_HEADER)
+def FACTOR_ROLLING(ticker, model=None, window=252, start=None, end=None, freq=None, header=True):
+    """Rolling-window alpha and betas: one row per window end date, then R²."""
+    return _cells().rolling(ticker, model, window, start, end, freq, header)
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("model", err_to_str=True, doc=_MODEL)
+@xw.arg("start", err_to_str=True, doc=_START)
+@xw.arg("end", err_to_str=True, doc=_END)
+@xw.arg("freq", err_to_str=True, doc=_FREQ)
+@xw.arg("header", err_to_str=True, doc=_HEADER)
+def FACTOR_DATA(model=None, start=None, end=None, freq=None, header=True):
+    """Fama-French factor returns (decimals per period) and RF, one row per date."""
+    return _cells().factor_data(model, start, end, freq, header)
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("tickers", ndim=2, err_to_str=True, doc=_TICKERS)
+@xw.arg("start", err_to_str=True, doc=_START)
+@xw.arg("end", err_to_str=True, doc=_END)
+@xw.arg("freq", err_to_str=True, doc=_FREQ)
+@xw.arg("excess", err_to_str=True, doc="TRUE for returns in excess of RF (default FALSE)")
+@xw.arg("header", err_to_str=True, doc=_HEADER)
+def FACTOR_RETURNS(tickers, start=None, end=None, freq=None, excess=False, header=True):
+    """Total returns of the tickers from adjusted prices (decimals per period), one row per date."""
+    return _cells().asset_returns(tickers, start, end, freq, excess, header)
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("y_range", ndim=2, err_to_str=True, doc="Dependent variable: one column (optional label on top)")
+@xw.arg("x_range", ndim=2, err_to_str=True, doc="Regressors: one column each (optional labels on top)")
+@xw.arg("labels", ndim=2, err_to_str=True, doc="Names of the regressors (default: x_range's header row or x1, x2...)")
+@xw.arg("se_type", err_to_str=True, doc=_SE)
+@xw.arg("lags", err_to_str=True, doc=_LAGS)
+@xw.arg("header", err_to_str=True, doc=_HEADER)
+def FACTOR_REGRESS(y_range, x_range, labels=None, se_type=None, lags=None, header=True):
+    """OLS with intercept on sheet ranges: LINEST in natural order with labels, t, p, CI, adj. R², robust SEs."""
+    return _cells().regress(y_range, x_range, labels, se_type, lags, header)
+
+
+@xw.func(category=CATEGORY)
+def FACTOR_MODELS():
+    """The factor models and their factors."""
+    return _cells().models()
+
+
+@xw.func(category=CATEGORY)
+def FACTOR_INFO():
+    """Version, data sources, cache location and size, data releases and last fetch time."""
+    return _cells().info()
