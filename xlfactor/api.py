@@ -232,6 +232,23 @@ def build_sample(
     step(f"prices ({len(names)} ticker{'s' if len(names) > 1 else ''})")
     pdata = load_prices(names, s, e, prices=src.prices)
     step("alignment")
+    key = (tuple(names), spec.factors, freq, s, e)
+    hit = _SAMPLES.get(key)
+    if hit is not None and hit[0] is pdata and hit[1] is fdata:
+        return hit[2]
+    built = _align_and_label(names, spec, freq, s, e, pdata, fdata)
+    if len(_SAMPLES) >= 256:
+        _SAMPLES.pop(next(iter(_SAMPLES)))
+    _SAMPLES[key] = (pdata, fdata, built)
+    return built
+
+
+#: Aligned samples by request, valid while the sources hand back the very same data objects
+#: (their own memos do that until the cached data change): recalculating cells skip alignment.
+_SAMPLES: dict[tuple, tuple[PriceData, FactorData, tuple]] = {}
+
+
+def _align_and_label(names, spec, freq, s, e, pdata: PriceData, fdata: FactorData):
     sample = align(pdata.prices, fdata.returns, fdata.frequency, spec.factors, freq, s, e)
     sample = replace(sample, excess=sample.excess.reindex(columns=names))
     require_overlap(sample, f" for {', '.join(names)}")
@@ -250,7 +267,7 @@ def asset_returns(
 ) -> pd.DataFrame:
     """Asset total returns (or excess returns) per period, aligned to the factor calendar."""
     sample, info, _ = build_sample(tickers, "CAPM", start, end, freq, **kw)
-    out = sample.excess if excess else sample.excess.add(sample.rf, axis=0)
+    out = sample.excess.copy() if excess else sample.excess.add(sample.rf, axis=0)
     out.attrs.update(source=info.price_source, stale=info.stale)
     return out
 
@@ -302,7 +319,8 @@ def fit(
     present = [c for c in sample.excess.columns if c not in missing]
     if not present:
         raise UnknownTickerError(f"unknown ticker {missing[0]!r}")
-    model_obj = FactorModel(sample.excess[present], sample.factors, min_obs=min_obs)
+    dependent = sample.excess if len(present) == sample.excess.shape[1] else sample.excess[present]
+    model_obj = FactorModel(dependent, sample.factors, min_obs=min_obs)
     res = model_obj.fit(se, lags, use_t=use_t, conf_level=conf_level, info=info)
     for name in missing:
         res.failed[name] = UnknownTickerError(f"unknown ticker {name!r}")

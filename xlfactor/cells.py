@@ -77,7 +77,7 @@ def _per_ticker(res, bad, order, header, columns, row_of) -> Table:
     rows = []
     width = len(columns)
     for name in order:
-        if res is not None and name in res.params.index:
+        if res is not None and name in res.assets:
             rows.append([name, *row_of(name)])
         else:
             rows.append(error_row(name, bad.get(name, KeyError(name)), width))
@@ -90,7 +90,7 @@ def betas(tickers, model=None, start=None, end=None, freq=None, header=True) -> 
     res, bad, order = _fit(tickers, model, start, end, freq)
     coefs = res.coef_names if res is not None else ["alpha"]
     cols = ["Ticker", *(c.capitalize() if c == "alpha" else c for c in coefs)]
-    return _per_ticker(res, bad, order, show, cols, lambda t: res.params.loc[t].tolist())
+    return _per_ticker(res, bad, order, show, cols, lambda t: res.row("params", t).tolist())
 
 
 @cell_safe

@@ -59,3 +59,188 @@ def exposure_chart(res: FactorResults, path: str | Path, assets: list[str] | Non
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+# -- figures for the workbook (returned, not saved: xlwings' pictures.add takes a Figure) --
+#: What a long-short factor buys and sells, for legends.
+FACTOR_LABELS = {
+    "MKT": "MKT (market minus RF)",
+    "SMB": "SMB (small minus big)",
+    "HML": "HML (value minus growth)",
+    "RMW": "RMW (robust minus weak profitability)",
+    "CMA": "CMA (conservative minus aggressive investment)",
+    "MOM": "MOM (past winners minus losers)",
+    "RF": "RF (one-month T-bill)",
+}
+_PERIOD_UNITS = {"D": "day", "W": "week", "M": "month"}
+
+
+def _figure(width: float, height: float):
+    """A figure that pyplot does not track.
+
+    Excel keeps one Python process alive for hours; figures registered with pyplot would
+    pile up there unless every caller remembered to close them.
+    """
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=110)
+
+
+def _source_line(source: str, release: str, stale: bool) -> str:
+    text = "Factors: " + source + (f", release {release}" if release else "")
+    return text + ("  [STALE: refresh failed, cached data shown]" if stale else "")
+
+
+def _date_axis(ax) -> None:
+    import matplotlib.dates as mdates
+
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
+def rolling_chart(frame, ticker: str, *, window: int | None, se_label: str = "classical",
+                  band: float = 2.0):
+    """Small multiples of rolling alpha and betas, each with a +/- ``band`` SE band.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        :func:`xlfactor.api.rolling` output with ``with_std_errors=True`` (columns
+        ``alpha``, the factors, ``se_<name>``, ``r2``, ``nobs``; ``attrs["info"]``).
+    ticker : str
+        The asset, for the title.
+    window : int or None
+        Window length in periods (None: expanding window).
+    se_label : str
+        Standard-error type used for the bands, for the footer.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Alpha is drawn annualised in percent per year (its per-period scale would be
+        unreadable next to the betas); betas are unitless.
+    """
+    import math
+
+    from matplotlib.ticker import FuncFormatter
+
+    from .engine.results import COV_LABELS, PERIODS_PER_YEAR
+
+    info = frame.attrs.get("info")
+    freq = getattr(info, "frequency", "D")
+    per_year = PERIODS_PER_YEAR.get(freq, 252)
+    coefs = [c for c in frame.columns if not c.startswith("se_") and c not in ("r2", "nobs")]
+    ncols = 2 if len(coefs) > 1 else 1
+    nrows = math.ceil(len(coefs) / ncols)
+    fig = _figure(9.0, 1.9 * nrows + 1.2)
+    axes = fig.subplots(nrows, ncols, sharex=True, squeeze=False).ravel()
+    dates = frame.index.to_pydatetime()
+    for ax, coef in zip(axes, coefs):
+        est = frame[coef].to_numpy(dtype=float)
+        se = frame.get(f"se_{coef}")
+        scale = per_year * 100.0 if coef == "alpha" else 1.0
+        # Alpha gets its own colour: it is in % per year, unlike the unitless betas.
+        colour = "#c55a11" if coef == "alpha" else "#2e75b6"
+        ax.plot(dates, est * scale, color=colour, linewidth=1.3)
+        if se is not None:
+            half = band * se.to_numpy(dtype=float) * scale
+            ax.fill_between(dates, est * scale - half, est * scale + half,
+                            color=colour, alpha=0.18, linewidth=0)
+        if coef == "MKT":
+            # The market beta's natural reference is 1; a zero line would squash the panel.
+            ax.axhline(1.0, color="#555555", linewidth=0.8, linestyle="--")
+        else:
+            ax.axhline(0.0, color="black", linewidth=0.7)
+        last = est[-1] * scale if len(est) else float("nan")
+        if coef == "alpha":
+            ax.set_title(f"Alpha, annualised (x{per_year}): last {last:+.1f}% per year",
+                         fontsize=9.5)
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:.0f}%"))
+        else:
+            ax.set_title(f"{FACTOR_LABELS.get(coef, coef)} beta: last {last:.2f}", fontsize=9.5)
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=8)
+        _date_axis(ax)
+    for i, ax in enumerate(axes[len(coefs):], start=len(coefs)):
+        ax.set_visible(False)
+        # With an odd panel count the panel above the gap is the last one in its column,
+        # and sharex would otherwise leave it without date labels.
+        if i - ncols >= 0:
+            axes[i - ncols].xaxis.set_tick_params(labelbottom=True)
+    unit = _PERIOD_UNITS.get(freq, "period")
+    span = f"rolling {window}-{unit} window" if window else "expanding window"
+    model = getattr(info, "model", "")
+    fig.suptitle(f"{ticker}: {model} loadings, {span} (shaded: estimate \u00b1 {band:g} SE)",
+                 fontsize=11.5, fontweight="bold")
+    period = f"window ends {frame.index[0]:%Y-%m-%d} to {frame.index[-1]:%Y-%m-%d}" \
+        if len(frame) else "no complete window"
+    se_text = COV_LABELS.get(se_label, se_label)
+    source = _source_line(getattr(info, "factor_source", ""), getattr(info, "release", ""),
+                          bool(getattr(info, "stale", False)))
+    _footer(fig, f"{FREQ_NAMES.get(freq, freq).capitalize()} excess returns, {period}, "
+                 f"{se_text} standard errors", source)
+    fig.tight_layout(rect=(0, 0.05, 1, 0.96))
+    return fig
+
+
+def _footer(fig, *lines: str) -> None:
+    """Small grey lines under the plot: what was estimated, and on which data."""
+    fig.text(0.5, 0.008, "\n".join(lines), ha="center", va="bottom", fontsize=7.5,
+             color="#444444", linespacing=1.4)
+
+
+def cumulative_factor_chart(frame, *, model: str, freq: str = "D"):
+    """Cumulative (compounded) return of each factor portfolio and of RF, in percent.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        :func:`xlfactor.api.factor_returns` output: decimals per period, one column per
+        factor plus ``RF``; ``attrs`` carries ``source``, ``release`` and ``stale``.
+    model : str
+        Model name for the title.
+    freq : str
+        ``D``, ``W`` or ``M``: the frequency of ``frame``'s rows.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from matplotlib.ticker import PercentFormatter
+
+    fig = _figure(9.0, 5.0)
+    ax = fig.add_subplot()
+    growth = (1.0 + frame.astype(float)).cumprod() - 1.0
+    dates = growth.index.to_pydatetime()
+    for col in growth.columns:
+        values = growth[col].to_numpy() * 100.0
+        last = values[-1] if len(values) else float("nan")
+        label = f"{FACTOR_LABELS.get(col, col)}: {last:+.1f}%"
+        if col == "RF":
+            ax.plot(dates, values, color="#777777", linestyle="--", linewidth=1.1, label=label)
+        else:
+            ax.plot(dates, values, linewidth=1.4, label=label)
+    ax.axhline(0.0, color="black", linewidth=0.7)
+    ax.yaxis.set_major_formatter(PercentFormatter(decimals=0))
+    ax.set_ylabel("cumulative return since start (%)")
+    ax.grid(alpha=0.3)
+    _date_axis(ax)
+    ax.legend(fontsize=8, loc="upper left", frameon=False)
+    period = f", {frame.index[0]:%Y-%m-%d} to {frame.index[-1]:%Y-%m-%d}" if len(frame) else ""
+    ax.set_title(f"Cumulative factor returns: {model}{period}", fontsize=12, fontweight="bold")
+    attrs = frame.attrs
+    source = _source_line(str(attrs.get("source", "")), str(attrs.get("release", "")),
+                          bool(attrs.get("stale", False)))
+    _footer(fig, f"{FREQ_NAMES.get(freq, freq).capitalize()} factor returns compounded from the "
+                 "first period; SMB, HML, RMW, CMA and MOM are zero-cost long-short portfolios",
+            source)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    return fig
+
+
+def save_figure(fig, path: str | Path) -> Path:
+    """Write ``fig`` as PNG (for files and tests; Excel gets the figure itself)."""
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    return path

@@ -531,6 +531,17 @@ class Store:
             row, frame = loaded
         return self._cached_frame(key, row, frame)
 
+    def version(self, key: str) -> str | None:
+        """The digest of the entry ``key`` (None if absent): one small query, no payload.
+
+        Callers memoising something derived from an entry compare versions to know
+        whether it changed, possibly in another process.
+        """
+        _check_key(key)
+        row = self._run(lambda conn: _fetch_one(
+            conn, "SELECT digest FROM frames WHERE key = ?", (key,)))
+        return None if row is None else row[0]
+
     def delete(self, key: str) -> None:
         """Remove the entry ``key`` if present."""
         _check_key(key)

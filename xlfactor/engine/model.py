@@ -62,19 +62,23 @@ class FactorModel:
             raise InvalidInputError("no factors given")
         k = self.factors.shape[1] + 1
         self.min_obs = max(k + 2, int(min_obs) if min_obs is not None else 0)
-        # Positional concat: an asset may share a name with a factor column.
-        self._aligned = pd.concat([self.dependent, self.factors], axis=1, join="inner")
+        if self.dependent.index.equals(self.factors.index):
+            self._index = self.dependent.index
+        else:
+            self._index = self.dependent.index.intersection(self.factors.index, sort=False)
 
     @property
     def coef_names(self) -> list[str]:
         return ["alpha", *map(str, self.factors.columns)]
 
     def _arrays(self) -> tuple[pd.Index, np.ndarray, np.ndarray]:
-        n_dep = self.dependent.shape[1]
-        data = self._aligned
-        Y = data.iloc[:, :n_dep].to_numpy(dtype=float)
-        F = data.iloc[:, n_dep:].to_numpy(dtype=float)
-        return data.index, Y, F
+        index = self._index
+        dep, fac = self.dependent, self.factors
+        if not index.equals(dep.index):
+            dep = dep.loc[index]
+        if not index.equals(fac.index):
+            fac = fac.loc[index]
+        return index, dep.to_numpy(dtype=float), fac.to_numpy(dtype=float)
 
     def fit(
         self,
@@ -151,32 +155,41 @@ class FactorModel:
 
 def _assemble(coef_names, assets, index, fits, failed, info, conf_level) -> FactorResults:
     done = [a for a in assets if a in fits]
-    tables = {
-        name: pd.DataFrame(
-            [getattr(fits[a][0], name)[fits[a][1]] for a in done],
-            index=pd.Index(done, name="asset"), columns=coef_names,
-        )
-        for name in FactorResults._COEF_FIELDS
+    k = len(coef_names)
+    arrays: dict[str, np.ndarray] = {
+        **{f: np.empty((len(done), k)) for f in FactorResults._COEF_FIELDS},
+        **{f: np.empty(len(done)) for f in FactorResults._ASSET_FIELDS},
+        "cov": np.empty((len(done), k, k)),
+        "nobs": np.empty(len(done), dtype=np.int64),
+        "first_date": np.empty(len(done), dtype="datetime64[ns]"),
+        "last_date": np.empty(len(done), dtype="datetime64[ns]"),
     }
-    series = {
-        name: pd.Series(
-            [float(getattr(fits[a][0], name)[fits[a][1]]) for a in done],
-            index=pd.Index(done, name="asset"), name=name,
-        )
-        for name in FactorResults._ASSET_FIELDS
-    }
-    series["nobs"] = pd.Series([fits[a][0].nobs for a in done], index=done, name="nobs")
-    series["first_date"] = pd.Series([index[fits[a][2]][0] for a in done], index=done)
-    series["last_date"] = pd.Series([index[fits[a][2]][-1] for a in done], index=done)
-    cov = {
-        a: pd.DataFrame(fits[a][0].cov[fits[a][1]], index=coef_names, columns=coef_names)
-        for a in done
-    }
-    resid = pd.DataFrame(np.nan, index=index, columns=done)
-    for a in done:
+    dates = index.to_numpy() if isinstance(index, pd.DatetimeIndex) else None
+    by_fit: dict[int, tuple[OLSArrays, np.ndarray, list[int], list[int]]] = {}
+    for i, a in enumerate(done):
         res, pos, rows = fits[a]
-        resid.loc[rows, a] = res.resid[:, pos]
+        entry = by_fit.setdefault(id(res), (res, rows, [], []))
+        entry[2].append(i)
+        entry[3].append(pos)
+    for res, rows, targets, positions in by_fit.values():  # one copy per batched solve
+        for f in (*FactorResults._COEF_FIELDS, *FactorResults._ASSET_FIELDS, "cov"):
+            arrays[f][targets] = getattr(res, f)[positions]
+        arrays["nobs"][targets] = res.nobs
+        if dates is not None:
+            first, last = np.flatnonzero(rows)[[0, -1]]
+            arrays["first_date"][targets], arrays["last_date"][targets] = dates[first], dates[last]
+    if dates is None:  # in-sheet data: positions instead of dates
+        arrays["first_date"] = np.array([index[fits[a][2]][0] for a in done], dtype=object)
+        arrays["last_date"] = np.array([index[fits[a][2]][-1] for a in done], dtype=object)
     lags = {fits[a][0].lags for a in done}
     if info.cov_type == "HAC" and len(lags) == 1:
         info = replace(info, lags=lags.pop())
-    return FactorResults(coef_names, tables, series, cov, resid, info, failed, conf_level)
+
+    def resid() -> pd.DataFrame:
+        frame = pd.DataFrame(np.nan, index=index, columns=done)
+        for j, a in enumerate(done):
+            res, pos, rows = fits[a]
+            frame.iloc[np.flatnonzero(rows), j] = res.resid[:, pos]
+        return frame
+
+    return FactorResults(coef_names, done, arrays, resid, info, failed, conf_level)

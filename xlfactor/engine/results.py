@@ -7,6 +7,7 @@ Series indexed by asset. Returns are decimals per period (day, week or month).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -97,30 +98,78 @@ class FactorResults:
     def __init__(
         self,
         coef_names: list[str],
-        tables: dict[str, pd.DataFrame],
-        series: dict[str, pd.Series],
-        cov: dict[str, pd.DataFrame],
-        resid: pd.DataFrame,
+        assets: list[str],
+        arrays: dict[str, np.ndarray],
+        resid: Callable[[], pd.DataFrame],
         info: EstimationInfo,
         failed: dict[str, XlFactorError] | None = None,
         conf_level: float = 0.95,
     ) -> None:
+        # Estimates are kept as arrays; the labelled pandas views are built on first
+        # access, so a worksheet cell that needs one row pays for no DataFrame it skips.
         self.coef_names = list(coef_names)
-        for name in self._COEF_FIELDS:
-            setattr(self, name, tables[name])
-        for name in (*self._ASSET_FIELDS, "nobs", "first_date", "last_date"):
-            setattr(self, name, series[name])
-        self.cov = cov
-        self.resid = resid
+        self._assets = list(assets)
+        self._arrays = arrays
+        self._resid = resid
+        self._views: dict[str, object] = {}
         self.info = info
         self.failed = dict(failed or {})
         self.conf_level = conf_level
+
+    def _view(self, name: str):
+        view = self._views.get(name)
+        if view is None:
+            index = pd.Index(self._assets, name="asset")
+            data = self._arrays[name]
+            if name in self._COEF_FIELDS:
+                view = pd.DataFrame(data, index=index, columns=self.coef_names)
+            else:
+                view = pd.Series(data, index=index, name=name)
+            self._views[name] = view
+        return view
+
+    def row(self, field: str, asset: str) -> np.ndarray:
+        """One asset's values of a field (e.g. ``"params"``) as a plain array, no pandas."""
+        return self._arrays[field][self._assets.index(asset)]
+
+    params = property(lambda self: self._view("params"))
+    std_errors = property(lambda self: self._view("std_errors"))
+    tstats = property(lambda self: self._view("tstats"))
+    pvalues = property(lambda self: self._view("pvalues"))
+    ci_lower = property(lambda self: self._view("ci_lower"))
+    ci_upper = property(lambda self: self._view("ci_upper"))
+    rsquared = property(lambda self: self._view("rsquared"))
+    rsquared_adj = property(lambda self: self._view("rsquared_adj"))
+    fstat = property(lambda self: self._view("fstat"))
+    f_pvalue = property(lambda self: self._view("f_pvalue"))
+    resid_std = property(lambda self: self._view("resid_std"))
+    durbin_watson = property(lambda self: self._view("durbin_watson"))
+    loglik = property(lambda self: self._view("loglik"))
+    aic = property(lambda self: self._view("aic"))
+    bic = property(lambda self: self._view("bic"))
+    nobs = property(lambda self: self._view("nobs"))
+    first_date = property(lambda self: self._view("first_date"))
+    last_date = property(lambda self: self._view("last_date"))
+
+    @property
+    def cov(self) -> dict[str, pd.DataFrame]:
+        """Coefficient covariance matrix per asset."""
+        return {
+            a: pd.DataFrame(self._arrays["cov"][i], index=self.coef_names, columns=self.coef_names)
+            for i, a in enumerate(self._assets)
+        }
+
+    @property
+    def resid(self) -> pd.DataFrame:
+        if "resid" not in self._views:
+            self._views["resid"] = self._resid()
+        return self._views["resid"]
 
     # -- convenience -----------------------------------------------------------------
     @property
     def assets(self) -> list[str]:
         """Assets that were estimated, in request order."""
-        return list(self.params.index)
+        return list(self._assets)
 
     @property
     def alpha(self) -> pd.Series:
@@ -156,6 +205,7 @@ class FactorResults:
         """A copy whose :class:`EstimationInfo` has ``changes`` applied."""
         out = object.__new__(FactorResults)
         out.__dict__.update(self.__dict__)
+        out._views = dict(self._views)
         out.info = replace(self.info, **changes)
         return out
 

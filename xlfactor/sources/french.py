@@ -518,6 +518,7 @@ class _FrenchSource(FactorSource):
         # same file twice. Loads are serialised, which is fine for a handful of files.
         self._lock = threading.RLock()
         self._memo: dict[str, tuple[Hashable, FrenchFile]] = {}
+        self._combined: dict[tuple, tuple[tuple[FrenchFile, ...], FactorData]] = {}
 
     @abstractmethod
     def _load_uncached(self, name: str) -> FrenchFile:
@@ -564,7 +565,16 @@ class _FrenchSource(FactorSource):
         freq = _normalise_frequency(frequency)
         names = {family: self.dataset(family, freq) for family in families_for(factors)}
         files = {family: self.load_file(name) for family, name in names.items()}
-        return combine_factor_files(files, factors, freq, self.name)
+        # Many worksheet cells ask for the same combination: reuse the combined frame
+        # (the same object) while the underlying parsed files are the same objects.
+        key = (tuple(factors), freq)
+        with self._lock:
+            hit = self._combined.get(key)
+            if hit is not None and all(a is b for a, b in zip(hit[0], files.values())):
+                return hit[1]
+            data = combine_factor_files(files, factors, freq, self.name)
+            self._combined[key] = (tuple(files.values()), data)
+            return data
 
 
 class FrenchLibrary(_FrenchSource):
@@ -616,7 +626,8 @@ class FrenchLibrary(_FrenchSource):
         # workbook retries the network every few minutes instead of on every cell.
         if name in self._stale:
             return ("stale", name, int(time.time() // STALE_RETRY_SECONDS))
-        return name
+        # Expire fresh copies too, so a workbook left open for weeks sees new releases.
+        return ("fresh", name, int(time.time() // max(self.ttl_days * 86400.0, 1.0)))
 
     def _load_uncached(self, name: str) -> FrenchFile:
         cached = self._cached(name)
@@ -647,10 +658,11 @@ class FrenchLibrary(_FrenchSource):
 
     def get_factors(self, factors: Sequence[str], frequency: str) -> FactorData:
         data = super().get_factors(factors, frequency)
-        used = [n for n in DATASETS.values() if n in self._stale]
-        if not used:
-            return data
+        freq = _normalise_frequency(frequency)
+        used = [self.dataset(f, freq) for f in families_for(factors)]
         notes = tuple(self._stale[n] for n in used if n in self._stale)
+        if not notes:
+            return data
         return replace(data, stale=True, notes=(*data.notes, *notes))
 
     def _cached(self, name: str) -> tuple[FrenchFile, float, datetime] | None:

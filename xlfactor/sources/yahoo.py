@@ -22,6 +22,7 @@ import contextlib
 import logging
 import re
 import threading
+import time
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -40,6 +41,8 @@ from xlfactor.sources.base import PriceData, PriceSource
 from xlfactor.tickers import normalize_tickers
 
 SOURCE_NAME = "Yahoo Finance (yfinance)"
+#: Distinct (tickers, range) answers kept in memory per source.
+MEMO_SIZE = 256
 
 # yfinance's download() mutates process-wide state (its config, its logger, warning
 # filters); serialising our calls keeps that state consistent between callers.
@@ -107,6 +110,9 @@ class YahooPrices(PriceSource):
         self.store = store
         self.ttl_hours = hours
         self.offline = bool(offline)
+        # (tickers, first, last) -> (cache versions, expiry, PriceData): repeated cells
+        # reuse one assembled answer while the cached series are unchanged.
+        self._memo: dict[tuple, tuple[tuple | None, float, PriceData]] = {}
 
     def get_prices(self, tickers: Sequence[str], start: date, end: date) -> PriceData:
         """Adjusted closes for ``tickers`` on trading days in ``[start, end]``.
@@ -139,6 +145,38 @@ class YahooPrices(PriceSource):
         """
         symbols = normalize_tickers(tickers)
         first, last = inclusive_range(start, end)
+        memo_key = (tuple(symbols), first, last)
+        versions = self._versions(symbols)
+        hit = self._memo.get(memo_key)
+        if hit is not None and hit[0] == versions and time.time() < hit[1]:
+            return hit[2]
+        result = self._get_prices(symbols, first, last)
+        if versions is not None and not result.stale:
+            # Remember under the versions now stored (a fetch above just replaced them).
+            if len(self._memo) >= MEMO_SIZE:
+                self._memo.pop(next(iter(self._memo)))
+            self._memo[memo_key] = (self._versions(symbols), self._memo_expiry(symbols, last),
+                                    result)
+        return result
+
+    def _versions(self, symbols: list[str]) -> tuple[str | None, ...] | None:
+        """Cache versions of the tickers' series: a cheap test that nothing changed."""
+        if self.store is None:
+            return None
+        return tuple(self.store.version(_cache_key(t)) for t in symbols)
+
+    def _memo_expiry(self, symbols: list[str], last: pd.Timestamp) -> float:
+        """Unix time until which a memoised answer may be reused without revalidation."""
+        expiry = float("inf")
+        for ticker in symbols:
+            cached = self._cached(ticker)
+            if cached is None or self.offline:
+                continue
+            if last >= pd.Timestamp(cached.fetched_at.date()):  # not settled: TTL applies
+                expiry = min(expiry, cached.fetched_at.timestamp() + self.ttl_hours * 3600.0)
+        return expiry
+
+    def _get_prices(self, symbols: list[str], first: pd.Timestamp, last: pd.Timestamp) -> PriceData:
         cached = {t: c for t in symbols if (c := self._cached(t)) is not None}
         series = {t: c.prices for t, c in cached.items() if self._serves(c, first, last)}
         to_fetch = [t for t in symbols if t not in series]
