@@ -153,7 +153,7 @@ def test_folder_with_several_tickers(yahoo_csv_dir: Path) -> None:
 
 def test_tickers_as_one_string(yahoo_csv_dir: Path) -> None:
     data = PriceFiles(yahoo_csv_dir / AUTO_DIR).get_prices(
-        "xom jpm", date(2025, 10, 1), date(2025, 10, 8)
+        "xom, jpm", date(2025, 10, 1), date(2025, 10, 8)
     )
     assert list(data.prices.columns) == ["XOM", "JPM"]
 

@@ -81,7 +81,7 @@ def test_no_tickers_given(raw: object) -> None:
 
 
 def test_separated_string_is_split_deduplicated_in_order() -> None:
-    assert normalize_tickers("msft, AAPL;brk-b\tmsft\n^gspc  aapl") == [
+    assert normalize_tickers("msft, AAPL;brk-b ;msft\n^gspc,  aapl") == [
         "MSFT",
         "AAPL",
         "BRK-B",

@@ -371,6 +371,9 @@ def _matrix(data: object, what: str) -> np.ndarray:
             out[i, j] = np.nan
         elif isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.number)):
             raise InvalidInputError(f"{what} row {i + 1}, column {j + 1}: {v!r} is not a number")
+        elif not np.isfinite(v) and not np.isnan(v):
+            raise InvalidInputError(
+                f"{what} row {i + 1}, column {j + 1}: missing or non-finite value {v!r}")
         else:
             out[i, j] = float(v)
     return out

@@ -18,27 +18,22 @@ SE_HEADERS = {"TSTATS": "t", "PVALUES": "p", "SE": "SE"}
 def _split_tickers(raw: Any) -> tuple[list[str], dict[str, Exception], list[str]]:
     """Valid tickers, per-ticker errors, and the display order of everything given."""
     from .errors import InvalidInputError
-    from .tickers import normalize_ticker
+    from .tickers import normalize_ticker, split_tickers
 
     sheet.reject_error_values(raw, "tickers")
-    parts = [c for c in sheet.flatten(raw) if c is not None and not (isinstance(c, str) and not c.strip())]
     order: list[str] = []
     good: list[str] = []
     bad: dict[str, Exception] = {}
-    for cell in parts:
-        pieces = str(cell).replace(";", ",").split(",") if isinstance(cell, str) else [cell]
-        for piece in pieces:
-            if isinstance(piece, str) and not piece.strip():
-                continue
-            try:
-                name = normalize_ticker(piece)
-            except InvalidInputError as err:
-                name = str(piece).strip()[:24]
-                bad[name] = err
-            if name not in order:
-                order.append(name)
-                if name not in bad:
-                    good.append(name)
+    for piece in split_tickers(raw):
+        try:
+            name = normalize_ticker(piece)
+        except InvalidInputError as err:
+            name = str(piece).strip()[:24]
+            bad[name] = err
+        if name not in order:
+            order.append(name)
+            if name not in bad:
+                good.append(name)
     if not order:
         raise InvalidInputError("no tickers given")
     return good, bad, order
@@ -74,6 +69,8 @@ def _whole_call_errors() -> tuple[type, ...]:
 
 
 def _per_ticker(res, bad, order, header, columns, row_of) -> Table:
+    if res is None or not res.assets:  # nothing computed: one message, not a table of them
+        raise bad[order[0]]
     rows = []
     width = len(columns)
     for name in order:
@@ -213,6 +210,11 @@ def factor_data(model=None, start=None, end=None, freq=None, header=True) -> Tab
     show = sheet.bool_arg(header, True, "header")
     frame = api.factor_returns(sheet.text_arg(model, "model"), sheet.date_arg(start, "start"),
                                sheet.date_arg(end, "end"), sheet.text_arg(freq, "freq") or "D")
+    if frame.empty:
+        # A header alone (or, without it, one blank cell) would read as a successful answer.
+        from .errors import InsufficientDataError
+
+        raise InsufficientDataError("no factor data in the requested period")
     rows = [[d.to_pydatetime(), *v] for d, v in zip(frame.index, frame.to_numpy().tolist())]
     return with_header(["Date", *frame.columns], rows, show)
 
@@ -234,13 +236,14 @@ def asset_returns(tickers, start=None, end=None, freq=None, excess=False, header
 def regress(y_range, x_range, labels=None, se_type=None, lags=None, header=True) -> Table:
     """Coefficient table then fit statistics, for data typed into the sheet."""
     from . import api
-    from .inputs import split_header
+    from .inputs import orient_like_linest, split_header
 
     show = sheet.bool_arg(header, True, "header")
     sheet.reject_error_values(y_range, "y_range")
     sheet.reject_error_values(x_range, "x_range")
-    y, _ = split_header(y_range, "y_range")
-    x, found_labels = split_header(x_range, "x_range")
+    y_rows, x_rows = orient_like_linest(y_range, x_range)
+    y, _ = split_header(y_rows, "y_range")
+    x, found_labels = split_header(x_rows, "x_range")
     names = _labels(labels) or found_labels
     res = api.regress(y, x, names, sheet.text_arg(se_type, "se_type") or "classical",
                       sheet.int_arg(lags, None, "lags", minimum=1))

@@ -55,3 +55,24 @@ def split_header(value: Any, what: str) -> tuple[list[list[Any]], list[str] | No
             f"{what} row {bad[0] + 1}, column {bad[1] + 1}: {str(bad[2])[:30]!r} is not a number"
         )
     return rows, None
+
+
+def orient_like_linest(y_value: Any, x_value: Any) -> tuple[list[list[Any]], list[list[Any]]]:
+    """``y`` and ``x`` ranges as rows of observations, following LINEST's rule.
+
+    A ``y`` in one column has one observation per row and ``x`` one variable per column.
+    A ``y`` in one row has one observation per column, and each row of ``x`` is a variable
+    (Excel: "If known_y's is in a single row, each row of known_x's is a separate
+    variable"); both are transposed, so labels in the first column become a header row.
+    A ``y`` spanning several rows and columns is rejected: only one regression fits the
+    sheet layout, and silently using the first column would mislead.
+    """
+    y_rows = as_rows(y_value, "y_range")
+    x_rows = as_rows(x_value, "x_range")
+    if len(y_rows[0]) == 1:
+        return y_rows, x_rows
+    if len(y_rows) == 1:
+        return [[v] for v in y_rows[0]], [list(col) for col in zip(*x_rows)]
+    raise InvalidInputError(
+        f"y_range must be one column or one row, got {len(y_rows)} rows x {len(y_rows[0])} columns"
+    )

@@ -88,6 +88,8 @@ def resolve_model(model: str | ModelSpec | list[str] | tuple[str, ...] | None) -
     """
     if isinstance(model, ModelSpec):
         return model
+    if not isinstance(model, (str, list, tuple)) and model is not None:
+        model = str(model)
     if model is None or (isinstance(model, str) and not model.strip()):
         return MODELS["FF3"]
     if isinstance(model, str):

@@ -27,9 +27,10 @@ MAX_TICKER_LENGTH = 20
 # ("ß" -> "SS", "ﬁ" -> "FI"), which would let unicode input slip through.
 _TICKER_RE = re.compile(r"\^?[A-Za-z0-9][A-Za-z0-9.=^-]*", re.ASCII)
 
-# Only these separate tickers inside one string; any other character is part of a symbol
-# and must pass the pattern.
-_SEPARATORS_RE = re.compile(r"[,;\s]+")
+# Only commas and semicolons separate tickers inside one string; any other character,
+# inner spaces included ("NO DUR" is one bad ticker, not two), is part of a symbol and
+# must pass the pattern. Line breaks separate too: pasted columns arrive that way.
+_SEPARATORS_RE = re.compile(r"[,;\r\n]+")
 
 # Excel hands over 2-D ranges; a little headroom, but no unbounded recursion.
 _MAX_NESTING = 4
@@ -101,8 +102,8 @@ def normalize_tickers(raw: object) -> list[str]:
     Parameters
     ----------
     raw : str or nested sequence
-        A single symbol, a string of symbols separated by commas, semicolons or
-        whitespace, or (nested) lists/tuples of such strings, e.g. an Excel range as a
+        A single symbol, a string of symbols separated by commas, semicolons or line
+        breaks, or (nested) lists/tuples of such strings, e.g. an Excel range as a
         list of rows. ``None``, ``""`` and NaN cells are blanks and are skipped.
 
     Returns
@@ -123,6 +124,15 @@ def normalize_tickers(raw: object) -> list[str]:
     return list(seen)
 
 
+def split_tickers(raw: object) -> list[str]:
+    """The raw, unvalidated symbol strings in ``raw`` (blanks skipped), in order.
+
+    Lets a caller validate symbols one by one, e.g. to report a bad ticker in its own
+    row while the others are computed.
+    """
+    return list(_tokens(raw, depth=0))
+
+
 def _tokens(raw: object, depth: int) -> Iterable[str]:
     """Yield the raw symbol strings contained in ``raw``, blanks skipped."""
     if depth > _MAX_NESTING:
@@ -134,7 +144,7 @@ def _tokens(raw: object, depth: int) -> Iterable[str]:
         return
     text = _cell_text(raw)
     if text is not None:
-        yield from (part for part in _SEPARATORS_RE.split(text) if part)
+        yield from (part.strip() for part in _SEPARATORS_RE.split(text) if part.strip())
 
 
 def _as_list(raw: object) -> list[Any] | None:

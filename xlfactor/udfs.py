@@ -165,8 +165,10 @@ def FACTOR_RETURNS(tickers, start=None, end=None, freq=None, excess=False, heade
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("y_range", ndim=2, err_to_str=True, doc="Dependent variable: one column (optional label on top)")
-@xw.arg("x_range", ndim=2, err_to_str=True, doc="Regressors: one column each (optional labels on top)")
+@xw.arg("y_range", ndim=2, err_to_str=True,
+        doc="Dependent variable: one column (optional label on top) or one row (label first)")
+@xw.arg("x_range", ndim=2, err_to_str=True,
+        doc="Regressors: one column each (optional labels on top); one row each if y_range is a row")
 @xw.arg("labels", ndim=2, err_to_str=True, doc="Names of the regressors (default: x_range's header row or x1, x2...)")
 @xw.arg("se_type", err_to_str=True, doc=_SE)
 @xw.arg("lags", err_to_str=True, doc=_LAGS)

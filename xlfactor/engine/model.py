@@ -26,12 +26,16 @@ def _as_frame(data: pd.DataFrame | pd.Series, what: str) -> pd.DataFrame:
     return data
 
 
-def _group_by_sample(valid: np.ndarray) -> dict[bytes, list[int]]:
-    """Column indices grouped by identical row masks."""
-    groups: dict[bytes, list[int]] = {}
-    for j in range(valid.shape[1]):
-        groups.setdefault(np.packbits(valid[:, j]).tobytes(), []).append(j)
-    return groups
+def _group_by_sample(valid: np.ndarray) -> list[list[int]]:
+    """Column indices grouped by identical row masks (one group when all are alike)."""
+    if valid.shape[1] == 0:
+        return []
+    if (valid == valid[:, :1]).all():
+        return [list(range(valid.shape[1]))]
+    packed = np.packbits(valid, axis=0).T  # one byte string per column
+    _, first, inverse = np.unique(packed, axis=0, return_index=True, return_inverse=True)
+    order = np.argsort(first)  # groups in order of their first asset
+    return [np.flatnonzero(inverse.ravel() == g).tolist() for g in order]
 
 
 class FactorModel:
@@ -115,7 +119,7 @@ class FactorModel:
         assets = list(self.dependent.columns)
         fits: dict[Hashable, tuple[OLSArrays, int, np.ndarray]] = {}
         failed: dict[Hashable, XlFactorError] = {}
-        for cols in _group_by_sample(valid).values():
+        for cols in _group_by_sample(valid):
             rows = valid[:, cols[0]]
             self._fit_group(cols, rows, Y, F, cov_type, lags, use_t, conf_level, fits, failed)
         if not fits:
@@ -136,7 +140,7 @@ class FactorModel:
             failed.update({name: err for name in names})
             return
         Ys = Y[np.ix_(rows, cols)]
-        keep = [i for i in range(len(cols)) if np.ptp(Ys[:, i]) > 0.0]
+        keep = np.flatnonzero(np.ptp(Ys, axis=0) > 0.0).tolist()
         for i in set(range(len(cols))) - set(keep):
             failed[names[i]] = InsufficientDataError(
                 f"returns of {names[i]!r} are constant over the sample: nothing to explain"
@@ -178,9 +182,12 @@ def _assemble(coef_names, assets, index, fits, failed, info, conf_level) -> Fact
         if dates is not None:
             first, last = np.flatnonzero(rows)[[0, -1]]
             arrays["first_date"][targets], arrays["last_date"][targets] = dates[first], dates[last]
-    if dates is None:  # in-sheet data: positions instead of dates
-        arrays["first_date"] = np.array([index[fits[a][2]][0] for a in done], dtype=object)
-        arrays["last_date"] = np.array([index[fits[a][2]][-1] for a in done], dtype=object)
+    if dates is None:  # in-sheet data: row labels instead of dates
+        labels = np.asarray(index)
+        ends = {id(r): np.flatnonzero(r)[[0, -1]] for r, *_ in
+                ((fits[a][2],) for a in done)}
+        arrays["first_date"] = np.array([labels[ends[id(fits[a][2])][0]] for a in done], dtype=object)
+        arrays["last_date"] = np.array([labels[ends[id(fits[a][2])][1]] for a in done], dtype=object)
     lags = {fits[a][0].lags for a in done}
     if info.cov_type == "HAC" and len(lags) == 1:
         info = replace(info, lags=lags.pop())
