@@ -258,6 +258,12 @@ def _align_and_label(names, spec, freq, s, e, pdata: PriceData, fdata: FactorDat
         price_source=pdata.source, factor_source=fdata.source, release=fdata.release,
         stale=pdata.stale or fdata.stale, notes=(*pdata.notes, *fdata.notes),
     )
+    if info.stale:
+        from .status import note_stale
+
+        for data in (pdata, fdata):
+            if data.stale:
+                note_stale(data.source, data.notes)
     return sample, info, tuple(pdata.missing)
 
 

@@ -184,15 +184,12 @@ def _cmd_models(args) -> int:
 
 
 def _cmd_info(args) -> int:
-    from . import __version__
-    from .config import Settings
-    from .store import Store
+    from .status import status_rows
 
-    settings = Settings.from_env()
-    info = Store(settings.cache_dir).info()
-    print(f"xlfactor {__version__}")
-    for key, value in info.items():
-        print(f"{key}: {value}")
+    rows = status_rows()
+    width = max(len(str(k)) for k, _ in rows)
+    for key, value in rows:
+        print(f"{str(key).ljust(width)}  {value}")
     return 0
 
 

@@ -2,8 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import timezone
+import threading
+from datetime import datetime, timezone
 from typing import Any
+
+# What this process has served stale (a refresh failed and cached data were used),
+# so FACTOR_INFO and ``xlfactor info`` can say so after the fact.
+_STALE: dict[str, tuple[datetime, str]] = {}
+_LOCK = threading.Lock()
+
+
+def note_stale(source: str, notes: tuple[str, ...]) -> None:
+    """Remember that ``source`` served stale data, with its explanatory notes."""
+    text = "; ".join(n for n in notes if "STALE" in n) or "refresh failed, cached data used"
+    with _LOCK:
+        _STALE[source] = (datetime.now(timezone.utc), text)
+
+
+def stale_rows() -> list[list[Any]]:
+    with _LOCK:
+        items = sorted(_STALE.items())
+    if not items:
+        return [["Stale data", "none served"]]
+    return [[f"STALE: {source}", f"{when:%Y-%m-%d %H:%M} UTC: {text}"] for source, (when, text) in items]
 
 
 def status_rows() -> list[list[Any]]:
@@ -19,6 +40,7 @@ def status_rows() -> list[list[Any]]:
     rows.append(["Factors", str(settings.french_dir) if settings.french_dir else settings.french_url])
     rows.append(["Offline mode", "on" if settings.offline else "off"])
     rows.extend(cache_rows(settings))
+    rows.extend(stale_rows())
     return rows
 
 

@@ -64,7 +64,8 @@ class EstimationInfo:
             ("Factors", self.factor_source + (f", release {self.release}" if self.release else "")),
         ]
         if self.stale:
-            rows.append(("Warning", "STALE: refresh failed, cached data used"))
+            rows.append(("Warning", "STALE: a refresh failed, cached data were used"))
+            rows.extend(("Note", n) for n in self.notes if "STALE" in n)
         return [(k, v) for k, v in rows if v]
 
 
