@@ -150,6 +150,7 @@ def load_factors(
     model: str | ModelSpec | Sequence[str] | None = "FF3",
     freq: str = "D",
     *,
+    region: str | None = None,
     sources: Sources | None = None,
     factor_source: FactorSource | None = None,
     settings: Settings | None = None,
@@ -163,13 +164,16 @@ def load_factors(
     freq = check_frequency(freq)
     src = factor_source or _pick(sources, None, None, settings).factors
     from .errors import DataUnavailableError
+    from .sources.french import canonical_region
 
+    place = canonical_region(region)
+    kw = {} if place == "US" else {"region": place}
     try:
-        return src.get_factors(spec.factors, "D")
+        return src.get_factors(spec.factors, "D", **kw)
     except DataUnavailableError:
         if freq == "D":
             raise
-        return src.get_factors(spec.factors, freq)
+        return src.get_factors(spec.factors, freq, **kw)
 
 
 def factor_returns(
@@ -214,6 +218,7 @@ def build_sample(
     factor_source: FactorSource | None = None,
     settings: Settings | None = None,
     progress: Callable[[str], None] | None = None,
+    region: str | None = None,
 ) -> tuple[AlignedSample, EstimationInfo, tuple[str, ...]]:
     """Fetch and align: excess returns and factors ready for :class:`FactorModel`.
 
@@ -227,16 +232,19 @@ def build_sample(
     names = normalize_tickers(tickers)
     src = _pick(sources, price_source, factor_source, settings)
     step = progress or (lambda label: None)
-    step(f"factors ({spec.name})")
-    fdata = load_factors(spec, freq, factor_source=src.factors)
+    from .sources.french import canonical_region
+
+    place = canonical_region(region)
+    step(f"factors ({spec.name}{'' if place == 'US' else ', ' + place})")
+    fdata = load_factors(spec, freq, region=place, factor_source=src.factors)
     step(f"prices ({len(names)} ticker{'s' if len(names) > 1 else ''})")
     pdata = load_prices(names, s, e, prices=src.prices)
     step("alignment")
-    key = (tuple(names), spec.factors, freq, s, e)
+    key = (tuple(names), spec.factors, freq, s, e, place)
     hit = _SAMPLES.get(key)
     if hit is not None and hit[0] is pdata and hit[1] is fdata:
         return hit[2]
-    built = _align_and_label(names, spec, freq, s, e, pdata, fdata)
+    built = _align_and_label(names, spec, freq, s, e, pdata, fdata, place)
     if len(_SAMPLES) >= 256:
         _SAMPLES.pop(next(iter(_SAMPLES)))
     _SAMPLES[key] = (pdata, fdata, built)
@@ -248,7 +256,7 @@ def build_sample(
 _SAMPLES: dict[tuple, tuple[PriceData, FactorData, tuple]] = {}
 
 
-def _align_and_label(names, spec, freq, s, e, pdata: PriceData, fdata: FactorData):
+def _align_and_label(names, spec, freq, s, e, pdata: PriceData, fdata: FactorData, region="US"):
     sample = align(pdata.prices, fdata.returns, fdata.frequency, spec.factors, freq, s, e)
     sample = replace(sample, excess=sample.excess.reindex(columns=names))
     require_overlap(sample, f" for {', '.join(names)}")
@@ -256,7 +264,7 @@ def _align_and_label(names, spec, freq, s, e, pdata: PriceData, fdata: FactorDat
         model=spec.name, factors=spec.factors, frequency=freq,
         start=sample.factors.index[0], end=sample.factors.index[-1],
         price_source=pdata.source, factor_source=fdata.source, release=fdata.release,
-        stale=pdata.stale or fdata.stale, notes=(*pdata.notes, *fdata.notes),
+        stale=pdata.stale or fdata.stale, notes=(*pdata.notes, *fdata.notes), region=region,
     )
     if info.stale:
         from .status import note_stale
@@ -296,6 +304,7 @@ def fit(
     factor_source: FactorSource | None = None,
     settings: Settings | None = None,
     progress: Callable[[str], None] | None = None,
+    region: str | None = None,
 ) -> FactorResults:
     """Regress the excess returns of ``tickers`` on a factor model.
 
@@ -311,6 +320,9 @@ def fit(
         Return frequency; weekly and monthly compound daily returns per calendar period.
     se : {"classical", "HC0", "HC1", "HC2", "HC3", "HAC"}
         Standard-error type; ``lags`` sets Newey-West lags (default rule if omitted).
+    region : str, optional
+        French-library factor region: US (default), Developed, Developed ex US, Europe,
+        Japan, Asia Pacific ex Japan, North America, Emerging.
 
     Returns
     -------
@@ -320,7 +332,7 @@ def fit(
     """
     sample, info, missing = build_sample(
         tickers, model, start, end, freq, sources=sources, price_source=price_source,
-        factor_source=factor_source, settings=settings, progress=progress,
+        factor_source=factor_source, settings=settings, progress=progress, region=region,
     )
     present = [c for c in sample.excess.columns if c not in missing]
     if not present:

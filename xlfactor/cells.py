@@ -245,6 +245,8 @@ def regress(y_range, x_range, labels=None, se_type=None, lags=None, header=True)
     y, _ = split_header(y_rows, "y_range")
     x, found_labels = split_header(x_rows, "x_range")
     names = _labels(labels) or found_labels
+    if names:  # echoed into the coefficient column: keep them from reading as formulas
+        names = [sheet.inert_text(n) for n in names]
     res = api.regress(y, x, names, sheet.text_arg(se_type, "se_type") or "classical",
                       sheet.int_arg(lags, None, "lags", minimum=1))
     asset = res.assets[0]
@@ -275,7 +277,7 @@ def _labels(value) -> list[str] | None:
         return None
     sheet.reject_error_values(value, "labels")
     cells = [c for c in sheet.flatten(value) if c is not None and str(c).strip()]
-    return [str(c).strip() for c in cells] or None
+    return [sheet.cell_text(c) for c in cells] or None
 
 
 @cell_safe

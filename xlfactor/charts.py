@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .engine.results import FREQ_NAMES, FactorResults
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 
 def _pyplot():
@@ -75,7 +81,7 @@ FACTOR_LABELS = {
 _PERIOD_UNITS = {"D": "day", "W": "week", "M": "month"}
 
 
-def _figure(width: float, height: float):
+def _figure(width: float, height: float) -> Figure:
     """A figure that pyplot does not track.
 
     Excel keeps one Python process alive for hours; figures registered with pyplot would
@@ -91,7 +97,7 @@ def _source_line(source: str, release: str, stale: bool) -> str:
     return text + ("  [STALE: refresh failed, cached data shown]" if stale else "")
 
 
-def _date_axis(ax) -> None:
+def _date_axis(ax: Axes) -> None:
     import matplotlib.dates as mdates
 
     locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
@@ -99,8 +105,8 @@ def _date_axis(ax) -> None:
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
-def rolling_chart(frame, ticker: str, *, window: int | None, se_label: str = "classical",
-                  band: float = 2.0):
+def rolling_chart(frame: pd.DataFrame, ticker: str, *, window: int | None,
+                  se_label: str = "classical", band: float = 2.0) -> Figure:
     """Small multiples of rolling alpha and betas, each with a +/- ``band`` SE band.
 
     Parameters
@@ -184,13 +190,13 @@ def rolling_chart(frame, ticker: str, *, window: int | None, se_label: str = "cl
     return fig
 
 
-def _footer(fig, *lines: str) -> None:
+def _footer(fig: Figure, *lines: str) -> None:
     """Small grey lines under the plot: what was estimated, and on which data."""
     fig.text(0.5, 0.008, "\n".join(lines), ha="center", va="bottom", fontsize=7.5,
              color="#444444", linespacing=1.4)
 
 
-def cumulative_factor_chart(frame, *, model: str, freq: str = "D"):
+def cumulative_factor_chart(frame: pd.DataFrame, *, model: str, freq: str = "D") -> Figure:
     """Cumulative (compounded) return of each factor portfolio and of RF, in percent.
 
     Parameters
@@ -239,7 +245,7 @@ def cumulative_factor_chart(frame, *, model: str, freq: str = "D"):
     return fig
 
 
-def save_figure(fig, path: str | Path) -> Path:
+def save_figure(fig: Figure, path: str | Path) -> Path:
     """Write ``fig`` as PNG (for files and tests; Excel gets the figure itself)."""
     path = Path(path)
     fig.savefig(path, dpi=110)

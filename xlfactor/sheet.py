@@ -165,7 +165,25 @@ def with_header(header: Sequence[Any], rows: list[list[Any]], show: bool) -> Tab
 def error_row(name: str, err: BaseException, width: int) -> list[Any]:
     """A ticker's own row: its message first, ``#N/A`` after, so the other rows still compute."""
     message = error_cell(err)[0][0]
-    return [name, message] + [NA] * max(width - 2, 0)
+    return [inert_text(name), message] + [NA] * max(width - 2, 0)
+
+
+#: First characters that make a spreadsheet treat text as a formula once it is exported to
+#: CSV and opened again (OWASP "CSV injection").
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert_text(text: str) -> str:
+    """``text`` echoed from the user's input, made inert: a leading formula trigger gets an
+    apostrophe (an invalid ticker such as ``=cmd|' /c calc'!A1`` is shown, never re-run)."""
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def cell_text(value: Any) -> str:
+    """A label typed into a cell, as Excel displays it: ``2019`` (sent as 2019.0) -> "2019"."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
 
 
 def label_date(value: date | datetime | None) -> str:

@@ -41,6 +41,7 @@ class EstimationInfo:
     stale: bool = False
     excess: bool = True
     notes: tuple[str, ...] = field(default_factory=tuple)
+    region: str = "US"
 
     @property
     def periods_per_year(self) -> int:
@@ -61,7 +62,8 @@ class EstimationInfo:
             ("Std. errors", se),
             ("Dependent", "excess return over RF" if self.excess else "return as given"),
             ("Prices", self.price_source),
-            ("Factors", self.factor_source + (f", release {self.release}" if self.release else "")),
+            ("Factors", self.factor_source + ("" if self.region == "US" else f", {self.region}")
+             + (f", release {self.release}" if self.release else "")),
         ]
         if self.stale:
             rows.append(("Warning", "STALE: a refresh failed, cached data were used"))

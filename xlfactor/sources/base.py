@@ -78,10 +78,12 @@ class FactorSource(ABC):
     name: str = "factors"
 
     @abstractmethod
-    def get_factors(self, factors: Sequence[str], frequency: str) -> FactorData:
+    def get_factors(self, factors: Sequence[str], frequency: str, region: str = "US") -> FactorData:
         """Factor returns with at least the columns ``factors`` and ``RF`` at ``frequency``.
 
-        The full available history is returned; callers cut the date range.
+        The full available history is returned; callers cut the date range. ``region``
+        names a French-library region (``"US"``, ``"Europe"``...); a source without
+        regional data raises for anything but ``"US"``.
         Raise :class:`~xlfactor.errors.DataUnavailableError` when the source cannot
         provide the frequency or a factor.
         """

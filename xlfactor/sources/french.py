@@ -56,6 +56,64 @@ DATASETS: Mapping[tuple[str, str], str] = MappingProxyType(
     }
 )
 
+#: Regions of the library's international factor files: canonical name -> file prefix.
+REGIONS: Mapping[str, str] = MappingProxyType(
+    {
+        "US": "",
+        "Developed": "Developed",
+        "Developed ex US": "Developed_ex_US",
+        "Europe": "Europe",
+        "Japan": "Japan",
+        "Asia Pacific ex Japan": "Asia_Pacific_ex_Japan",
+        "North America": "North_America",
+        "Emerging": "Emerging",
+    }
+)
+_REGION_ALIASES = {
+    "": "US", "USA": "US", "UNITEDSTATES": "US", "GLOBAL": "Developed", "DEVELOPEDEXUS": "Developed ex US",
+    "INTERNATIONAL": "Developed ex US", "EXUS": "Developed ex US", "EU": "Europe", "JP": "Japan",
+    "APAC": "Asia Pacific ex Japan", "ASIAPACIFICEXJAPAN": "Asia Pacific ex Japan",
+    "NA": "North America", "EM": "Emerging", "EMERGINGMARKETS": "Emerging",
+}
+
+
+def canonical_region(region: str | None) -> str:
+    """Normalise a region name (case, spaces, underscores and hyphens ignored) or raise."""
+    key = "".join(ch for ch in str(region or "").upper() if ch.isalnum())
+    for name in REGIONS:
+        if key == "".join(ch for ch in name.upper() if ch.isalnum()):
+            return name
+    if key in _REGION_ALIASES:
+        return _REGION_ALIASES[key]
+    raise InvalidInputError(
+        f"unknown region {str(region).strip()[:40]!r}; valid regions: {', '.join(REGIONS)}"
+    )
+
+
+def regional_dataset(region: str, family: str, frequency: str) -> str | None:
+    """File name of a family at a frequency for a region, or None if not published.
+
+    US files are :data:`DATASETS`. International files follow the library's naming:
+    ``<Region>_3_Factors[_Daily]``, ``<Region>_5_Factors[_Daily]`` and
+    ``<Region>_Mom_Factor[_Daily]`` (``MOM`` for Asia Pacific ex Japan and Emerging). No
+    international file is weekly; emerging markets are monthly only and have no
+    3-factor file, so their MKT/SMB/HML come from the 5-factor file.
+    """
+    region = canonical_region(region)
+    if region == "US":
+        return DATASETS.get((family, frequency))
+    prefix = REGIONS[region]
+    if frequency == "W" or (region == "Emerging" and frequency != "M"):
+        return None
+    suffix = "_Daily" if frequency == "D" else ""
+    if family == "MOM":
+        mom = "MOM" if region in ("Asia Pacific ex Japan", "Emerging") else "Mom"
+        return f"{prefix}_{mom}_Factor{suffix}"
+    if family == "FF3" and region != "Emerging":
+        return f"{prefix}_3_Factors{suffix}"
+    return f"{prefix}_5_Factors{suffix}"
+
+
 #: Missing-value codes documented by the library, in the file's raw (percent) units.
 MISSING_CODES: tuple[float, ...] = (-99.99, -999.0)
 
@@ -542,19 +600,23 @@ class _FrenchSource(FactorSource):
             self._memo[name] = (key, file)
             return file
 
-    def dataset(self, family: str, frequency: str) -> str:
+    def dataset(self, family: str, frequency: str, region: str = "US") -> str:
         """The file name for a family at a frequency, or raise if it is not published."""
-        name = DATASETS.get((family, frequency))
+        name = regional_dataset(region, family, frequency)
         if name is None:
-            offered = [_FREQUENCY_NAMES[f] for (fam, f) in DATASETS if fam == family]
+            offered = [_FREQUENCY_NAMES[f] for f in ("D", "W", "M")
+                       if regional_dataset(region, family, f)]
+            where = "" if canonical_region(region) == "US" else f" for {canonical_region(region)}"
             raise DataUnavailableError(
-                f"{self.name}: {family} factors are not published at "
+                f"{self.name}: {family} factors{where} are not published at "
                 f"{_FREQUENCY_NAMES[frequency]} frequency (available: {', '.join(offered)})"
             )
         return name
 
-    def get_factors(self, factors: Sequence[str], frequency: str) -> FactorData:
+    def get_factors(self, factors: Sequence[str], frequency: str, region: str = "US") -> FactorData:
         """Decimal factor returns plus ``RF``, full history; see :func:`combine_factor_files`.
+
+        ``region`` selects the library's international files (see :data:`REGIONS`).
 
         Raises
         ------
@@ -563,11 +625,11 @@ class _FrenchSource(FactorSource):
             weekly) or a file cannot be obtained.
         """
         freq = _normalise_frequency(frequency)
-        names = {family: self.dataset(family, freq) for family in families_for(factors)}
+        names = {family: self.dataset(family, freq, region) for family in families_for(factors)}
         files = {family: self.load_file(name) for family, name in names.items()}
         # Many worksheet cells ask for the same combination: reuse the combined frame
         # (the same object) while the underlying parsed files are the same objects.
-        key = (tuple(factors), freq)
+        key = (tuple(factors), freq, canonical_region(region))
         with self._lock:
             hit = self._combined.get(key)
             if hit is not None and all(a is b for a, b in zip(hit[0], files.values())):
@@ -656,10 +718,10 @@ class FrenchLibrary(_FrenchSource):
         self._stale.pop(name, None)
         return file
 
-    def get_factors(self, factors: Sequence[str], frequency: str) -> FactorData:
-        data = super().get_factors(factors, frequency)
+    def get_factors(self, factors: Sequence[str], frequency: str, region: str = "US") -> FactorData:
+        data = super().get_factors(factors, frequency, region)
         freq = _normalise_frequency(frequency)
-        used = [self.dataset(f, freq) for f in families_for(factors)]
+        used = [self.dataset(f, freq, region) for f in families_for(factors)]
         notes = tuple(self._stale[n] for n in used if n in self._stale)
         if not notes:
             return data

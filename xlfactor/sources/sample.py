@@ -57,7 +57,11 @@ class SampleFactors(FactorSource):
 
     name = SOURCE
 
-    def get_factors(self, factors: Sequence[str], frequency: str) -> FactorData:
+    def get_factors(self, factors: Sequence[str], frequency: str, region: str = "US") -> FactorData:
+        from .french import canonical_region
+
+        if canonical_region(region) != "US":
+            raise DataUnavailableError("the offline sample has US factors only")
         data = load_sample()
         missing = [f for f in factors if f not in data.columns]
         if missing:

@@ -1,0 +1,182 @@
+"""Beyond single regressions: portfolios, the GRS joint alpha test, return attribution and
+model comparison. Each function fetches and aligns like :func:`xlfactor.api.fit` and
+accepts the same ``sources``/``settings``/``region`` keywords.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from .api import build_sample
+from .engine.attribution import attribution_series, attribution_table
+from .engine.grs import GRSResult, grs_test
+from .engine.model import FactorModel
+from .engine.portfolio import check_rebalance, check_weights, portfolio_returns
+from .engine.results import EstimationInfo, FactorResults
+from .errors import InsufficientDataError, UnknownTickerError
+from .models import MODELS, resolve_model
+
+COMPARE_MODELS = ("CAPM", "FF3", "CARHART4", "FF5", "FF6")
+
+
+def _common_sample(tickers, model, start, end, freq, **kw):
+    sample, info, missing = build_sample(tickers, model, start, end, freq, **kw)
+    if missing:
+        raise UnknownTickerError(f"unknown ticker {missing[0]!r}")
+    data = pd.concat([sample.excess, sample.factors, sample.rf.rename("__rf")], axis=1).dropna()
+    if data.empty:
+        raise InsufficientDataError("no dates where every ticker and factor has data")
+    names = list(sample.excess.columns)
+    info = replace(info, start=data.index[0], end=data.index[-1])
+    return data[names], data[list(sample.factors.columns)], data["__rf"], info
+
+
+# -- portfolio ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PortfolioResults:
+    """A weighted portfolio's regression, its holdings' own, and the weighted exposure.
+
+    ``exposure`` is sum_i w_i beta_i per coefficient; for constant (daily-rebalanced)
+    weights it equals the portfolio's own coefficients.
+    """
+
+    portfolio: FactorResults
+    holdings: FactorResults
+    weights: pd.Series
+    rebalance: str
+
+    @property
+    def exposure(self) -> pd.Series:
+        return (self.holdings.params.T @ self.weights).rename("weighted exposure")
+
+    def table(self) -> pd.DataFrame:
+        """Rows: the portfolio, each holding with its weight, the weighted exposure."""
+        rows = self.holdings.params.copy()
+        rows.insert(0, "weight", self.weights)
+        port = self.portfolio.params.iloc[[0]].copy()
+        port.insert(0, "weight", self.weights.sum())
+        expo = self.exposure.to_frame().T
+        expo.insert(0, "weight", self.weights.sum())
+        return pd.concat([port, rows, expo])
+
+
+def portfolio(
+    tickers: object,
+    weights: object,
+    model: str | Sequence[str] | None = "FF3",
+    start: object = None,
+    end: object = None,
+    freq: str = "D",
+    se: str = "classical",
+    lags: int | None = None,
+    *,
+    rebalance: str = "daily",
+    **kw,
+) -> PortfolioResults:
+    """Regress a weighted portfolio of ``tickers`` and each holding on the same dates.
+
+    ``rebalance``: ``"daily"`` keeps the weights constant (rebalanced every period),
+    ``"buy_and_hold"`` lets them drift from the first date. Weights sum to 1 (or 100).
+    """
+    rebalance = check_rebalance(rebalance)
+    excess, factors, rf, info = _common_sample(tickers, model, start, end, freq, **kw)
+    w = check_weights(weights, excess.shape[1])
+    total = portfolio_returns(excess.add(rf, axis=0), w, rebalance)
+    port_excess = (total - rf.loc[total.index]).to_frame("PORTFOLIO")
+    label = f"{info.model}, portfolio ({'constant weights' if rebalance == 'daily' else 'buy and hold'})"
+    port = FactorModel(port_excess, factors).fit(se, lags, info=replace(info, model=label))
+    holdings = FactorModel(excess, factors).fit(se, lags, info=info)
+    return PortfolioResults(port, holdings, pd.Series(w, index=excess.columns, name="weight"),
+                            rebalance)
+
+
+# -- GRS ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class JointAlphaTest:
+    """GRS test result plus the labels of the estimation it came from."""
+
+    grs: GRSResult
+    info: EstimationInfo
+    assets: tuple[str, ...]
+
+    def table(self) -> list[tuple[str, object]]:
+        g = self.grs
+        return [
+            ("GRS F-statistic", g.statistic), ("p-value", g.pvalue),
+            ("df numerator (N assets)", g.df_num), ("df denominator (T-N-K)", g.df_denom),
+            ("Observations (T)", g.nobs), ("Factors (K)", g.n_factors),
+            ("Squared Sharpe, factors", g.sharpe_factors),
+            ("Squared Sharpe, factors + assets", g.sharpe_all),
+        ]
+
+
+def grs(tickers: object, model: str | Sequence[str] | None = "FF3", start: object = None,
+        end: object = None, freq: str = "D", **kw) -> JointAlphaTest:
+    """Gibbons-Ross-Shanken test that all alphas of ``tickers`` are zero (common dates)."""
+    excess, factors, _, info = _common_sample(tickers, model, start, end, freq, **kw)
+    result = grs_test(excess.to_numpy(), factors.to_numpy())
+    return JointAlphaTest(result, info, tuple(excess.columns))
+
+
+# -- attribution ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Attribution:
+    """Per-period contributions, their cumulative sums, and the summary table."""
+
+    results: FactorResults
+    series: pd.DataFrame
+    table: pd.DataFrame
+
+    @property
+    def cumulative(self) -> pd.DataFrame:
+        return self.series.cumsum()
+
+
+def attribution(ticker: str, model: str | Sequence[str] | None = "FF3", start: object = None,
+                end: object = None, freq: str = "D", se: str = "classical", **kw) -> Attribution:
+    """Split ``ticker``'s excess return into alpha, factor contributions and residual."""
+    excess, factors, _, info = _common_sample(ticker, model, start, end, freq, **kw)
+    name = excess.columns[0]
+    res = FactorModel(excess[[name]], factors).fit(se, info=info)
+    series = attribution_series(excess[name], factors, res.params.loc[name])
+    return Attribution(res, series, attribution_table(series, info.periods_per_year))
+
+
+# -- model comparison -------------------------------------------------------------------
+def compare(ticker: str, models: Sequence[str] = COMPARE_MODELS, start: object = None,
+            end: object = None, freq: str = "D", se: str = "classical", **kw) -> pd.DataFrame:
+    """Fit several models to ``ticker`` on the same dates; one row per model.
+
+    Columns: alpha (per period and annualised), its t-statistic, R², adjusted R², AIC,
+    BIC, N. The sample is the dates every model has data for, so the criteria compare.
+    """
+    specs = [resolve_model(m) for m in models]
+    widest = resolve_model(sorted({f for s in specs for f in s.factors},
+                                  key=lambda f: list(MODELS["FF6"].factors).index(f)))
+    excess, _, _, info = _common_sample(ticker, widest, start, end, freq, **kw)
+    name = excess.columns[0]
+    dates = excess.index
+    rows = {}
+    for spec in specs:
+        sample, sinfo, _ = build_sample(ticker, spec, start, end, freq, **kw)
+        y = sample.excess[[name]].loc[dates]
+        res = FactorModel(y, sample.factors.loc[dates]).fit(se, info=sinfo)
+        ppy = sinfo.periods_per_year
+        rows[spec.name] = {
+            "alpha": res.alpha[name], "alpha (annualised)": res.alpha[name] * ppy,
+            "t(alpha)": res.tstats.loc[name, "alpha"], "R²": res.rsquared[name],
+            "Adj. R²": res.rsquared_adj[name], "AIC": res.aic[name], "BIC": res.bic[name],
+            "N": int(res.nobs[name]),
+        }
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "model"
+    table.attrs["info"] = info
+    return table
+
+
+__all__ = ["portfolio", "grs", "attribution", "compare", "PortfolioResults",
+           "JointAlphaTest", "Attribution"]
