@@ -153,8 +153,21 @@ def compare(ticker: str, models: Sequence[str] = COMPARE_MODELS, start: object =
 
     Columns: alpha (per period and annualised), its t-statistic, R², adjusted R², AIC,
     BIC, N. The sample is the dates every model has data for, so the criteria compare.
+    Models the factor source cannot serve are left out and listed in
+    ``table.attrs["skipped"]``.
     """
-    specs = [resolve_model(m) for m in models]
+    from .api import load_factors
+    from .errors import DataUnavailableError
+
+    specs, skipped = [], {}
+    for spec in (resolve_model(m) for m in models):
+        try:  # a model whose factors the source lacks is listed as skipped, not fatal
+            load_factors(spec, freq, **{k: v for k, v in kw.items() if k in ("sources", "settings", "region")})
+            specs.append(spec)
+        except DataUnavailableError as err:
+            skipped[spec.name] = str(err)
+    if not specs:
+        raise DataUnavailableError(next(iter(skipped.values())))
     widest = resolve_model(sorted({f for s in specs for f in s.factors},
                                   key=lambda f: list(MODELS["FF6"].factors).index(f)))
     excess, _, _, info = _common_sample(ticker, widest, start, end, freq, **kw)
@@ -174,7 +187,8 @@ def compare(ticker: str, models: Sequence[str] = COMPARE_MODELS, start: object =
         }
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "model"
-    table.attrs["info"] = info
+    table.attrs["info"] = replace(info, model="comparison", factors=tuple(s.name for s in specs))
+    table.attrs["skipped"] = skipped
     return table
 
 

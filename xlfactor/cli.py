@@ -24,6 +24,9 @@ def _common(p: argparse.ArgumentParser, *, model: str = "FF3") -> None:
     p.add_argument("--freq", default="D", help="D, W or M (default D)")
     p.add_argument("--se", default="classical", help="classical, HC0, HC1, HC2, HC3 or HAC")
     p.add_argument("--lags", type=int, help="Newey-West lags for --se HAC (default: 4(T/100)^(2/9))")
+    p.add_argument("--region", default=None,
+                   help="French factor region: US (default), Developed, 'Developed ex US', Europe, "
+                        "Japan, 'Asia Pacific ex Japan', 'North America', Emerging")
     src = p.add_argument_group("data sources")
     src.add_argument("--source", choices=("web", "sample"), default=None,
                      help="web (Yahoo + French library, cached) or the bundled offline sample")
@@ -65,6 +68,28 @@ def _parser() -> argparse.ArgumentParser:
     _common(roll)
     roll.add_argument("--csv", type=Path, help="write to this CSV file instead of printing")
 
+    port = add("portfolio", help="regression of a weighted portfolio and of its holdings")
+    port.add_argument("tickers", nargs="+")
+    port.add_argument("--weights", nargs="+", type=float, required=True,
+                      help="one weight per ticker, summing to 1 (or 100)")
+    port.add_argument("--rebalance", default="daily", choices=("daily", "buy_and_hold"),
+                      help="daily: constant weights, rebalanced every period; buy_and_hold: drift")
+    _common(port)
+    port.add_argument("--chart", type=Path, help="also write an exposure chart (PNG)")
+
+    grs = add("grs", help="Gibbons-Ross-Shanken test that all alphas are zero")
+    grs.add_argument("tickers", nargs="+")
+    _common(grs)
+
+    att = add("attribution", help="split a ticker's excess return into alpha, factors, residual")
+    att.add_argument("ticker")
+    _common(att)
+    att.add_argument("--chart", type=Path, help="also write a waterfall chart (PNG)")
+
+    cmp_ = add("compare", help="fit CAPM, FF3, CARHART4, FF5 and FF6 side by side")
+    cmp_.add_argument("ticker")
+    _common(cmp_)
+
     add("models", help="list the factor models")
     add("info", help="version, cache location and contents")
     return parser
@@ -105,7 +130,7 @@ def _fit(args, tickers, progress: _Progress):
 
     sources = api.get_sources(_settings(args))
     return api.fit(tickers, args.model, args.start, args.end, args.freq, args.se, args.lags,
-                   sources=sources, progress=progress.step)
+                   sources=sources, progress=progress.step, region=args.region)
 
 
 def _cmd_betas(args) -> int:
@@ -158,7 +183,7 @@ def _cmd_factors(args) -> int:
     from . import api
 
     frame = api.factor_returns(args.model, args.start, args.end, args.freq,
-                               sources=api.get_sources(_settings(args)))
+                               sources=api.get_sources(_settings(args)), region=args.region)
     print(f"# {frame.attrs.get('source')}, release {frame.attrs.get('release') or 'unknown'}; "
           f"decimal returns per period", file=sys.stderr)
     _print_or_save(frame, args.csv)
@@ -169,8 +194,84 @@ def _cmd_rolling(args) -> int:
     from . import api
 
     frame = api.rolling(args.ticker, args.model, args.window, args.start, args.end, args.freq,
-                        args.se, args.lags, sources=api.get_sources(_settings(args)))
+                        args.se, args.lags, sources=api.get_sources(_settings(args)),
+                        region=args.region)
     _print_or_save(frame, args.csv)
+    return 0
+
+
+def _analysis_kw(args) -> dict:
+    from . import api
+
+    return {"sources": api.get_sources(_settings(args)), "region": args.region}
+
+
+def _header(info) -> str:
+    from .engine.report import format_pairs
+
+    return format_pairs(info.describe())
+
+
+def _cmd_portfolio(args) -> int:
+    from . import analysis
+    from .engine.report import format_table
+
+    res = analysis.portfolio(args.tickers, args.weights, args.model, args.start, args.end,
+                             args.freq, args.se, args.lags, rebalance=args.rebalance,
+                             **_analysis_kw(args))
+    print(_header(res.portfolio.info))
+    print()
+    print(format_table(res.table(), "holding"))
+    print()
+    print(res.portfolio.summary().split("\n\n", 1)[1])
+    if args.chart:
+        from .charts import exposure_chart
+
+        print(f"\nchart written to {exposure_chart(res.portfolio, args.chart)}")
+    return 0
+
+
+def _cmd_grs(args) -> int:
+    from . import analysis
+    from .engine.report import format_pairs
+
+    test = analysis.grs(args.tickers, args.model, args.start, args.end, args.freq,
+                        **_analysis_kw(args))
+    print(_header(test.info))
+    print(f"Assets       {', '.join(test.assets)}\n")
+    print(format_pairs(test.table()))
+    verdict = "rejected" if test.grs.pvalue < 0.05 else "not rejected"
+    print(f"\nH0: all alphas are zero -- {verdict} at the 5% level")
+    return 0
+
+
+def _cmd_attribution(args) -> int:
+    from . import analysis
+    from .engine.report import format_table
+
+    att = analysis.attribution(args.ticker, args.model, args.start, args.end, args.freq,
+                               args.se, **_analysis_kw(args))
+    print(_header(att.results.info))
+    print(f"Asset        {att.results.assets[0]}\n")
+    print(format_table(att.table, "part (decimal returns)"))
+    if args.chart:
+        from .charts import attribution_chart, save_figure
+
+        print(f"\nchart written to {save_figure(attribution_chart(att), args.chart)}")
+    return 0
+
+
+def _cmd_compare(args) -> int:
+    from . import analysis
+    from .engine.report import format_table
+
+    table = analysis.compare(args.ticker, start=args.start, end=args.end, freq=args.freq,
+                             se=args.se, **_analysis_kw(args))
+    print(_header(table.attrs["info"]))
+    print()
+    print(format_table(table, "model"))
+    for name, why in table.attrs.get("skipped", {}).items():
+        print(f"{name}: not fitted: {why}")
     return 0
 
 
@@ -196,6 +297,8 @@ def _cmd_info(args) -> int:
 COMMANDS = {
     "demo": _cmd_demo, "betas": _cmd_betas, "factors": _cmd_factors,
     "rolling": _cmd_rolling, "models": _cmd_models, "info": _cmd_info,
+    "portfolio": _cmd_portfolio, "grs": _cmd_grs, "attribution": _cmd_attribution,
+    "compare": _cmd_compare,
 }
 
 
@@ -211,6 +314,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2 if isinstance(err, InvalidInputError) else 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped into head & co.
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

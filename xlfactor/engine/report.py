@@ -9,6 +9,8 @@ import pandas as pd
 
 def fmt_number(value: object, digits: int = 4) -> str:
     """A compact fixed or scientific representation; NaN shows as ``nan``, never blank."""
+    if hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()
     if isinstance(value, (int,)) and not isinstance(value, bool):
         return f"{value:,d}"
     if isinstance(value, float):
@@ -23,7 +25,7 @@ def fmt_number(value: object, digits: int = 4) -> str:
 def format_table(frame: pd.DataFrame, index_label: str = "") -> str:
     """Right-aligned columns with a rule under the header."""
     cells = [[index_label, *map(str, frame.columns)]]
-    for idx, row in frame.iterrows():
+    for idx, row in frame.astype(object).iterrows():  # object: integers stay integers
         cells.append([str(idx), *(fmt_number(v) for v in row.tolist())])
     widths = [max(len(r[i]) for r in cells) for i in range(len(cells[0]))]
     lines = []
