@@ -1,0 +1,395 @@
+"""The committed template workbook, read as Excel would read it (the zip's XML).
+
+Checks: it equals a fresh ``python workbook/generate.py``; every formula calls a function
+of :mod:`xlfactor.udfs` (with an argument count the Python signature accepts) or a known
+Excel built-in, and names only defined names; the FACTOR_* formulas are dynamic-array
+formulas; every button's macro exists in the embedded VBA project; the ``xlwings.conf``
+sheet points xlwings at ``xlfactor.udfs``; text from data cannot become a formula.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import re
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from xml.etree import ElementTree as ET
+
+import pytest
+
+import xlfactor.udfs
+from xlfactor import refresh
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = ROOT / "workbook" / "xlfactor_template.xlsm"
+NS = {
+    "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+    "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    "rel": "http://schemas.openxmlformats.org/package/2006/relationships",
+    "xda": "http://schemas.microsoft.com/office/spreadsheetml/2017/dynamicarray",
+}
+R_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+
+#: Excel built-ins the template may use: name -> (fewest, most) arguments, from Excel's
+#: function reference.
+BUILTINS = {
+    "IF": (2, 3),
+    "INDEX": (2, 4),
+    "ISNUMBER": (1, 1),
+    "LEFT": (1, 2),
+    "LINEST": (1, 4),
+}
+FORMULA_START = ("=", "+", "-", "@")
+
+# oletools still calls pyparsing's pre-3.0 method names; not ours to fix.
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:oletools")
+
+
+# -- reading the workbook -------------------------------------------------------------------
+def load_generate() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("xlfactor_generate",
+                                                  ROOT / "workbook" / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    # dataclasses look their module up in sys.modules while the class is created.
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def generate() -> ModuleType:
+    return load_generate()
+
+
+@pytest.fixture(scope="module")
+def template() -> zipfile.ZipFile:
+    assert TEMPLATE.is_file(), "run python workbook/generate.py and commit the result"
+    with zipfile.ZipFile(TEMPLATE) as book:
+        yield book
+
+
+def sheet_parts(book: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name -> path of its XML part, through the workbook's relationships."""
+    workbook = ET.fromstring(book.read("xl/workbook.xml"))
+    rels = ET.fromstring(book.read("xl/_rels/workbook.xml.rels"))
+    targets = {r.get("Id"): r.get("Target") for r in rels.findall("rel:Relationship", NS)}
+    return {s.get("name"): "xl/" + targets[s.get(R_ID)].lstrip("/").removeprefix("xl/")
+            for s in workbook.findall("m:sheets/m:sheet", NS)}
+
+
+def defined_names(book: zipfile.ZipFile) -> dict[str, str]:
+    workbook = ET.fromstring(book.read("xl/workbook.xml"))
+    return {d.get("name"): d.text for d in workbook.findall("m:definedNames/m:definedName", NS)}
+
+
+def shared_strings(book: zipfile.ZipFile) -> list[str]:
+    root = ET.fromstring(book.read("xl/sharedStrings.xml"))
+    return ["".join(t.text or "" for t in si.iter(f"{{{NS['m']}}}t"))
+            for si in root.findall("m:si", NS)]
+
+
+@dataclass(frozen=True)
+class Formula:
+    sheet: str
+    ref: str
+    text: str
+    element: ET.Element | None  # the <c> element (None for conditional-format rules)
+
+
+def formulas(book: zipfile.ZipFile) -> list[Formula]:
+    """Every cell formula and every conditional-format formula, per sheet."""
+    found = []
+    for sheet, part in sheet_parts(book).items():
+        root = ET.fromstring(book.read(part))
+        for c in root.iter(f"{{{NS['m']}}}c"):
+            f = c.find("m:f", NS)
+            if f is not None and f.text:
+                found.append(Formula(sheet, c.get("r"), f.text, c))
+        for rule in root.iter(f"{{{NS['m']}}}cfRule"):
+            for f in rule.findall("m:formula", NS):
+                found.append(Formula(sheet, "conditional format", f.text, None))
+    return found
+
+
+# -- a small formula scanner ------------------------------------------------------------------
+_TOKEN = re.compile(r"""
+    (?P<string>"(?:[^"]|"")*")
+  | (?P<sheetref>(?:'(?:[^']|'')+'|[A-Za-z_][\w.]*)!)
+  | (?P<ident>[A-Za-z_$][\w.$]*)(?P<call>\()?
+  | (?P<open>\()
+  | (?P<close>\))
+  | (?P<comma>,)
+  | (?P<other>[^"'A-Za-z_$(),]+)
+""", re.VERBOSE)
+_CELL = re.compile(r"^\$?[A-Z]{1,3}\$?\d+$")
+
+
+def scan(formula: str) -> tuple[list[tuple[str, int]], set[str]]:
+    """Function calls as (name, argument count) and the other identifiers (defined names).
+
+    Sheet-qualified references and cell references are skipped; ``TRUE``/``FALSE`` too.
+    """
+    calls: list[tuple[str, int]] = []
+    names: set[str] = set()
+    stack: list[list] = []  # [function name or None, commas, saw anything]
+    for m in _TOKEN.finditer(formula):
+        kind = m.lastgroup if m.lastgroup != "call" else "ident"
+        if stack and kind not in ("close", "comma"):
+            stack[-1][2] = True
+        if m.group("ident"):
+            ident = m.group("ident")
+            if m.group("call"):
+                stack.append([ident, 0, False])
+            elif not _CELL.match(ident.upper()) and ident.upper() not in ("TRUE", "FALSE"):
+                names.add(ident)
+        elif kind == "open":
+            stack.append([None, 0, False])
+        elif kind == "comma" and stack:
+            stack[-1][1] += 1
+            stack[-1][2] = True
+        elif kind == "close":
+            name, commas, seen = stack.pop()
+            if name is not None:
+                calls.append((name, commas + 1 if seen else 0))
+    assert not stack, f"unbalanced parentheses in {formula!r}"
+    return calls, names
+
+
+def test_scanner_counts_arguments():
+    calls, names = scan('IF(ISNUMBER($H$9),K22-H9,"a,b(")+FACTOR_X(INDEX(T,1),,M)')
+    assert sorted(calls) == [("FACTOR_X", 3), ("IF", 3), ("INDEX", 2), ("ISNUMBER", 1)]
+    assert names == {"T", "M"}
+    assert scan("FACTOR_MODELS()")[0] == [("FACTOR_MODELS", 0)]
+    assert scan("'How to'!A1+Sheet2!B2")[1] == set()
+
+
+def udf_bounds() -> dict[str, tuple[int, int]]:
+    """Each UDF's (required, total) positional parameters, from its Python signature."""
+    out = {}
+    for name, func in vars(xlfactor.udfs).items():
+        if inspect.isfunction(func) and func.__module__ == "xlfactor.udfs" and name.isupper():
+            params = inspect.signature(func).parameters.values()
+            required = sum(p.default is inspect.Parameter.empty for p in params)
+            out[name] = (required, len(inspect.signature(func).parameters))
+    return out
+
+
+# -- freshness -----------------------------------------------------------------------------
+def test_template_matches_fresh_generation(template, generate, tmp_path):
+    import xlwings
+
+    custom = template.read("docProps/custom.xml").decode()
+    recorded = re.search(r'name="xlwings_version"[^>]*>\s*<vt:lpwstr>([^<]+)<', custom)
+    assert recorded, "the template does not record its xlwings version"
+    assert recorded.group(1) == xlwings.__version__, (
+        f"the template embeds the VBA of xlwings {recorded.group(1)} but xlwings "
+        f"{xlwings.__version__} is installed; the standalone VBA must match the Python "
+        "package: run python workbook/generate.py and commit the template")
+    fresh = generate.build(tmp_path / "xlfactor_template.xlsm")
+    with zipfile.ZipFile(fresh) as new:
+        assert sorted(new.namelist()) == sorted(template.namelist())
+        changed = [n for n in template.namelist() if new.read(n) != template.read(n)]
+    assert not changed, f"stale template, regenerate with python workbook/generate.py: {changed}"
+
+
+def test_generation_is_byte_reproducible(generate, tmp_path):
+    first = generate.build(tmp_path / "a.xlsm").read_bytes()
+    second = generate.build(tmp_path / "b.xlsm").read_bytes()
+    assert first == second
+
+
+def test_vba_project_is_the_installed_xlwings_standalone_one(template):
+    import xlwings
+
+    source = Path(xlwings.__file__).parent / "quickstart_standalone.xlsm"
+    with zipfile.ZipFile(source) as quickstart:
+        assert template.read("xl/vbaProject.bin") == quickstart.read("xl/vbaProject.bin")
+
+
+# -- formulas --------------------------------------------------------------------------------
+def test_every_function_is_a_udf_or_a_builtin_with_a_valid_argument_count(template):
+    bounds = udf_bounds()
+    assert "FACTOR_BETAS" in bounds
+    used = set()
+    problems = []
+    for f in formulas(template):
+        calls, _ = scan(f.text)
+        for name, n in calls:
+            bare = name.upper().removeprefix("_XLFN.").removeprefix("_XLWS.")
+            used.add(bare)
+            low, high = bounds.get(bare) or BUILTINS.get(bare) or (None, None)
+            if low is None:
+                problems.append(f"{f.sheet}!{f.ref}: unknown function {name} in {f.text}")
+            elif not low <= n <= high:
+                problems.append(f"{f.sheet}!{f.ref}: {name} with {n} arguments "
+                                f"(accepts {low}..{high}) in {f.text}")
+    assert not problems, "\n".join(problems)
+    assert {"FACTOR_BETAS", "FACTOR_RSQ", "FACTOR_TSTATS", "FACTOR_STATS", "FACTOR_ROLLING",
+            "FACTOR_DATA", "FACTOR_REGRESS", "LINEST"} <= used
+
+
+def test_no_future_function_prefixes_needed(template):
+    # Only functions that predate Excel 2010 and our UDFs are used: neither needs the
+    # _xlfn./_xlws. prefixes XlsxWriter adds for newer functions.
+    assert not [f.text for f in formulas(template) if "_xl" in f.text.lower()]
+
+
+def test_formulas_refer_only_to_defined_names(template):
+    names = defined_names(template)
+    unknown = {(f.sheet, n) for f in formulas(template) for n in scan(f.text)[1]
+               if n not in names}
+    assert not unknown
+
+
+def test_udf_formulas_are_dynamic_arrays(template):
+    metadata = ET.fromstring(template.read("xl/metadata.xml"))
+    dynamic = metadata.findall(".//xda:dynamicArrayProperties", NS)
+    assert dynamic and all(d.get("fDynamic") == "1" for d in dynamic)
+    cell_blocks = metadata.findall("m:cellMetadata/m:bk", NS)
+    spilled = [f for f in formulas(template) if f.element is not None
+               and any(n.startswith("FACTOR_") or n == "LINEST" for n, _ in scan(f.text)[0])]
+    assert len(spilled) >= 9  # eight FACTOR_* tables and LINEST
+    for f in spilled:
+        cm = f.element.get("cm")
+        assert cm is not None and 1 <= int(cm) <= len(cell_blocks), f"{f.sheet}!{f.ref}"
+        assert f.element.find("m:f", NS).get("t") == "array", f"{f.sheet}!{f.ref}"
+    # Excel finds the metadata part through the package's content types and relationships.
+    assert b'PartName="/xl/metadata.xml"' in template.read("[Content_Types].xml")
+    assert b'Target="metadata.xml"' in template.read("xl/_rels/workbook.xml.rels")
+
+
+def test_output_names_anchor_the_udf_formulas(template):
+    names = defined_names(template)
+    by_cell = {(f.sheet, f.ref): f.text for f in formulas(template) if f.element is not None}
+    outputs = {n: ref for n, ref in names.items() if n.startswith(refresh.OUTPUT_PREFIX)}
+    assert len(outputs) >= 8
+    for name, ref in outputs.items():
+        sheet, cell = ref.split("!")
+        text = by_cell.get((sheet.strip("'"), cell.replace("$", "")))
+        assert text and text.startswith("FACTOR_"), f"{name} -> {ref}"
+
+
+def test_names_refresh_reads_exist(template):
+    names = defined_names(template)
+    wanted = {*refresh.INPUT_NAMES, *refresh.STAMP_NAMES, *(s.anchor for s in refresh.CHART_SPOTS)}
+    assert wanted <= set(names)
+
+
+# -- buttons and macros ----------------------------------------------------------------------
+def vba_subs(data: bytes) -> dict[str, set[str]]:
+    """Module name -> public Subs without parameters (what a button can call)."""
+    from oletools.olevba import VBA_Parser
+
+    parser = VBA_Parser("template.xlsm", data=data)
+    try:
+        subs: dict[str, set[str]] = {}
+        for _, _, vba_filename, code in parser.extract_macros():
+            module = vba_filename.rsplit(".", 1)[0]
+            found = re.findall(r"^[ \t]*(?:Public[ \t]+)?Sub[ \t]+(\w+)[ \t]*\(\s*\)",
+                               code, re.MULTILINE | re.IGNORECASE)
+            subs.setdefault(module, set()).update(found)
+        return subs
+    finally:
+        parser.close()
+
+
+def buttons(book: zipfile.ZipFile) -> dict[str, list[str]]:
+    """Sheet name -> macros of its buttons (from the VML drawings)."""
+    out: dict[str, list[str]] = {}
+    for sheet, part in sheet_parts(book).items():
+        rels_part = part.replace("worksheets/", "worksheets/_rels/") + ".rels"
+        if rels_part not in book.namelist():
+            continue
+        rels = ET.fromstring(book.read(rels_part))
+        for rel in rels.findall("rel:Relationship", NS):
+            if rel.get("Target", "").endswith(".vml"):
+                vml = book.read("xl/" + rel.get("Target").replace("../", "")).decode()
+                out.setdefault(sheet, []).extend(
+                    re.findall(r"<x:FmlaMacro>(.*?)</x:FmlaMacro>", vml))
+    return out
+
+
+def test_every_button_macro_exists_in_the_vba_project(template):
+    subs = vba_subs(TEMPLATE.read_bytes())
+    everywhere = [s for names in subs.values() for s in names]
+    found = buttons(template)
+    assert found, "no buttons"
+    for sheet, macros in found.items():
+        for macro in macros:
+            target = macro.removeprefix("[0]!")
+            module, _, sub = target.rpartition(".")
+            if module:
+                assert sub in subs.get(module, set()), f"{sheet}: {macro}"
+            else:
+                # An unqualified name must be unique in the project, or Excel asks which.
+                assert everywhere.count(sub) == 1, f"{sheet}: {macro}"
+
+
+def test_refresh_buttons_on_every_working_sheet(template):
+    found = buttons(template)
+    for sheet in ("How to", "Inputs", "Betas", "Stats", "Rolling", "Factors"):
+        assert "[0]!SampleCall" in found.get(sheet, []), sheet
+    assert "[0]!ImportPythonUDFs" in found["How to"]
+
+
+def test_sample_call_imports_the_module_named_like_the_workbook():
+    from oletools.olevba import VBA_Parser
+
+    parser = VBA_Parser("template.xlsm", data=TEMPLATE.read_bytes())
+    try:
+        code = {name: text for _, _, name, text in parser.extract_macros()}
+    finally:
+        parser.close()
+    sample = code["Module1.bas"]
+    assert "ThisWorkbook.Name" in sample and 'RunPython "import " & mymodule' in sample
+    assert ".main()" in sample
+    # ... so the Python side is <workbook stem>.py next to the workbook, with main().
+    shim = TEMPLATE.with_suffix(".py")
+    assert shim.is_file()
+    spec = importlib.util.spec_from_file_location(TEMPLATE.stem, shim)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert callable(module.main) and not inspect.signature(module.main).parameters
+
+
+# -- xlwings.conf ------------------------------------------------------------------------------
+def test_conf_sheet_points_xlwings_at_the_udf_module():
+    from openpyxl import load_workbook
+
+    wb = load_workbook(TEMPLATE, read_only=True)
+    assert "xlwings.conf" in wb.sheetnames
+    # xlwings ignores a sheet called _xlwings.conf (the quickstart's switched-off form).
+    assert "_xlwings.conf" not in wb.sheetnames
+    ws = wb["xlwings.conf"]
+    # What xlwings' GetConfigFromSheet reads: A1 down to the first blank, keys upper-cased.
+    config: dict[str, object] = {}
+    for key, value in ws.iter_rows(min_col=1, max_col=2, values_only=True):
+        if key is None or str(key).strip() == "":
+            break
+        assert str(key).upper() not in config, f"duplicate key {key}"
+        config[str(key).upper()] = value
+    wb.close()
+    assert config["UDF MODULES"] == "xlfactor.udfs"
+    # An empty value would override the add-in's setting with nothing.
+    assert all(v is not None and v != "" for v in config.values()), config
+    assert not {"INTERPRETER_WIN", "INTERPRETER_MAC", "CONDA PATH", "CONDA ENV"} & set(config)
+
+
+# -- formula injection ------------------------------------------------------------------------
+def test_committed_text_never_reads_as_a_formula(template):
+    assert not [s for s in shared_strings(template) if s.startswith(FORMULA_START)]
+
+
+def test_ticker_text_is_neutralised(generate, tmp_path):
+    hostile = ['=HYPERLINK("http://example.invalid","x")', "+1+1", "-2", "@SUM(A1)", "AAPL"]
+    path = generate.build(tmp_path / "hostile.xlsm", tickers=hostile)
+    with zipfile.ZipFile(path) as book:
+        strings = shared_strings(book)
+        assert not [s for s in strings if s.startswith(FORMULA_START)]
+        for text in hostile[:-1]:
+            assert "'" + text in strings
+        assert not [f for f in formulas(book) if "HYPERLINK" in f.text or f.sheet == "Inputs"]
