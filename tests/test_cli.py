@@ -80,3 +80,30 @@ def test_models_lists_all(tmp_cache):
     assert out.returncode == 0
     for name in ("CAPM", "FF3", "CARHART4", "FF5", "FF6"):
         assert name in out.stdout
+
+
+@pytest.mark.parametrize("args,labels", [
+    (["portfolio", "NoDur", "Hlth", "--weights", "60", "40", "--rebalance", "buy_and_hold"],
+     ["portfolio (buy and hold)", "weighted exposure", "NODUR", "HLTH"]),
+    (["grs", "S1V1", "S5V5", "NoDur"], ["GRS F-statistic", "df denominator", "H0: all alphas are zero"]),
+    (["attribution", "BusEq"], ["total (compounded)", "sum of parts", "residual"]),
+    (["compare", "NoDur"], ["CAPM", "FF3", "CARHART4", "FF5: not fitted", "AIC", "BIC"]),
+])
+def test_analysis_commands(args, labels, tmp_cache):
+    out = run(*args, "--start", "1990-01-01", "--end", "2010-12-31", "--freq", "M",
+              "--source", "sample", "-q")
+    assert out.returncode == 0, out.stderr
+    for label in labels:
+        assert label in out.stdout
+
+
+def test_attribution_chart_png(tmp_path, tmp_cache):
+    out = run("attribution", "BusEq", "--start", "1990-01-01", "--end", "2010-12-31", "--freq", "M",
+              "--source", "sample", "--chart", str(tmp_path / "a.png"), "-q")
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "a.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_unknown_region_is_a_clear_cli_error(tmp_cache):
+    out = run("betas", "NoDur", "--region", "Mars", "--source", "sample", "-q")
+    assert out.returncode == 2 and "unknown region 'Mars'; valid regions" in out.stderr

@@ -250,3 +250,66 @@ def save_figure(fig: Figure, path: str | Path) -> Path:
     path = Path(path)
     fig.savefig(path, dpi=110)
     return path
+
+
+def attribution_chart(att) -> Figure:
+    """Waterfall of an :class:`~xlfactor.analysis.Attribution`: alpha, each factor and the
+    residual stacked into the total excess return over the period (arithmetic sum, %).
+
+    Left: the waterfall. Right: the cumulative contributions through time.
+    """
+    from matplotlib.ticker import PercentFormatter
+
+    res = att.results
+    name = res.assets[0]
+    info = res.info
+    parts = att.table.loc[[c for c in att.series.columns if c != "total"], "period"] * 100.0
+    fig = _figure(11.0, 4.8)
+    ax, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.1, 1.0]})
+    level = 0.0
+    labels = [*parts.index, "total"]
+    for i, (label, value) in enumerate(parts.items()):
+        color = "#2a7ab9" if value >= 0 else "#c8553d"
+        if label == "alpha":
+            color = "#6a4c93"
+        ax.bar(i, value, bottom=level, color=color, width=0.65)
+        shown = round(value, 1) + 0.0  # no "-0.0" for a residual of -4e-16
+        ax.text(i, level + value, f"{shown:+.1f}", ha="center",
+                va="bottom" if value >= 0 else "top", fontsize=8)
+        if i:
+            ax.plot([i - 1.33, i - 0.33], [level, level], color="#888888", linewidth=0.7)
+        level += value
+    total = att.table.loc["total (arithmetic)", "period"] * 100.0
+    ax.bar(len(parts), total, color="#333333", width=0.65)
+    ax.text(len(parts), total, f"{total:+.1f}", ha="center",
+            va="bottom" if total >= 0 else "top", fontsize=8, fontweight="bold")
+    ax.set_xticks(range(len(labels)), labels, fontsize=8)
+    levels = np.concatenate([[0.0], np.cumsum(parts.to_numpy()), [total]])
+    pad = 0.12 * max(float(levels.max() - levels.min()), 1.0)
+    ax.set_ylim(min(0.0, float(levels.min())) - pad, max(0.0, float(levels.max())) + pad)
+    ax.axhline(0.0, color="black", linewidth=0.7)
+    ax.yaxis.set_major_formatter(PercentFormatter(decimals=0))
+    ax.set_ylabel("contribution to summed excess return (%)")
+    ax.set_title("Where the excess return came from", fontsize=10)
+    ax.grid(axis="y", alpha=0.3)
+
+    cum = att.cumulative * 100.0
+    dates = cum.index.to_pydatetime()
+    for col in cum.columns:
+        style = {"color": "#333333", "linewidth": 1.8} if col == "total" else {"linewidth": 1.1}
+        ax2.plot(dates, cum[col].to_numpy(), label=col, **style)
+    ax2.axhline(0.0, color="black", linewidth=0.7)
+    ax2.yaxis.set_major_formatter(PercentFormatter(decimals=0))
+    ax2.set_title("Cumulative contributions", fontsize=10)
+    ax2.grid(alpha=0.3)
+    ax2.legend(fontsize=7.5, frameon=False, loc="upper left")
+    _date_axis(ax2)
+    fig.suptitle(f"{name}: return attribution, {info.model} "
+                 f"({info.start:%Y-%m-%d} to {info.end:%Y-%m-%d}, {FREQ_NAMES.get(info.frequency, '')})",
+                 fontsize=12, fontweight="bold")
+    compounded = att.table.loc["total (compounded)", "period"] * 100.0
+    _footer(fig, f"Sums of {FREQ_NAMES.get(info.frequency, '')} excess returns over RF; parts add up to "
+                 f"the total exactly. Compounded excess return: {compounded:+.1f}%.",
+            _source_line(info.factor_source, info.release, info.stale))
+    fig.tight_layout(rect=(0, 0.07, 1, 0.94))
+    return fig
