@@ -12,6 +12,14 @@ uses it to
 * produce the VBA module it would write (:func:`vba_module`, :func:`import_functions`),
 * call a UDF the way ``call_udf`` does on Windows, minus COM (:func:`excel_call`).
 
+``xlwings.conversion`` needs an ``excel`` engine to clean values read from and written to
+Excel. The real one is ``xlwings._xlwindows.Engine``; its module imports nine pywin32
+modules and calls ``ctypes.windll``/``oledll``/``PyDLL`` at import time, so it is imported
+with the same stubs plus placeholder ctypes names (restored right after). Its two
+conversion methods are pure Python and run unchanged. Should that import ever fail (a
+future xlwings), :class:`StandInExcelEngine` follows the documented behaviour instead and
+:attr:`Registration.engine_note` says why.
+
 Nothing here changes the normal ``xlfactor.udfs`` module or leaves stubs behind: every
 entry added to ``sys.modules``, every ``xlwings`` attribute and every patched ``ctypes``
 name is put back when :func:`classic_xlwings` exits. The loaded machinery is kept (its
@@ -80,18 +88,17 @@ class _Anything:
     """
 
     def __init__(self, name: str) -> None:
-        object.__setattr__(self, "_name", name)
+        self._name = name
 
     def __call__(self, *args: Any, **kwargs: Any) -> _Anything:
         return _Anything(f"{self._name}()")
 
     def __getattr__(self, item: str) -> _Anything:
+        # Only reached for names never set; dunders stay missing so that copy, pickle and
+        # the import system do not mistake a placeholder for a real protocol object.
         if item.startswith("__"):
             raise AttributeError(item)
         return _Anything(f"{self._name}.{item}")
-
-    def __setattr__(self, key: str, value: Any) -> None:
-        object.__setattr__(self, key, value)
 
     def __repr__(self) -> str:
         return f"<stub {self._name}>"
@@ -125,7 +132,7 @@ def _stub_modules() -> dict[str, types.ModuleType]:
         mod.__file__ = f"<stand-in {mod.__name__}>"
     pywintypes = mods["pywintypes"]
 
-    class com_error(Exception):  # noqa: N801 - pywin32's spelling
+    class com_error(Exception):  # pywin32's spelling
         """pywintypes.com_error."""
 
         hresult = 0
@@ -200,6 +207,33 @@ class Registration:
     engine_note: str = ""
     functions: dict[str, Any] = field(default_factory=dict)
 
+    def call(self, func_name: str, *args: Any) -> Any:
+        """Call a UDF of this registration as Excel does; see :func:`excel_call`."""
+        from xlwings import conversion
+
+        func = self.functions.get(func_name)
+        if func is None:
+            raise AttributeError(f"{self.module_name} has no UDF {func_name!r}")
+        info = func.__xlfunc__
+        declared = info["args"]
+        if any(a["name"] == "caller" for a in declared):
+            raise NotImplementedError("UDFs taking the reserved 'caller' argument need COM")
+        if len(args) > len(declared) and not any(a["vararg"] for a in declared):
+            raise TypeError(
+                f"{func_name} takes at most {len(declared)} arguments, got {len(args)}")
+        # VBA's Array(...) passes every declared parameter; omitted ones arrive as MISSING.
+        values = list(args) + [MISSING] * (len(declared) - len(args))
+        with excel_engine(self.engine):
+            converted = []
+            for i, value in enumerate(values):
+                arg_info = declared[min(i, len(declared) - 1)]
+                if isinstance(value, int) and value == MISSING:
+                    converted.append(arg_info.get("optional", None))
+                else:
+                    converted.append(conversion.read(None, value, arg_info["options"]))
+            result = func(*converted)
+            return conversion.write(result, None, info["ret"]["options"])
+
 
 def _private_name(module_name: str) -> str:
     return "_xlfactor_registration_" + module_name.replace(".", "_")
@@ -224,6 +258,8 @@ def _load_fresh(module_name: str) -> types.ModuleType:
 
 def _import_windows_engine() -> tuple[Any, str]:
     """The real ``xlwings._xlwindows.engine``, or ``(None, reason)`` when it cannot import."""
+    if "xlwings._xlwindows" in sys.modules:  # Windows: xlwings imported it itself
+        return sys.modules["xlwings._xlwindows"].engine, ""
     cwd = os.getcwd()  # _xlwindows chdirs to sys.exec_prefix while importing pywin32
     try:
         with _ctypes_for_windows_import():
@@ -234,7 +270,7 @@ def _import_windows_engine() -> tuple[Any, str]:
         os.chdir(cwd)
     import atexit
 
-    # Its atexit hook runs "tasklist"/"taskkill" to reap Excel processes: not ours to run.
+    # Our copy's atexit hook would run "tasklist"/"taskkill" to reap Excel processes.
     cleanup = getattr(xlwindows, "cleanup", None)
     if cleanup is not None:
         atexit.unregister(cleanup)
@@ -351,10 +387,10 @@ class _VBComponents:
     def __call__(self, name: str) -> str:
         return name
 
-    def Remove(self, component: Any) -> None:  # noqa: N802 - the COM name
+    def Remove(self, component: Any) -> None:  # the COM method name
         pass
 
-    def Import(self, path: str) -> None:  # noqa: N802 - the COM name
+    def Import(self, path: str) -> None:  # the COM method name
         with open(path, encoding="utf-8") as fh:
             self.imported.append(fh.read())
 
@@ -446,9 +482,9 @@ class StandInExcelEngine:
         import numpy as np
         import pandas as pd
 
-        if x is pd.NaT:
+        if x is pd.NaT or x is pd.NA:
             return ""
-        if isinstance(x, np.datetime64):
+        if isinstance(x, (np.datetime64, pd.Timestamp)):
             x = pd.Timestamp(x).to_pydatetime()
         if isinstance(x, dt.datetime):
             return x.replace(tzinfo=None).replace(tzinfo=dt.timezone.utc)
@@ -490,43 +526,23 @@ def excel_call(func_name: str, *args: Any, module_name: str = "xlfactor.udfs") -
     and array constants, ``None`` for blank cells, ``datetime`` for dates, COM error
     codes (:data:`EXCEL_ERROR_CODES`) for error cells, :data:`MISSING` for omitted
     arguments. Trailing arguments not given are omitted ones (VBA's ``Array(...)`` passes
-    every declared parameter). Each argument goes through the real
-    ``xlwings.conversion.read(None, value, options)`` with its declared options, the
-    result through ``xlwings.conversion.write(result, None, ret_options)``; that value is
-    returned. Exceptions propagate (Excel would show their text in the cell).
+    every declared parameter). An omitted argument takes its declared default; every
+    other one goes through the real ``xlwings.conversion.read(None, value, options)`` with
+    its declared options, and the result through ``xlwings.conversion.write(result, None,
+    ret_options)``, whose value (what COM would hand to Excel) is returned: NaN and
+    ``None`` become ``""`` (an empty cell), datetimes are stamped UTC as pywin32 needs
+    (``win32timezone.TimeZoneInfo.utc()``, here ``datetime.timezone.utc``). Exceptions
+    propagate (in Excel, the VBA wrapper would show their text in the cell).
     """
-    from xlwings import conversion
-
-    reg = load(module_name)
-    func = reg.functions.get(func_name)
-    if func is None:
-        raise AttributeError(f"{module_name} has no UDF {func_name!r}")
-    info = func.__xlfunc__
-    declared = info["args"]
-    if any(a["name"] == "caller" for a in declared):
-        raise NotImplementedError("UDFs taking the reserved 'caller' argument need COM")
-    has_vararg = any(a["vararg"] for a in declared)
-    if len(args) > len(declared) and not has_vararg:
-        raise TypeError(f"{func_name} takes at most {len(declared)} arguments, got {len(args)}")
-    values = list(args) + [MISSING] * (len(declared) - len(args))
-    with excel_engine(reg.engine):
-        converted = []
-        for i, value in enumerate(values):
-            arg_info = declared[min(i, len(declared) - 1)]
-            if isinstance(value, int) and value == MISSING:
-                converted.append(arg_info.get("optional", None))
-            else:
-                converted.append(conversion.read(None, value, arg_info["options"]))
-        result = func(*converted)
-        return conversion.write(result, None, info["ret"]["options"])
+    return load(module_name).call(func_name, *args)
 
 
 __all__ = [
     "EXCEL_ERROR_CODES",
     "MISSING",
+    "WINDOWS_MODULES",
     "Registration",
     "StandInExcelEngine",
-    "WINDOWS_MODULES",
     "classic_xlwings",
     "excel_call",
     "excel_engine",
