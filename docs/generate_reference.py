@@ -49,6 +49,18 @@ RETURNS: dict[str, str] = {
                     "rows: R², adjusted R², F and its p-value, observations, annualised alpha, "
                     "residual volatility, Durbin-Watson, AIC, BIC, first and last date.",
     "FACTOR_TSTATS": "Header `Ticker, t(alpha), t(<factor>)...`, then one row per ticker.",
+    "FACTOR_PORTFOLIO": "Header `Holding, Weight, Alpha, <factor>...`, then the portfolio row, one "
+                        "row per holding (its own regression on the same dates) and the weighted "
+                        "exposure (sum of weight x coefficient).",
+    "FACTOR_GRS": "Label/value rows: GRS F-statistic, p-value, degrees of freedom (N and T-N-K), "
+                  "observations, factors, squared Sharpe ratios, the assets, then what was "
+                  "estimated (model, period, frequency, sources).",
+    "FACTOR_ATTRIBUTION": "`table`: header `Part, Over the period, Annualised, Share of total` and "
+                          "rows alpha, each factor, residual, sum of parts, total (arithmetic), "
+                          "compounding, total (compounded). `series`: header `Date, alpha, "
+                          "<factor>..., residual, total`, cumulative sums by date.",
+    "FACTOR_COMPARE": "Header `Model, alpha, alpha (annualised), t(alpha), R², Adj. R², AIC, BIC, N`, "
+                      "one row per model on common dates; models the data cannot serve say why.",
 }
 
 INTRO = """\

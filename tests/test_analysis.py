@@ -218,3 +218,51 @@ def test_regional_download_through_the_library(french_dir):
         server.server_close()
     assert hits == ["/Europe_3_Factors_CSV.zip"]
     assert list(data.returns.columns) == ["MKT", "SMB", "HML", "RF"]
+
+
+# -- the same through the cells ---------------------------------------------------------
+@pytest.fixture()
+def sample_env(monkeypatch, tmp_path):
+    monkeypatch.setenv("XLFACTOR_SOURCE", "sample")
+    monkeypatch.setenv("XLFACTOR_CACHE_DIR", str(tmp_path))
+
+
+def test_cells_for_portfolio_grs_attribution_compare(sample_env, raw):
+    import xlfactor.udfs as udfs
+
+    span = ("1990-01-01", "2010-12-31", "M")
+    port = udfs.FACTOR_PORTFOLIO([["NoDur"], ["Hlth"]], [[60], [40]], "FF3", *span)
+    window = raw.loc["1990-01-01":"2010-12-31"]
+    y = window[["NoDur", "Hlth"]] @ [0.6, 0.4] - window["RF"]
+    fit = sm.OLS(y, sm.add_constant(window[["MktRF", "SMB", "HML"]])).fit()
+    assert port[0] == ["Holding", "Weight", "Alpha", "MKT", "SMB", "HML"]
+    np.testing.assert_allclose(port[1][2:], fit.params.to_numpy(), rtol=1e-9)
+    assert [r[0] for r in port] == ["Holding", "PORTFOLIO", "NODUR", "HLTH", "weighted exposure"]
+
+    grs = dict((r[0], r[1]) for r in udfs.FACTOR_GRS("S1V1,S5V5,NoDur", "FF3", *span))
+    excess = window[["S1V1", "S5V5", "NoDur"]].sub(window["RF"], axis=0)
+    stat, p = textbook_grs(excess, window[["MktRF", "SMB", "HML"]])
+    assert grs["GRS F-statistic"] == pytest.approx(stat, rel=1e-10)
+    assert grs["p-value"] == pytest.approx(p, rel=1e-8)
+
+    att = udfs.FACTOR_ATTRIBUTION("BusEq", "FF3", *span)
+    parts = {r[0]: r[1] for r in att[1:]}
+    total = (window["BusEq"] - window["RF"]).sum()
+    assert parts["total (arithmetic)"] == pytest.approx(total, rel=1e-12)
+    assert abs(sum(parts[k] for k in ("alpha", "MKT", "SMB", "HML", "residual")) - total) < 1e-12
+    series = udfs.FACTOR_ATTRIBUTION("BusEq", "FF3", *span, "series")
+    assert series[0] == ["Date", "alpha", "MKT", "SMB", "HML", "residual", "total"]
+    assert series[-1][-1] == pytest.approx(total, rel=1e-12)
+
+    table = udfs.FACTOR_COMPARE("NoDur", *span)
+    assert [r[0] for r in table] == ["Model", "CAPM", "FF3", "CARHART4", "FF5", "FF6"]
+    assert table[4][1].startswith("not fitted")
+
+
+def test_region_reaches_the_cells(sample_env):
+    import xlfactor.udfs as udfs
+
+    cell = udfs.FACTOR_BETAS("NoDur", "FF3", "1990-01-01", "2000-12-31", "M", True, "Mars")
+    assert cell[0][0].startswith("#VALUE! unknown region 'Mars'")
+    cell = udfs.FACTOR_STATS("NoDur", "FF3", "1990-01-01", "2000-12-31", "M", None, None, "Europe")
+    assert cell[0][0] == "#N/A the offline sample has US factors only"

@@ -54,9 +54,11 @@ def parse_date(value: object, what: str = "date") -> pd.Timestamp | None:
     if isinstance(value, str):
         text = value.strip()
         try:
-            return pd.Timestamp(datetime.fromisoformat(text)).normalize()
+            stamp = pd.Timestamp(datetime.fromisoformat(text))
         except ValueError:
             pass
+        else:  # "2020-01-01T00:00+05:00" means that calendar day, wherever it was written
+            return (stamp.tz_localize(None) if stamp.tzinfo else stamp).normalize()
         raise InvalidInputError(f"{what}: {text[:40]!r} is not a date (use YYYY-MM-DD)")
     raise InvalidInputError(f"{what} must be a date, got {type(value).__name__}")
 

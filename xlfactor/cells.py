@@ -39,7 +39,11 @@ def _split_tickers(raw: Any) -> tuple[list[str], dict[str, Exception], list[str]
     return good, bad, order
 
 
-def _fit(tickers, model, start, end, freq, se=None, lags=None):
+def _region(value) -> str | None:
+    return sheet.text_arg(value, "region")
+
+
+def _fit(tickers, model, start, end, freq, se=None, lags=None, region=None):
     from . import api
 
     good, bad, order = _split_tickers(tickers)
@@ -51,6 +55,7 @@ def _fit(tickers, model, start, end, freq, se=None, lags=None):
                 sheet.date_arg(end, "end"), sheet.text_arg(freq, "freq") or "D",
                 sheet.text_arg(se, "se_type") or "classical",
                 sheet.int_arg(lags, None, "lags", minimum=1),
+                region=_region(region),
             )
         except Exception as err:
             if len(order) == 1 or isinstance(err, _whole_call_errors()):
@@ -82,9 +87,9 @@ def _per_ticker(res, bad, order, header, columns, row_of) -> Table:
 
 
 @cell_safe
-def betas(tickers, model=None, start=None, end=None, freq=None, header=True) -> Table:
+def betas(tickers, model=None, start=None, end=None, freq=None, header=True, region=None) -> Table:
     show = sheet.bool_arg(header, True, "header")
-    res, bad, order = _fit(tickers, model, start, end, freq)
+    res, bad, order = _fit(tickers, model, start, end, freq, region=region)
     coefs = res.coef_names if res is not None else ["alpha"]
     cols = ["Ticker", *(c.capitalize() if c == "alpha" else c for c in coefs)]
     return _per_ticker(res, bad, order, show, cols, lambda t: res.row("params", t).tolist())
@@ -92,10 +97,10 @@ def betas(tickers, model=None, start=None, end=None, freq=None, header=True) -> 
 
 @cell_safe
 def alpha(tickers, model=None, start=None, end=None, freq=None, annualize=None,
-          header=True) -> Table:
+          header=True, region=None) -> Table:
     show = sheet.bool_arg(header, True, "header")
     method = _annualize_method(annualize)
-    res, bad, order = _fit(tickers, model, start, end, freq)
+    res, bad, order = _fit(tickers, model, start, end, freq, region=region)
     cols = ["Ticker", "Alpha (per period)", "t", "p"]
     if method:
         cols.insert(2, f"Alpha (annualised, {method})")
@@ -128,9 +133,9 @@ def _annualize_method(value) -> str | None:
 
 
 @cell_safe
-def rsq(tickers, model=None, start=None, end=None, freq=None, header=True) -> Table:
+def rsq(tickers, model=None, start=None, end=None, freq=None, header=True, region=None) -> Table:
     show = sheet.bool_arg(header, True, "header")
-    res, bad, order = _fit(tickers, model, start, end, freq)
+    res, bad, order = _fit(tickers, model, start, end, freq, region=region)
     cols = ["Ticker", "R²", "Adj. R²", "N"]
     return _per_ticker(res, bad, order, show, cols, lambda t: [
         res.rsquared[t], res.rsquared_adj[t], int(res.nobs[t])])
@@ -142,9 +147,9 @@ def coef_stat(which: str):
 
     @cell_safe
     def compute(tickers, model=None, start=None, end=None, freq=None, se_type=None,
-                lags=None, header=True) -> Table:
+                lags=None, header=True, region=None) -> Table:
         show = sheet.bool_arg(header, True, "header")
-        res, bad, order = _fit(tickers, model, start, end, freq, se_type, lags)
+        res, bad, order = _fit(tickers, model, start, end, freq, se_type, lags, region)
         coefs = res.coef_names if res is not None else ["alpha"]
         cols = ["Ticker", *(f"{SE_HEADERS[which]}({c})" for c in coefs)]
         return _per_ticker(res, bad, order, show, cols, lambda t: getattr(res, attr).loc[t].tolist())
@@ -153,7 +158,8 @@ def coef_stat(which: str):
 
 
 @cell_safe
-def stats(ticker, model=None, start=None, end=None, freq=None, se_type=None, lags=None) -> Table:
+def stats(ticker, model=None, start=None, end=None, freq=None, se_type=None, lags=None,
+          region=None) -> Table:
     good, bad, order = _split_tickers(ticker)
     if len(order) != 1:
         from .errors import InvalidInputError
@@ -161,7 +167,7 @@ def stats(ticker, model=None, start=None, end=None, freq=None, se_type=None, lag
         raise InvalidInputError("FACTOR_STATS takes one ticker")
     if bad:
         raise next(iter(bad.values()))
-    res, bad, _ = _fit(good, model, start, end, freq, se_type, lags)
+    res, bad, _ = _fit(good, model, start, end, freq, se_type, lags, region)
     if good[0] in bad:
         raise bad[good[0]]
     return stats_table(res, good[0])
@@ -184,7 +190,7 @@ def stats_table(res, name: str) -> Table:
 
 @cell_safe
 def rolling(ticker, model=None, window=None, start=None, end=None, freq=None,
-            header=True) -> Table:
+            header=True, region=None) -> Table:
     from . import api
 
     show = sheet.bool_arg(header, True, "header")
@@ -196,7 +202,7 @@ def rolling(ticker, model=None, window=None, start=None, end=None, freq=None,
     frame = api.rolling(
         name, sheet.text_arg(model, "model"), sheet.int_arg(window, 252, "window", minimum=3),
         sheet.date_arg(start, "start"), sheet.date_arg(end, "end"),
-        sheet.text_arg(freq, "freq") or "D",
+        sheet.text_arg(freq, "freq") or "D", region=_region(region),
     )
     cols = ["Date", *(c.capitalize() if c == "alpha" else c for c in frame.columns[:-2]), "R²"]
     rows = [[d.to_pydatetime(), *vals[:-1]] for d, vals in zip(frame.index, frame.to_numpy().tolist())]
@@ -204,12 +210,13 @@ def rolling(ticker, model=None, window=None, start=None, end=None, freq=None,
 
 
 @cell_safe
-def factor_data(model=None, start=None, end=None, freq=None, header=True) -> Table:
+def factor_data(model=None, start=None, end=None, freq=None, header=True, region=None) -> Table:
     from . import api
 
     show = sheet.bool_arg(header, True, "header")
     frame = api.factor_returns(sheet.text_arg(model, "model"), sheet.date_arg(start, "start"),
-                               sheet.date_arg(end, "end"), sheet.text_arg(freq, "freq") or "D")
+                               sheet.date_arg(end, "end"), sheet.text_arg(freq, "freq") or "D",
+                               region=_region(region))
     if frame.empty:
         # A header alone (or, without it, one blank cell) would read as a successful answer.
         from .errors import InsufficientDataError
@@ -296,6 +303,96 @@ def info() -> Table:
     return with_header(["Item", "Value"], status_rows(), True)
 
 
+# -- beyond single regressions -------------------------------------------------------------
+def _common_args(model, start, end, freq, region) -> dict:
+    return {
+        "model": sheet.text_arg(model, "model"), "start": sheet.date_arg(start, "start"),
+        "end": sheet.date_arg(end, "end"), "freq": sheet.text_arg(freq, "freq") or "D",
+        "region": _region(region),
+    }
+
+
+def _weights(value) -> list[float]:
+    from .errors import InvalidInputError
+
+    sheet.reject_error_values(value, "weights")
+    cells = [c for c in sheet.flatten(value) if c is not None and not (isinstance(c, str) and not c.strip())]
+    if any(isinstance(c, bool) or not isinstance(c, (int, float)) for c in cells):
+        raise InvalidInputError("weights must be numbers")
+    return [float(c) for c in cells]
+
+
+@cell_safe
+def portfolio(tickers, weights, model=None, start=None, end=None, freq=None, rebalance=None,
+              header=True, region=None) -> Table:
+    """Holding, weight, alpha and betas: the portfolio, each holding, the weighted exposure."""
+    from . import analysis
+
+    show = sheet.bool_arg(header, True, "header")
+    names = sheet.tickers_arg(tickers)
+    res = analysis.portfolio(names, _weights(weights), rebalance=sheet.text_arg(rebalance, "rebalance"),
+                             **_common_args(model, start, end, freq, region))
+    table = res.table()
+    cols = ["Holding", "Weight", *(c.capitalize() if c == "alpha" else c for c in table.columns[1:])]
+    rows = [[sheet.inert_text(str(i)), *v] for i, v in zip(table.index, table.to_numpy().tolist())]
+    return with_header(cols, rows, show)
+
+
+@cell_safe
+def grs(tickers, model=None, start=None, end=None, freq=None, region=None) -> Table:
+    """The GRS statistic, p-value, degrees of freedom and sample, as label/value rows."""
+    from . import analysis
+
+    test = analysis.grs(sheet.tickers_arg(tickers), **_common_args(model, start, end, freq, region))
+    rows = [list(r) for r in test.table()]
+    rows.append(["Assets", ", ".join(test.assets)])
+    rows.extend([k, v] for k, v in test.info.describe())
+    return sheet.rectangle(rows)
+
+
+@cell_safe
+def attribution(ticker, model=None, start=None, end=None, freq=None, output=None,
+                header=True, region=None) -> Table:
+    """``output`` "table" (default): parts over the period; "series": cumulative by date."""
+    from . import analysis
+    from .errors import InvalidInputError
+
+    show = sheet.bool_arg(header, True, "header")
+    name = sheet.text_arg(ticker, "ticker")
+    if name is None:
+        raise InvalidInputError("no ticker given")
+    kind = (sheet.text_arg(output, "output") or "table").lower()
+    if kind not in ("table", "series"):
+        raise InvalidInputError(f"output must be 'table' or 'series', got {kind!r}")
+    att = analysis.attribution(name, **_common_args(model, start, end, freq, region))
+    if kind == "series":
+        cum = att.cumulative
+        rows = [[d.to_pydatetime(), *v] for d, v in zip(cum.index, cum.to_numpy().tolist())]
+        return with_header(["Date", *cum.columns], rows, show)
+    table = att.table
+    rows = [[i, *v] for i, v in zip(table.index, table.to_numpy().tolist())]
+    return with_header(["Part", "Over the period", "Annualised", "Share of total"], rows, show)
+
+
+@cell_safe
+def compare(ticker, start=None, end=None, freq=None, se_type=None, header=True,
+            region=None) -> Table:
+    """CAPM, FF3, CARHART4, FF5, FF6 on common dates: alpha, t, R², adj. R², AIC, BIC, N."""
+    from . import analysis
+    from .errors import InvalidInputError
+
+    show = sheet.bool_arg(header, True, "header")
+    name = sheet.text_arg(ticker, "ticker")
+    if name is None:
+        raise InvalidInputError("no ticker given")
+    args = _common_args(None, start, end, freq, region)
+    args.pop("model")
+    table = analysis.compare(name, se=sheet.text_arg(se_type, "se_type") or "classical", **args)
+    rows = [[i, *v] for i, v in zip(table.index, table.astype(object).to_numpy().tolist())]
+    rows += [[m, f"not fitted: {why}"] for m, why in table.attrs.get("skipped", {}).items()]
+    return with_header(["Model", *table.columns], rows, show)
+
+
 __all__ = [
     "NA",
     "alpha",
@@ -309,4 +406,8 @@ __all__ = [
     "rolling",
     "rsq",
     "stats",
+    "portfolio",
+    "grs",
+    "attribution",
+    "compare",
 ]

@@ -117,18 +117,10 @@ def int_arg(value: Any, default: int | None, what: str, minimum: int = 1) -> int
 def date_arg(value: Any, what: str) -> Any:
     """A date cell (datetime), an Excel serial number or an ISO string; blank gives None.
 
-    ISO text with a UTC offset ("2020-01-01T00:00:00+05:00") keeps its wall-clock date, as a
-    date cell does: an aware timestamp cannot be compared with the naive data calendar.
+    Parsing is :func:`xlfactor.api.parse_date`'s: ISO text with a UTC offset keeps its
+    wall-clock date, as a date cell does.
     """
-    v = scalar(value, what)
-    if isinstance(v, str):
-        try:
-            parsed = datetime.fromisoformat(v.strip())
-        except ValueError:
-            return v  # the API reports it as "not a date"
-        if parsed.tzinfo is not None:
-            return parsed.replace(tzinfo=None)
-    return v
+    return scalar(value, what)
 
 
 def tickers_arg(value: Any) -> list[str]:

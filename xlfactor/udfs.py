@@ -23,6 +23,8 @@ _FREQ = "D, W or M: daily, weekly or monthly returns (default D)"
 _HEADER = "TRUE to include a header row (default TRUE)"
 _SE = "classical, HC0, HC1, HC2, HC3 or HAC (Newey-West); default classical"
 _LAGS = "Newey-West lags for HAC (default floor(4(T/100)^(2/9)))"
+_REGION = ("Factor region: US (default), Developed, Developed ex US, Europe, Japan, "
+           "Asia Pacific ex Japan, North America, Emerging")
 
 
 def _cells():
@@ -38,9 +40,10 @@ def _cells():
 @xw.arg("end", err_to_str=True, doc=_END)
 @xw.arg("freq", err_to_str=True, doc=_FREQ)
 @xw.arg("header", err_to_str=True, doc=_HEADER)
-def FACTOR_BETAS(tickers, model=None, start=None, end=None, freq=None, header=True):
+@xw.arg("region", err_to_str=True, doc=_REGION)
+def FACTOR_BETAS(tickers, model=None, start=None, end=None, freq=None, header=True, region=None):
     """Alpha and factor betas per ticker: Ticker, Alpha, one beta per factor in model order."""
-    return _cells().betas(tickers, model, start, end, freq, header)
+    return _cells().betas(tickers, model, start, end, freq, header, region)
 
 
 @xw.func(category=CATEGORY)
@@ -52,10 +55,11 @@ def FACTOR_BETAS(tickers, model=None, start=None, end=None, freq=None, header=Tr
 @xw.arg("annualize", err_to_str=True,
         doc="TRUE: also alpha x252/52/12 (default); \"geometric\": compounded; FALSE: per period only")
 @xw.arg("header", err_to_str=True, doc=_HEADER)
+@xw.arg("region", err_to_str=True, doc=_REGION)
 def FACTOR_ALPHA(tickers, model=None, start=None, end=None, freq=None, annualize=True,
-                 header=True):
+                 header=True, region=None):
     """Alpha per period, annualised, with its t-statistic and p-value, per ticker."""
-    return _cells().alpha(tickers, model, start, end, freq, annualize, header)
+    return _cells().alpha(tickers, model, start, end, freq, annualize, header, region)
 
 
 @xw.func(category=CATEGORY)
@@ -65,9 +69,10 @@ def FACTOR_ALPHA(tickers, model=None, start=None, end=None, freq=None, annualize
 @xw.arg("end", err_to_str=True, doc=_END)
 @xw.arg("freq", err_to_str=True, doc=_FREQ)
 @xw.arg("header", err_to_str=True, doc=_HEADER)
-def FACTOR_RSQ(tickers, model=None, start=None, end=None, freq=None, header=True):
+@xw.arg("region", err_to_str=True, doc=_REGION)
+def FACTOR_RSQ(tickers, model=None, start=None, end=None, freq=None, header=True, region=None):
     """R-squared, adjusted R-squared and number of observations per ticker."""
-    return _cells().rsq(tickers, model, start, end, freq, header)
+    return _cells().rsq(tickers, model, start, end, freq, header, region)
 
 
 @xw.func(category=CATEGORY)
@@ -79,10 +84,12 @@ def FACTOR_RSQ(tickers, model=None, start=None, end=None, freq=None, header=True
 @xw.arg("se_type", err_to_str=True, doc=_SE)
 @xw.arg("lags", err_to_str=True, doc=_LAGS)
 @xw.arg("header", err_to_str=True, doc=_HEADER)
+@xw.arg("region", err_to_str=True, doc=_REGION)
 def FACTOR_TSTATS(tickers, model=None, start=None, end=None, freq=None, se_type=None,
-                  lags=None, header=True):
+                  lags=None, header=True, region=None):
     """t-statistics of alpha and each beta per ticker, with the chosen standard errors."""
-    return _cells().coef_stat("TSTATS")(tickers, model, start, end, freq, se_type, lags, header)
+    return _cells().coef_stat("TSTATS")(tickers, model, start, end, freq, se_type, lags, header,
+                                        region)
 
 
 @xw.func(category=CATEGORY)
@@ -94,10 +101,12 @@ def FACTOR_TSTATS(tickers, model=None, start=None, end=None, freq=None, se_type=
 @xw.arg("se_type", err_to_str=True, doc=_SE)
 @xw.arg("lags", err_to_str=True, doc=_LAGS)
 @xw.arg("header", err_to_str=True, doc=_HEADER)
+@xw.arg("region", err_to_str=True, doc=_REGION)
 def FACTOR_PVALUES(tickers, model=None, start=None, end=None, freq=None, se_type=None,
-                   lags=None, header=True):
+                   lags=None, header=True, region=None):
     """Two-sided p-values of alpha and each beta per ticker, with the chosen standard errors."""
-    return _cells().coef_stat("PVALUES")(tickers, model, start, end, freq, se_type, lags, header)
+    return _cells().coef_stat("PVALUES")(tickers, model, start, end, freq, se_type, lags, header,
+                                         region)
 
 
 @xw.func(category=CATEGORY)
@@ -109,10 +118,12 @@ def FACTOR_PVALUES(tickers, model=None, start=None, end=None, freq=None, se_type
 @xw.arg("se_type", err_to_str=True, doc=_SE)
 @xw.arg("lags", err_to_str=True, doc=_LAGS)
 @xw.arg("header", err_to_str=True, doc=_HEADER)
+@xw.arg("region", err_to_str=True, doc=_REGION)
 def FACTOR_SE(tickers, model=None, start=None, end=None, freq=None, se_type=None, lags=None,
-              header=True):
+              header=True, region=None):
     """Standard errors of alpha and each beta per ticker: classical, HC0-HC3 or HAC."""
-    return _cells().coef_stat("SE")(tickers, model, start, end, freq, se_type, lags, header)
+    return _cells().coef_stat("SE")(tickers, model, start, end, freq, se_type, lags, header,
+                                    region)
 
 
 @xw.func(category=CATEGORY)
@@ -123,9 +134,11 @@ def FACTOR_SE(tickers, model=None, start=None, end=None, freq=None, se_type=None
 @xw.arg("freq", err_to_str=True, doc=_FREQ)
 @xw.arg("se_type", err_to_str=True, doc=_SE)
 @xw.arg("lags", err_to_str=True, doc=_LAGS)
-def FACTOR_STATS(ticker, model=None, start=None, end=None, freq=None, se_type=None, lags=None):
+@xw.arg("region", err_to_str=True, doc=_REGION)
+def FACTOR_STATS(ticker, model=None, start=None, end=None, freq=None, se_type=None, lags=None,
+                 region=None):
     """Full regression summary: coefficients with SE, t, p and CI; R², F, N, residual vol, DW, data release."""
-    return _cells().stats(ticker, model, start, end, freq, se_type, lags)
+    return _cells().stats(ticker, model, start, end, freq, se_type, lags, region)
 
 
 @xw.func(category=CATEGORY)
@@ -136,9 +149,11 @@ def FACTOR_STATS(ticker, model=None, start=None, end=None, freq=None, se_type=No
 @xw.arg("end", err_to_str=True, doc=_END)
 @xw.arg("freq", err_to_str=True, doc=_FREQ)
 @xw.arg("header", err_to_str=True, doc=_HEADER)
-def FACTOR_ROLLING(ticker, model=None, window=252, start=None, end=None, freq=None, header=True):
+@xw.arg("region", err_to_str=True, doc=_REGION)
+def FACTOR_ROLLING(ticker, model=None, window=252, start=None, end=None, freq=None, header=True,
+                   region=None):
     """Rolling-window alpha and betas: one row per window end date, then R²."""
-    return _cells().rolling(ticker, model, window, start, end, freq, header)
+    return _cells().rolling(ticker, model, window, start, end, freq, header, region)
 
 
 @xw.func(category=CATEGORY)
@@ -147,9 +162,10 @@ def FACTOR_ROLLING(ticker, model=None, window=252, start=None, end=None, freq=No
 @xw.arg("end", err_to_str=True, doc=_END)
 @xw.arg("freq", err_to_str=True, doc=_FREQ)
 @xw.arg("header", err_to_str=True, doc=_HEADER)
-def FACTOR_DATA(model=None, start=None, end=None, freq=None, header=True):
+@xw.arg("region", err_to_str=True, doc=_REGION)
+def FACTOR_DATA(model=None, start=None, end=None, freq=None, header=True, region=None):
     """Fama-French factor returns (decimals per period) and RF, one row per date."""
-    return _cells().factor_data(model, start, end, freq, header)
+    return _cells().factor_data(model, start, end, freq, header, region)
 
 
 @xw.func(category=CATEGORY)
@@ -188,3 +204,62 @@ def FACTOR_MODELS():
 def FACTOR_INFO():
     """Version, data sources, cache location and size, data releases and last fetch time."""
     return _cells().info()
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("tickers", ndim=2, err_to_str=True, doc=_TICKERS)
+@xw.arg("weights", ndim=2, err_to_str=True, doc="One weight per ticker, summing to 1 (or 100)")
+@xw.arg("model", err_to_str=True, doc=_MODEL)
+@xw.arg("start", err_to_str=True, doc=_START)
+@xw.arg("end", err_to_str=True, doc=_END)
+@xw.arg("freq", err_to_str=True, doc=_FREQ)
+@xw.arg("rebalance", err_to_str=True,
+        doc="daily: constant weights, rebalanced every period (default); buy_and_hold: weights drift")
+@xw.arg("header", err_to_str=True, doc=_HEADER)
+@xw.arg("region", err_to_str=True, doc=_REGION)
+def FACTOR_PORTFOLIO(tickers, weights, model=None, start=None, end=None, freq=None,
+                     rebalance=None, header=True, region=None):
+    """Weighted portfolio regression: the portfolio's alpha and betas, each holding's, and the weighted exposure."""
+    return _cells().portfolio(tickers, weights, model, start, end, freq, rebalance, header, region)
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("tickers", ndim=2, err_to_str=True, doc=_TICKERS)
+@xw.arg("model", err_to_str=True, doc=_MODEL)
+@xw.arg("start", err_to_str=True, doc=_START)
+@xw.arg("end", err_to_str=True, doc=_END)
+@xw.arg("freq", err_to_str=True, doc=_FREQ)
+@xw.arg("region", err_to_str=True, doc=_REGION)
+def FACTOR_GRS(tickers, model=None, start=None, end=None, freq=None, region=None):
+    """Gibbons-Ross-Shanken F-test that all alphas are zero: statistic, p-value, degrees of freedom."""
+    return _cells().grs(tickers, model, start, end, freq, region)
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("ticker", err_to_str=True, doc="One ticker")
+@xw.arg("model", err_to_str=True, doc=_MODEL)
+@xw.arg("start", err_to_str=True, doc=_START)
+@xw.arg("end", err_to_str=True, doc=_END)
+@xw.arg("freq", err_to_str=True, doc=_FREQ)
+@xw.arg("output", err_to_str=True,
+        doc="table: alpha, factor and residual parts of the return (default); series: cumulative by date")
+@xw.arg("header", err_to_str=True, doc=_HEADER)
+@xw.arg("region", err_to_str=True, doc=_REGION)
+def FACTOR_ATTRIBUTION(ticker, model=None, start=None, end=None, freq=None, output=None,
+                       header=True, region=None):
+    """Return attribution: alpha, each factor's contribution (beta x factor return) and residual; parts add up to the total."""
+    return _cells().attribution(ticker, model, start, end, freq, output, header, region)
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("ticker", err_to_str=True, doc="One ticker")
+@xw.arg("start", err_to_str=True, doc=_START)
+@xw.arg("end", err_to_str=True, doc=_END)
+@xw.arg("freq", err_to_str=True, doc=_FREQ)
+@xw.arg("se_type", err_to_str=True, doc=_SE)
+@xw.arg("header", err_to_str=True, doc=_HEADER)
+@xw.arg("region", err_to_str=True, doc=_REGION)
+def FACTOR_COMPARE(ticker, start=None, end=None, freq=None, se_type=None, header=True,
+                   region=None):
+    """CAPM, FF3, Carhart, FF5 and FF6 side by side: alpha, t, R², adjusted R², AIC, BIC, N."""
+    return _cells().compare(ticker, start, end, freq, se_type, header, region)
