@@ -17,6 +17,7 @@ never from anything a spreadsheet cell contains.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -60,15 +61,28 @@ class Settings:
 
     @classmethod
     def from_env(cls, **overrides) -> Settings:
-        env = os.environ
-        base = cls(
-            cache_dir=Path(env["XLFACTOR_CACHE_DIR"]) if env.get("XLFACTOR_CACHE_DIR") else None,
-            offline=_flag(env.get("XLFACTOR_OFFLINE")),
-            french_url=env.get("XLFACTOR_FRENCH_URL") or FRENCH_BASE_URL,
-            price_dir=Path(env["XLFACTOR_PRICE_DIR"]) if env.get("XLFACTOR_PRICE_DIR") else None,
-            french_dir=Path(env["XLFACTOR_FRENCH_DIR"]) if env.get("XLFACTOR_FRENCH_DIR") else None,
-            sample=env.get("XLFACTOR_SOURCE", "").strip().lower() == "sample",
-            price_ttl_hours=float(env.get("XLFACTOR_PRICE_TTL") or 12.0),
-            factor_ttl_days=float(env.get("XLFACTOR_FACTOR_TTL") or 7.0),
-        )
+        base = _settings_from_env(tuple(os.environ.get(k, "") for k in ENV_VARS))
+        if not any(v is not None for v in overrides.values()):
+            return base
         return replace(base, **{k: v for k, v in overrides.items() if v is not None})
+
+
+#: The environment variables that make up :class:`Settings`.
+ENV_VARS = ("XLFACTOR_CACHE_DIR", "XLFACTOR_OFFLINE", "XLFACTOR_FRENCH_URL", "XLFACTOR_PRICE_DIR",
+            "XLFACTOR_FRENCH_DIR", "XLFACTOR_SOURCE", "XLFACTOR_PRICE_TTL", "XLFACTOR_FACTOR_TTL")
+
+
+@functools.lru_cache(maxsize=16)
+def _settings_from_env(values: tuple[str, ...]) -> Settings:
+    """Settings for one snapshot of the environment (cached: every cell asks for them)."""
+    env = dict(zip(ENV_VARS, values))
+    return Settings(
+        cache_dir=Path(env["XLFACTOR_CACHE_DIR"]) if env["XLFACTOR_CACHE_DIR"] else None,
+        offline=_flag(env["XLFACTOR_OFFLINE"]),
+        french_url=env["XLFACTOR_FRENCH_URL"] or FRENCH_BASE_URL,
+        price_dir=Path(env["XLFACTOR_PRICE_DIR"]) if env["XLFACTOR_PRICE_DIR"] else None,
+        french_dir=Path(env["XLFACTOR_FRENCH_DIR"]) if env["XLFACTOR_FRENCH_DIR"] else None,
+        sample=env["XLFACTOR_SOURCE"].strip().lower() == "sample",
+        price_ttl_hours=float(env["XLFACTOR_PRICE_TTL"] or 12.0),
+        factor_ttl_days=float(env["XLFACTOR_FACTOR_TTL"] or 7.0),
+    )

@@ -115,6 +115,7 @@ class FactorModel:
         """
         cov_type = canonical_cov_type(cov_type)
         index, Y, F = self._arrays()
+        self._columns = list(self.dependent.columns)
         valid = np.isfinite(Y) & np.isfinite(F).all(axis=1)[:, None]
         assets = list(self.dependent.columns)
         fits: dict[Hashable, tuple[OLSArrays, int, np.ndarray]] = {}
@@ -131,7 +132,8 @@ class FactorModel:
 
     def _fit_group(self, cols, rows, Y, F, cov_type, lags, use_t, conf_level, fits, failed):
         T = int(rows.sum())
-        names = [self.dependent.columns[j] for j in cols]
+        columns = self._columns
+        names = [columns[j] for j in cols]
         if T < self.min_obs:
             err = InsufficientDataError(
                 f"{T} aligned observations for {', '.join(map(str, names))}; "
@@ -139,7 +141,11 @@ class FactorModel:
             )
             failed.update({name: err for name in names})
             return
-        Ys = Y[np.ix_(rows, cols)]
+        # Slice only what differs from the whole: a full copy of a 2,520 x 500 block costs
+        # as much as the regression itself.
+        Ys = Y if rows.all() else Y[rows]
+        if len(cols) != Y.shape[1]:
+            Ys = Ys[:, cols]
         keep = np.flatnonzero(np.ptp(Ys, axis=0) > 0.0).tolist()
         for i in set(range(len(cols))) - set(keep):
             failed[names[i]] = InsufficientDataError(
@@ -149,7 +155,8 @@ class FactorModel:
             return
         X = np.column_stack([np.ones(T), F[rows]])
         try:
-            res = ols(Ys[:, keep], X, cov_type, lags, use_t=use_t, conf_level=conf_level)
+            Yk = Ys if len(keep) == Ys.shape[1] else Ys[:, keep]
+            res = ols(Yk, X, cov_type, lags, use_t=use_t, conf_level=conf_level)
         except XlFactorError as err:
             failed.update({names[i]: err for i in keep})
             return
@@ -168,7 +175,7 @@ def _assemble(coef_names, assets, index, fits, failed, info, conf_level) -> Fact
         "first_date": np.empty(len(done), dtype="datetime64[ns]"),
         "last_date": np.empty(len(done), dtype="datetime64[ns]"),
     }
-    dates = index.to_numpy() if isinstance(index, pd.DatetimeIndex) else None
+    dates = index.values if isinstance(index, pd.DatetimeIndex) else None  # no copy
     by_fit: dict[int, tuple[OLSArrays, np.ndarray, list[int], list[int]]] = {}
     for i, a in enumerate(done):
         res, pos, rows = fits[a]
@@ -184,10 +191,11 @@ def _assemble(coef_names, assets, index, fits, failed, info, conf_level) -> Fact
             arrays["first_date"][targets], arrays["last_date"][targets] = dates[first], dates[last]
     if dates is None:  # in-sheet data: row labels instead of dates
         labels = np.asarray(index)
-        ends = {id(r): np.flatnonzero(r)[[0, -1]] for r, *_ in
-                ((fits[a][2],) for a in done)}
+        ends = {id(rows): np.flatnonzero(rows)[[0, -1]] for _, rows, _, _ in by_fit.values()}
         arrays["first_date"] = np.array([labels[ends[id(fits[a][2])][0]] for a in done], dtype=object)
         arrays["last_date"] = np.array([labels[ends[id(fits[a][2])][1]] for a in done], dtype=object)
+    for values in arrays.values():  # results may be shared by memos: no in-place edits
+        values.setflags(write=False)
     lags = {fits[a][0].lags for a in done}
     if info.cov_type == "HAC" and len(lags) == 1:
         info = replace(info, lags=lags.pop())

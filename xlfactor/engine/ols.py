@@ -253,8 +253,10 @@ def ols(
     # slower here than one k x k inverse applied by GEMM, at no cost in accuracy that
     # the Longley certified values can detect.
     B = R_inv @ (Q.T @ Y)  # (k, N)
-    E = X @ B
-    np.subtract(Y, E, out=E)  # in place: avoids a second T x N allocation
+    # Fitted values in Y's memory layout (pandas hands over column-major blocks), so the
+    # in-place subtraction streams instead of striding; no second T x N temporary.
+    E = (B.T @ X.T).T if Y.flags.f_contiguous and not Y.flags.c_contiguous else X @ B
+    np.subtract(Y, E, out=E)
     df_resid = T - k
     ssr = np.einsum("tn,tn->n", E, E)
     tss = _centered_sum_squares(Y)

@@ -208,7 +208,8 @@ class FactorResults:
         """A copy whose :class:`EstimationInfo` has ``changes`` applied."""
         out = object.__new__(FactorResults)
         out.__dict__.update(self.__dict__)
-        out._views = dict(self._views)
+        out._views = {}  # views are cheap to rebuild; never shared between copies
+        out.failed = dict(self.failed)
         out.info = replace(self.info, **changes)
         return out
 

@@ -79,6 +79,8 @@ _REGION_ALIASES = {
 
 def canonical_region(region: str | None) -> str:
     """Normalise a region name (case, spaces, underscores and hyphens ignored) or raise."""
+    if region is None or region == "US":
+        return "US"
     key = "".join(ch for ch in str(region or "").upper() if ch.isalnum())
     for name in REGIONS:
         if key == "".join(ch for ch in name.upper() if ch.isalnum()):
