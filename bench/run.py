@@ -242,12 +242,15 @@ def bench_startup() -> None:
     print(f"  import xlfactor.udfs, fresh interpreter:       {total:6.3f} s")
     print(f"  of which xlwings itself (already loaded in Excel's Python): {base:6.3f} s")
     print(f"  xlfactor's own share on top of xlwings:       {own:6.3f} s   target <= 0.3 s")
-    heavy = subprocess.run([sys.executable, "-c",
-                            "import sys, xlfactor.udfs; print(json.dumps(sorted(m for m in "
-                            "('yfinance','statsmodels','matplotlib','scipy','xlfactor.api') if m in sys.modules)))"
-                            .replace("json.dumps", "__import__('json').dumps")],
-                           capture_output=True, text=True, check=True, cwd=ROOT)
-    print(f"  heavy modules loaded by the import: {json.loads(heavy.stdout)} (none expected)")
+    probe = ("import sys, json; {}; print(json.dumps(sorted(m for m in ('yfinance', 'statsmodels', "
+             "'matplotlib', 'scipy', 'xlfactor.api') if m in sys.modules)))")
+    loaded = {code: json.loads(subprocess.run([sys.executable, "-c", probe.format(code)],
+                                              capture_output=True, text=True, check=True,
+                                              cwd=ROOT).stdout)
+              for code in ("import xlwings", "import xlfactor.udfs")}
+    extra = sorted(set(loaded["import xlfactor.udfs"]) - set(loaded["import xlwings"]))
+    print(f"  heavy modules xlwings itself loads: {loaded['import xlwings']}; "
+          f"added by xlfactor.udfs: {extra} (none expected)")
     imp = subprocess.run([sys.executable, "-X", "importtime", "-c", "import xlfactor.udfs"],
                          capture_output=True, text=True, check=True, cwd=ROOT)
     rows = [r for r in imp.stderr.splitlines() if "xlfactor" in r]
