@@ -1,6 +1,6 @@
 """Excel worksheet functions (xlwings classic UDFs).
 
-Point the ``UDF Modules`` setting of the workbook's ``_xlwings.conf`` sheet (or the
+Point the ``UDF Modules`` setting of the workbook's ``xlwings.conf`` sheet (or the
 xlwings add-in) at ``xlfactor.udfs`` and click *Import Functions*. Every function returns
 a 2-D array that Excel 365 spills into the cells below and to the right; errors come back
 as one short text cell such as ``#N/A unknown ticker 'ZZZZ'``.
@@ -11,20 +11,46 @@ This module is what Excel imports: it holds only the declarations. The work is d
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
+from typing import Any
+
 import xlwings as xw
 
 CATEGORY = "xlfactor"
 
-_TICKERS = "Ticker, comma-separated tickers, or a range of tickers (blanks ignored)"
-_MODEL = "CAPM, FF3, CARHART4, FF5, FF6 or factors like \"MKT,SMB,MOM\" (default FF3)"
-_START = "First date, inclusive: a date or \"YYYY-MM-DD\" (default: 3 years before end)"
-_END = "Last date, inclusive (default: last complete trading day)"
-_FREQ = "D, W or M: daily, weekly or monthly returns (default D)"
-_HEADER = "TRUE to include a header row (default TRUE)"
-_SE = "classical, HC0, HC1, HC2, HC3 or HAC (Newey-West); default classical"
-_LAGS = "Newey-West lags for HAC (default floor(4(T/100)^(2/9)))"
-_REGION = ("Factor region: US (default), Developed, Developed ex US, Europe, Japan, "
-           "Asia Pacific ex Japan, North America, Emerging")
+#: What the Insert Function dialog says about each argument, by argument name.
+ARGUMENT_DOCS = {
+    "tickers": "Ticker, comma-separated tickers, or a range of tickers (blanks ignored)",
+    "ticker": "One ticker",
+    "model": "CAPM, FF3, CARHART4, FF5, FF6 or factors like \"MKT,SMB,MOM\" (default FF3)",
+    "start": "First date, inclusive: a date or \"YYYY-MM-DD\" (default: 3 years before end)",
+    "end": "Last date, inclusive (default: last complete trading day)",
+    "freq": "D, W or M: daily, weekly or monthly returns (default D)",
+    "header": "TRUE to include a header row (default TRUE)",
+    "se_type": "classical, HC0, HC1, HC2, HC3 or HAC (Newey-West); default classical",
+    "lags": "Newey-West lags for HAC (default floor(4(T/100)^(2/9)))",
+    "region": ("Factor region: US (default), Developed, Developed ex US, Europe, Japan, "
+               "Asia Pacific ex Japan, North America, Emerging"),
+}
+
+#: Arguments that take ranges: always read as lists of rows, even from a single cell.
+RANGE_ARGUMENTS = frozenset({"tickers", "weights", "y_range", "x_range", "labels"})
+
+
+def _worksheet_function(**docs: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare a UDF: every argument documented, Excel errors passed in as text
+    (``err_to_str``, so ``#N/A`` in an input is named instead of read as blank), ranges
+    as 2-D lists; ``docs`` adds or overrides argument descriptions."""
+
+    def declare(func: Callable[..., Any]) -> Callable[..., Any]:
+        for name in reversed(list(inspect.signature(func).parameters)):
+            options = {"ndim": 2} if name in RANGE_ARGUMENTS else {}
+            func = xw.arg(name, err_to_str=True, doc=docs.get(name) or ARGUMENT_DOCS[name],
+                          **options)(func)
+        return xw.func(category=CATEGORY)(func)
+
+    return declare
 
 
 def _cells():
@@ -33,58 +59,27 @@ def _cells():
     return cells
 
 
-@xw.func(category=CATEGORY)
-@xw.arg("tickers", ndim=2, err_to_str=True, doc=_TICKERS)
-@xw.arg("model", err_to_str=True, doc=_MODEL)
-@xw.arg("start", err_to_str=True, doc=_START)
-@xw.arg("end", err_to_str=True, doc=_END)
-@xw.arg("freq", err_to_str=True, doc=_FREQ)
-@xw.arg("header", err_to_str=True, doc=_HEADER)
-@xw.arg("region", err_to_str=True, doc=_REGION)
+@_worksheet_function()
 def FACTOR_BETAS(tickers, model=None, start=None, end=None, freq=None, header=True, region=None):
     """Alpha and factor betas per ticker: Ticker, Alpha, one beta per factor in model order."""
     return _cells().betas(tickers, model, start, end, freq, header, region)
 
 
-@xw.func(category=CATEGORY)
-@xw.arg("tickers", ndim=2, err_to_str=True, doc=_TICKERS)
-@xw.arg("model", err_to_str=True, doc=_MODEL)
-@xw.arg("start", err_to_str=True, doc=_START)
-@xw.arg("end", err_to_str=True, doc=_END)
-@xw.arg("freq", err_to_str=True, doc=_FREQ)
-@xw.arg("annualize", err_to_str=True,
-        doc="TRUE: also alpha x252/52/12 (default); \"geometric\": compounded; FALSE: per period only")
-@xw.arg("header", err_to_str=True, doc=_HEADER)
-@xw.arg("region", err_to_str=True, doc=_REGION)
+@_worksheet_function(annualize='TRUE: also alpha x252/52/12 (default); "geometric": '
+                               'compounded; FALSE: per period only')
 def FACTOR_ALPHA(tickers, model=None, start=None, end=None, freq=None, annualize=True,
                  header=True, region=None):
     """Alpha per period, annualised, with its t-statistic and p-value, per ticker."""
     return _cells().alpha(tickers, model, start, end, freq, annualize, header, region)
 
 
-@xw.func(category=CATEGORY)
-@xw.arg("tickers", ndim=2, err_to_str=True, doc=_TICKERS)
-@xw.arg("model", err_to_str=True, doc=_MODEL)
-@xw.arg("start", err_to_str=True, doc=_START)
-@xw.arg("end", err_to_str=True, doc=_END)
-@xw.arg("freq", err_to_str=True, doc=_FREQ)
-@xw.arg("header", err_to_str=True, doc=_HEADER)
-@xw.arg("region", err_to_str=True, doc=_REGION)
+@_worksheet_function()
 def FACTOR_RSQ(tickers, model=None, start=None, end=None, freq=None, header=True, region=None):
     """R-squared, adjusted R-squared and number of observations per ticker."""
     return _cells().rsq(tickers, model, start, end, freq, header, region)
 
 
-@xw.func(category=CATEGORY)
-@xw.arg("tickers", ndim=2, err_to_str=True, doc=_TICKERS)
-@xw.arg("model", err_to_str=True, doc=_MODEL)
-@xw.arg("start", err_to_str=True, doc=_START)
-@xw.arg("end", err_to_str=True, doc=_END)
-@xw.arg("freq", err_to_str=True, doc=_FREQ)
-@xw.arg("se_type", err_to_str=True, doc=_SE)
-@xw.arg("lags", err_to_str=True, doc=_LAGS)
-@xw.arg("header", err_to_str=True, doc=_HEADER)
-@xw.arg("region", err_to_str=True, doc=_REGION)
+@_worksheet_function()
 def FACTOR_TSTATS(tickers, model=None, start=None, end=None, freq=None, se_type=None,
                   lags=None, header=True, region=None):
     """t-statistics of alpha and each beta per ticker, with the chosen standard errors."""
@@ -92,16 +87,7 @@ def FACTOR_TSTATS(tickers, model=None, start=None, end=None, freq=None, se_type=
                                         region)
 
 
-@xw.func(category=CATEGORY)
-@xw.arg("tickers", ndim=2, err_to_str=True, doc=_TICKERS)
-@xw.arg("model", err_to_str=True, doc=_MODEL)
-@xw.arg("start", err_to_str=True, doc=_START)
-@xw.arg("end", err_to_str=True, doc=_END)
-@xw.arg("freq", err_to_str=True, doc=_FREQ)
-@xw.arg("se_type", err_to_str=True, doc=_SE)
-@xw.arg("lags", err_to_str=True, doc=_LAGS)
-@xw.arg("header", err_to_str=True, doc=_HEADER)
-@xw.arg("region", err_to_str=True, doc=_REGION)
+@_worksheet_function()
 def FACTOR_PVALUES(tickers, model=None, start=None, end=None, freq=None, se_type=None,
                    lags=None, header=True, region=None):
     """Two-sided p-values of alpha and each beta per ticker, with the chosen standard errors."""
@@ -109,16 +95,7 @@ def FACTOR_PVALUES(tickers, model=None, start=None, end=None, freq=None, se_type
                                          region)
 
 
-@xw.func(category=CATEGORY)
-@xw.arg("tickers", ndim=2, err_to_str=True, doc=_TICKERS)
-@xw.arg("model", err_to_str=True, doc=_MODEL)
-@xw.arg("start", err_to_str=True, doc=_START)
-@xw.arg("end", err_to_str=True, doc=_END)
-@xw.arg("freq", err_to_str=True, doc=_FREQ)
-@xw.arg("se_type", err_to_str=True, doc=_SE)
-@xw.arg("lags", err_to_str=True, doc=_LAGS)
-@xw.arg("header", err_to_str=True, doc=_HEADER)
-@xw.arg("region", err_to_str=True, doc=_REGION)
+@_worksheet_function()
 def FACTOR_SE(tickers, model=None, start=None, end=None, freq=None, se_type=None, lags=None,
               header=True, region=None):
     """Standard errors of alpha and each beta per ticker: classical, HC0-HC3 or HAC."""
@@ -126,139 +103,71 @@ def FACTOR_SE(tickers, model=None, start=None, end=None, freq=None, se_type=None
                                     region)
 
 
-@xw.func(category=CATEGORY)
-@xw.arg("ticker", err_to_str=True, doc="One ticker")
-@xw.arg("model", err_to_str=True, doc=_MODEL)
-@xw.arg("start", err_to_str=True, doc=_START)
-@xw.arg("end", err_to_str=True, doc=_END)
-@xw.arg("freq", err_to_str=True, doc=_FREQ)
-@xw.arg("se_type", err_to_str=True, doc=_SE)
-@xw.arg("lags", err_to_str=True, doc=_LAGS)
-@xw.arg("region", err_to_str=True, doc=_REGION)
+@_worksheet_function(ticker='One ticker')
 def FACTOR_STATS(ticker, model=None, start=None, end=None, freq=None, se_type=None, lags=None,
                  region=None):
     """Full regression summary: coefficients with SE, t, p and CI; R², F, N, residual vol, DW, data release."""
     return _cells().stats(ticker, model, start, end, freq, se_type, lags, region)
 
 
-@xw.func(category=CATEGORY)
-@xw.arg("ticker", err_to_str=True, doc="One ticker")
-@xw.arg("model", err_to_str=True, doc=_MODEL)
-@xw.arg("window", err_to_str=True, doc="Window length in periods (default 252)")
-@xw.arg("start", err_to_str=True, doc=_START)
-@xw.arg("end", err_to_str=True, doc=_END)
-@xw.arg("freq", err_to_str=True, doc=_FREQ)
-@xw.arg("header", err_to_str=True, doc=_HEADER)
-@xw.arg("region", err_to_str=True, doc=_REGION)
+@_worksheet_function(ticker='One ticker', window='Window length in periods (default 252)')
 def FACTOR_ROLLING(ticker, model=None, window=252, start=None, end=None, freq=None, header=True,
                    region=None):
     """Rolling-window alpha and betas: one row per window end date, then R²."""
     return _cells().rolling(ticker, model, window, start, end, freq, header, region)
 
 
-@xw.func(category=CATEGORY)
-@xw.arg("model", err_to_str=True, doc=_MODEL)
-@xw.arg("start", err_to_str=True, doc=_START)
-@xw.arg("end", err_to_str=True, doc=_END)
-@xw.arg("freq", err_to_str=True, doc=_FREQ)
-@xw.arg("header", err_to_str=True, doc=_HEADER)
-@xw.arg("region", err_to_str=True, doc=_REGION)
+@_worksheet_function()
 def FACTOR_DATA(model=None, start=None, end=None, freq=None, header=True, region=None):
     """Fama-French factor returns (decimals per period) and RF, one row per date."""
     return _cells().factor_data(model, start, end, freq, header, region)
 
 
-@xw.func(category=CATEGORY)
-@xw.arg("tickers", ndim=2, err_to_str=True, doc=_TICKERS)
-@xw.arg("start", err_to_str=True, doc=_START)
-@xw.arg("end", err_to_str=True, doc=_END)
-@xw.arg("freq", err_to_str=True, doc=_FREQ)
-@xw.arg("excess", err_to_str=True, doc="TRUE for returns in excess of RF (default FALSE)")
-@xw.arg("header", err_to_str=True, doc=_HEADER)
+@_worksheet_function(excess='TRUE for returns in excess of RF (default FALSE)')
 def FACTOR_RETURNS(tickers, start=None, end=None, freq=None, excess=False, header=True):
     """Total returns of the tickers from adjusted prices (decimals per period), one row per date."""
     return _cells().asset_returns(tickers, start, end, freq, excess, header)
 
 
-@xw.func(category=CATEGORY)
-@xw.arg("y_range", ndim=2, err_to_str=True,
-        doc="Dependent variable: one column (optional label on top) or one row (label first)")
-@xw.arg("x_range", ndim=2, err_to_str=True,
-        doc="Regressors: one column each (optional labels on top); one row each if y_range is a row")
-@xw.arg("labels", ndim=2, err_to_str=True, doc="Names of the regressors (default: x_range's header row or x1, x2...)")
-@xw.arg("se_type", err_to_str=True, doc=_SE)
-@xw.arg("lags", err_to_str=True, doc=_LAGS)
-@xw.arg("header", err_to_str=True, doc=_HEADER)
+@_worksheet_function(y_range='Dependent variable: one column (optional label on top) or one row (label first)', x_range='Regressors: one column each (optional labels on top); one row each if y_range is a row', labels="Names of the regressors (default: x_range's header row or x1, x2...)")
 def FACTOR_REGRESS(y_range, x_range, labels=None, se_type=None, lags=None, header=True):
     """OLS with intercept on sheet ranges: LINEST in natural order with labels, t, p, CI, adj. R², robust SEs."""
     return _cells().regress(y_range, x_range, labels, se_type, lags, header)
 
 
-@xw.func(category=CATEGORY)
+@_worksheet_function()
 def FACTOR_MODELS():
     """The factor models and their factors."""
     return _cells().models()
 
 
-@xw.func(category=CATEGORY)
+@_worksheet_function()
 def FACTOR_INFO():
     """Version, data sources, cache location and size, data releases and last fetch time."""
     return _cells().info()
 
 
-@xw.func(category=CATEGORY)
-@xw.arg("tickers", ndim=2, err_to_str=True, doc=_TICKERS)
-@xw.arg("weights", ndim=2, err_to_str=True, doc="One weight per ticker, summing to 1 (or 100)")
-@xw.arg("model", err_to_str=True, doc=_MODEL)
-@xw.arg("start", err_to_str=True, doc=_START)
-@xw.arg("end", err_to_str=True, doc=_END)
-@xw.arg("freq", err_to_str=True, doc=_FREQ)
-@xw.arg("rebalance", err_to_str=True,
-        doc="daily: constant weights, rebalanced every period (default); buy_and_hold: weights drift")
-@xw.arg("header", err_to_str=True, doc=_HEADER)
-@xw.arg("region", err_to_str=True, doc=_REGION)
+@_worksheet_function(weights='One weight per ticker, summing to 1 (or 100)', rebalance='daily: constant weights, rebalanced every period (default); buy_and_hold: weights drift')
 def FACTOR_PORTFOLIO(tickers, weights, model=None, start=None, end=None, freq=None,
                      rebalance=None, header=True, region=None):
     """Weighted portfolio regression: the portfolio's alpha and betas, each holding's, and the weighted exposure."""
     return _cells().portfolio(tickers, weights, model, start, end, freq, rebalance, header, region)
 
 
-@xw.func(category=CATEGORY)
-@xw.arg("tickers", ndim=2, err_to_str=True, doc=_TICKERS)
-@xw.arg("model", err_to_str=True, doc=_MODEL)
-@xw.arg("start", err_to_str=True, doc=_START)
-@xw.arg("end", err_to_str=True, doc=_END)
-@xw.arg("freq", err_to_str=True, doc=_FREQ)
-@xw.arg("region", err_to_str=True, doc=_REGION)
+@_worksheet_function()
 def FACTOR_GRS(tickers, model=None, start=None, end=None, freq=None, region=None):
     """Gibbons-Ross-Shanken F-test that all alphas are zero: statistic, p-value, degrees of freedom."""
     return _cells().grs(tickers, model, start, end, freq, region)
 
 
-@xw.func(category=CATEGORY)
-@xw.arg("ticker", err_to_str=True, doc="One ticker")
-@xw.arg("model", err_to_str=True, doc=_MODEL)
-@xw.arg("start", err_to_str=True, doc=_START)
-@xw.arg("end", err_to_str=True, doc=_END)
-@xw.arg("freq", err_to_str=True, doc=_FREQ)
-@xw.arg("output", err_to_str=True,
-        doc="table: alpha, factor and residual parts of the return (default); series: cumulative by date")
-@xw.arg("header", err_to_str=True, doc=_HEADER)
-@xw.arg("region", err_to_str=True, doc=_REGION)
+@_worksheet_function(ticker='One ticker', output='table: alpha, factor and residual parts of the return (default); series: cumulative by date')
 def FACTOR_ATTRIBUTION(ticker, model=None, start=None, end=None, freq=None, output=None,
                        header=True, region=None):
     """Return attribution: alpha, each factor's contribution (beta x factor return) and residual; parts add up to the total."""
     return _cells().attribution(ticker, model, start, end, freq, output, header, region)
 
 
-@xw.func(category=CATEGORY)
-@xw.arg("ticker", err_to_str=True, doc="One ticker")
-@xw.arg("start", err_to_str=True, doc=_START)
-@xw.arg("end", err_to_str=True, doc=_END)
-@xw.arg("freq", err_to_str=True, doc=_FREQ)
-@xw.arg("se_type", err_to_str=True, doc=_SE)
-@xw.arg("header", err_to_str=True, doc=_HEADER)
-@xw.arg("region", err_to_str=True, doc=_REGION)
+@_worksheet_function(ticker='One ticker')
 def FACTOR_COMPARE(ticker, start=None, end=None, freq=None, se_type=None, header=True,
                    region=None):
     """CAPM, FF3, Carhart, FF5 and FF6 side by side: alpha, t, R², adjusted R², AIC, BIC, N."""
