@@ -100,7 +100,7 @@ def bench_batch() -> None:
 
     for cov, sm_cov, kwds, target in (("classical", "nonrobust", None, "target >= 25x"),
                                       ("HAC", "HAC", {"maxlags": lags}, "target >= 10x")):
-        def ref():
+        def ref(sm_cov=sm_cov, kwds=kwds):
             out = []
             for j in range(Y.shape[1]):
                 fit = sm.OLS(Y[:, j], X).fit(cov_type=sm_cov, cov_kwds=kwds)
@@ -108,14 +108,14 @@ def bench_batch() -> None:
                             fit.rsquared_adj))
             return out
 
-        def ours():
+        def ours(cov=cov):
             res = FactorModel(dep, fac).fit(cov, lags)
             return (res.params, res.std_errors, res.tstats, res.pvalues, res.rsquared,
                     res.rsquared_adj)
 
         expected, got = ref(), ours()
         for j in (0, 137, 499):
-            for e, g, what in zip(expected[j], [x.iloc[j] for x in got], "params se t p r2 adjr2".split()):
+            for e, g, what in zip(expected[j], [x.iloc[j] for x in got], ["params", "se", "t", "p", "r2", "adjr2"]):
                 close(g, e, f"{cov} asset {j} {what}")
         line(f"{cov} SEs ({'Newey-West, ' + str(lags) + ' lags' if cov == 'HAC' else 'OLS'})",
              timeit(ours), timeit(ref, 3), target)
@@ -191,8 +191,7 @@ def bench_warm() -> None:
     YahooPrices(store=store)._save("AAPL", closes.dropna(), pd.Timestamp("2019-01-01"),
                                    pd.Timestamp("2023-01-01"))
 
-    import xlfactor.api as api
-    import xlfactor.udfs as udfs
+    from xlfactor import api, udfs
 
     parses = {"n": 0}
     real_parse = french_mod.read_french_zip
@@ -271,7 +270,7 @@ def bench_network() -> None:
 
     tickers = ["MSFT", "NVDA", "TSLA"]
     with patched_yahoo(bodies) as yahoo, french_server(zips) as (url, french_hits):
-        import xlfactor.api as api
+        from xlfactor import api
         from xlfactor.config import Settings
         from xlfactor.sources import yahoo as yahoo_mod
 

@@ -228,7 +228,7 @@ def sample_env(monkeypatch, tmp_path):
 
 
 def test_cells_for_portfolio_grs_attribution_compare(sample_env, raw):
-    import xlfactor.udfs as udfs
+    from xlfactor import udfs
 
     span = ("1990-01-01", "2010-12-31", "M")
     port = udfs.FACTOR_PORTFOLIO([["NoDur"], ["Hlth"]], [[60], [40]], "FF3", *span)
@@ -239,7 +239,7 @@ def test_cells_for_portfolio_grs_attribution_compare(sample_env, raw):
     np.testing.assert_allclose(port[1][2:], fit.params.to_numpy(), rtol=1e-9)
     assert [r[0] for r in port] == ["Holding", "PORTFOLIO", "NODUR", "HLTH", "weighted exposure"]
 
-    grs = dict((r[0], r[1]) for r in udfs.FACTOR_GRS("S1V1,S5V5,NoDur", "FF3", *span))
+    grs = {r[0]: r[1] for r in udfs.FACTOR_GRS("S1V1,S5V5,NoDur", "FF3", *span)}
     excess = window[["S1V1", "S5V5", "NoDur"]].sub(window["RF"], axis=0)
     stat, p = textbook_grs(excess, window[["MktRF", "SMB", "HML"]])
     assert grs["GRS F-statistic"] == pytest.approx(stat, rel=1e-10)
@@ -260,7 +260,7 @@ def test_cells_for_portfolio_grs_attribution_compare(sample_env, raw):
 
 
 def test_region_reaches_the_cells(sample_env):
-    import xlfactor.udfs as udfs
+    from xlfactor import udfs
 
     cell = udfs.FACTOR_BETAS("NoDur", "FF3", "1990-01-01", "2000-12-31", "M", True, "Mars")
     assert cell[0][0].startswith("#VALUE! unknown region 'Mars'")

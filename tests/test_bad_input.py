@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import xlfactor
-import xlfactor.udfs as udfs
+from xlfactor import udfs
 from xlfactor.config import Settings
 from xlfactor.errors import (
     CollinearityError,
@@ -25,7 +25,7 @@ from xlfactor.errors import (
 )
 
 S = Settings(sample=True)
-GOOD = dict(model="FF3", start="1990-01-01", end="2000-12-31", freq="M")
+GOOD = {"model": "FF3", "start": "1990-01-01", "end": "2000-12-31", "freq": "M"}
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,7 @@ import statsmodels.api as sm
 def run(*args, env=None, cwd=None):
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, "-m", "xlfactor.cli", *args], capture_output=True,
-                          text=True, env=full_env, cwd=cwd, timeout=120)
+                          text=True, env=full_env, cwd=cwd, timeout=120, check=False)
 
 
 def test_demo_prints_labelled_table_and_writes_png(tmp_path, tmp_cache):

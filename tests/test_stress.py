@@ -28,7 +28,7 @@ def _worker(env: dict[str, str], start, seconds: float, results) -> None:
 
     os.environ.update(env)
     try:
-        import xlfactor.api as api
+        from xlfactor import api
 
         start.wait(60)
         out: dict[str, list[float]] = {}

@@ -15,7 +15,9 @@ _LAZY = {
     "Settings": "config", "resolve_model": "models", "MODELS": "models",
 }
 
-__all__ = ["__version__", *_LAZY]
+__all__ = [  # noqa: PLE0604 - the lazy names are strings
+    "__version__", *_LAZY,
+]
 
 
 def __getattr__(name: str):

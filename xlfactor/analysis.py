@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-import numpy as np
 import pandas as pd
 
 from .api import build_sample
@@ -192,5 +191,12 @@ def compare(ticker: str, models: Sequence[str] = COMPARE_MODELS, start: object =
     return table
 
 
-__all__ = ["portfolio", "grs", "attribution", "compare", "PortfolioResults",
-           "JointAlphaTest", "Attribution"]
+__all__ = [
+    "Attribution",
+    "JointAlphaTest",
+    "PortfolioResults",
+    "attribution",
+    "compare",
+    "grs",
+    "portfolio",
+]

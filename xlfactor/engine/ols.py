@@ -58,7 +58,7 @@ def canonical_cov_type(cov_type: str | None) -> str:
 
 def default_hac_lags(nobs: int) -> int:
     """Newey-West default lag length floor(4 (T/100)^(2/9))."""
-    return int(math.floor(4.0 * (nobs / 100.0) ** (2.0 / 9.0)))
+    return math.floor(4.0 * (nobs / 100.0) ** (2.0 / 9.0))
 
 
 def check_lags(lags: float | None, nobs: int) -> int:

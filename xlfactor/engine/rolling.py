@@ -40,7 +40,6 @@ def window_sums(Z: np.ndarray, window: int) -> np.ndarray:
 
 
 def _moment_sums(Y: np.ndarray, X: np.ndarray, window: int | None) -> tuple[np.ndarray, ...]:
-    T, k = X.shape
     xx = X[:, :, None] * X[:, None, :]
     xy = X[:, :, None] * Y[:, None, :]
     parts = (xx, xy, Y * Y, Y)
