@@ -228,3 +228,11 @@ def test_huge_in_sheet_range_is_handled():
     table = udfs.FACTOR_REGRESS(y.reshape(-1, 1).tolist(), x.tolist(), [["a", "b", "c"]])
     assert table[0][0] == "Coefficient" and table[2][0] == "a"
     assert abs(table[2][1] - 0.5) < 0.02
+
+
+def test_unknown_ticker_in_returns_keeps_a_labelled_column():
+    table = udfs.FACTOR_RETURNS("NoDur,ZZZZ", "2010-01-01", "2010-03-31", "M")
+    assert table[0] == ["Date", "NODUR", "ZZZZ: #N/A unknown ticker"]
+    assert all(row[2] == "#N/A" and isinstance(row[1], float) for row in table[1:])
+    only_bad = udfs.FACTOR_RETURNS("ZZZZ", "2010-01-01", "2010-03-31", "M")
+    assert only_bad[0][0].startswith("#N/A unknown sample portfolio 'ZZZZ'")

@@ -281,10 +281,18 @@ def asset_returns(
     tickers: object, start: object = None, end: object = None, freq: str = "D",
     *, excess: bool = False, **kw,
 ) -> pd.DataFrame:
-    """Asset total returns (or excess returns) per period, aligned to the factor calendar."""
-    sample, info, _ = build_sample(tickers, "CAPM", start, end, freq, **kw)
-    out = sample.excess.copy() if excess else sample.excess.add(sample.rf, axis=0)
-    out.attrs.update(source=info.price_source, stale=info.stale)
+    """Asset total returns (or excess returns) per period, aligned to the factor calendar.
+
+    Tickers without any price data are left out and listed in ``attrs["missing"]``; when
+    none has data, :class:`~xlfactor.errors.UnknownTickerError` is raised.
+    """
+    sample, info, missing = build_sample(tickers, "CAPM", start, end, freq, **kw)
+    present = [c for c in sample.excess.columns if c not in missing]
+    if not present:
+        raise UnknownTickerError(f"unknown ticker {missing[0]!r}")
+    data = sample.excess[present]
+    out = data.copy() if excess else data.add(sample.rf, axis=0)
+    out.attrs.update(source=info.price_source, stale=info.stale, missing=tuple(missing))
     return out
 
 
