@@ -184,3 +184,11 @@ def test_factor_returns_monthly_from_the_sample_are_the_published_values():
     np.testing.assert_allclose(got["MKT"].to_numpy(), raw["MktRF"].to_numpy(), rtol=1e-12)
     np.testing.assert_allclose(got["MOM"].to_numpy(), raw["Mom"].to_numpy(), rtol=1e-12)
     assert list(got.columns) == ["MKT", "SMB", "HML", "MOM", "RF"]
+
+
+def test_a_month_ending_on_a_weekend_is_complete_on_its_last_friday():
+    idx = pd.bdate_range("2023-12-01", "2024-06-28")  # 2024-06-30 is a Sunday
+    prices = pd.DataFrame({"A": np.linspace(100, 130, len(idx))}, index=idx)
+    got = period_asset_returns(prices, "M", pd.Timestamp("2024-01-01"), pd.Timestamp("2024-06-28"))
+    assert got["A"].dropna().index[-1] == pd.Timestamp("2024-06-30")
+    assert len(got["A"].dropna()) == 6

@@ -157,6 +157,9 @@ def check_result(result: Any, attempts: list[Any]) -> None:
         assert any(c not in ("", "#N/A") for c in result[0]), result
     texts = [c for row in result for c in row if isinstance(c, str)]
     assert not any("Traceback" in t for t in texts), result
+    # cell_safe turns a raw exception into "#VALUE! unexpected <Type>: ..."; every failure
+    # the fuzzer can provoke must be a deliberate, specific message instead.
+    assert not any(t.startswith("#VALUE! unexpected") for t in texts), result
     # Input echoed back (bad tickers, labels) must not turn into a formula in a CSV export.
     assert not any(t.startswith(("=", "+", "-", "@", "\t", "\r")) for t in texts), result
 

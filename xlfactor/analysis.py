@@ -5,25 +5,37 @@ accepts the same ``sources``/``settings``/``region`` keywords.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from .api import build_sample
+from .api import _build_sample  # shared result: only read here
 from .engine.attribution import attribution_series, attribution_table
 from .engine.grs import GRSResult, grs_test
 from .engine.model import FactorModel
 from .engine.portfolio import check_rebalance, check_weights, portfolio_returns
 from .engine.results import EstimationInfo, FactorResults
 from .errors import InsufficientDataError, UnknownTickerError
-from .models import MODELS, resolve_model
+from .models import resolve_model
 
 COMPARE_MODELS = ("CAPM", "FF3", "CARHART4", "FF5", "FF6")
 
 
+def _one_ticker(ticker: object) -> str:
+    """The single ticker of a one-ticker function, or a clear error."""
+    from .errors import InvalidInputError
+    from .tickers import normalize_tickers
+
+    names = normalize_tickers(ticker)
+    if len(names) != 1:
+        raise InvalidInputError(f"one ticker expected, got {len(names)}: {', '.join(names)}")
+    return names[0]
+
+
 def _common_sample(tickers, model, start, end, freq, **kw):
-    sample, info, missing = build_sample(tickers, model, start, end, freq, **kw)
+    sample, info, missing = _build_sample(tickers, model, start, end, freq, **kw)
     if missing:
         raise UnknownTickerError(f"unknown ticker {missing[0]!r}")
     data = pd.concat([sample.excess, sample.factors, sample.rf.rename("__rf")], axis=1).dropna()
@@ -138,7 +150,7 @@ class Attribution:
 def attribution(ticker: str, model: str | Sequence[str] | None = "FF3", start: object = None,
                 end: object = None, freq: str = "D", se: str = "classical", **kw) -> Attribution:
     """Split ``ticker``'s excess return into alpha, factor contributions and residual."""
-    excess, factors, _, info = _common_sample(ticker, model, start, end, freq, **kw)
+    excess, factors, _, info = _common_sample(_one_ticker(ticker), model, start, end, freq, **kw)
     name = excess.columns[0]
     res = FactorModel(excess[[name]], factors).fit(se, info=info)
     series = attribution_series(excess[name], factors, res.params.loc[name])
@@ -167,19 +179,26 @@ def compare(ticker: str, models: Sequence[str] = COMPARE_MODELS, start: object =
             skipped[spec.name] = str(err)
     if not specs:
         raise DataUnavailableError(next(iter(skipped.values())))
-    widest = resolve_model(sorted({f for s in specs for f in s.factors},
-                                  key=lambda f: list(MODELS["FF6"].factors).index(f)))
-    excess, _, _, info = _common_sample(ticker, widest, start, end, freq, **kw)
-    name = excess.columns[0]
-    dates = excess.index
+    one = _one_ticker(ticker)
+    built = {spec.name: _build_sample(one, spec, start, end, freq, **kw) for spec in specs}
+    for name, (_, _, missing) in built.items():
+        if missing:
+            raise UnknownTickerError(f"unknown ticker {missing[0]!r}")
+    # The dates every model has: factor files may end on different days.
+    columns = {name: pd.concat([sample.excess, sample.factors], axis=1).dropna().index
+               for name, (sample, _, _) in built.items()}
+    dates = functools.reduce(lambda a, b: a.intersection(b), columns.values())
+    if dates.empty:
+        raise InsufficientDataError("the models have no dates in common")
+    info = replace(built[specs[-1].name][1], start=dates[0], end=dates[-1])
     rows = {}
     for spec in specs:
-        sample, sinfo, _ = build_sample(ticker, spec, start, end, freq, **kw)
+        sample, sinfo, _ = built[spec.name]
+        name = sample.excess.columns[0]
         y = sample.excess[[name]].loc[dates]
         res = FactorModel(y, sample.factors.loc[dates]).fit(se, info=sinfo)
-        ppy = sinfo.periods_per_year
         rows[spec.name] = {
-            "alpha": res.alpha[name], "alpha (annualised)": res.alpha[name] * ppy,
+            "alpha": res.alpha[name], "alpha (annualised)": res.alpha_annualized()[name],
             "t(alpha)": res.tstats.loc[name, "alpha"], "R²": res.rsquared[name],
             "Adj. R²": res.rsquared_adj[name], "AIC": res.aic[name], "BIC": res.bic[name],
             "N": int(res.nobs[name]),

@@ -23,6 +23,7 @@ from .engine.align import AlignedSample, align, check_frequency, require_overlap
 from .engine.model import FactorModel
 from .engine.results import EstimationInfo, FactorResults
 from .errors import InvalidInputError, UnknownTickerError
+from .memo import BoundedMemo
 from .models import ModelSpec, resolve_model
 from .sources.base import FactorData, FactorSource, PriceData, PriceSource
 from .tickers import normalize_tickers
@@ -80,8 +81,8 @@ def resolve_period(
     e = parse_date(end, "end")
     if s is not None and s > now:
         raise InvalidInputError(f"start {s:%Y-%m-%d} is in the future")
-    if e is None or e > now:
-        e = last_complete_trading_day(today) if e is None or e > now else e
+    if e is None or e >= now:  # today's close is not final until the market closes
+        e = last_complete_trading_day(today)
     if s is None:
         s = e - pd.DateOffset(years=3)
     if s > e:
@@ -208,7 +209,7 @@ def load_prices(
     return prices.get_prices(names, (start - timedelta(days=PRICE_BUFFER_DAYS)).date(), end.date())
 
 
-def build_sample(
+def _build_sample(
     tickers: object,
     model: str | ModelSpec | Sequence[str] | None = "FF3",
     start: object = None,
@@ -222,12 +223,7 @@ def build_sample(
     progress: Callable[[str], None] | None = None,
     region: str | None = None,
 ) -> tuple[AlignedSample, EstimationInfo, tuple[str, ...]]:
-    """Fetch and align: excess returns and factors ready for :class:`FactorModel`.
-
-    Returns the sample, the labels describing it, and the tickers without any price data.
-    Every argument is validated before any data are requested. ``progress`` is called
-    with a label as each stage starts.
-    """
+    """Fetch and align (shared, memoised result: internal callers must not modify it)."""
     spec = resolve_model(model)
     freq = check_frequency(freq)
     s, e = resolve_period(start, end)
@@ -247,15 +243,28 @@ def build_sample(
     if hit is not None and hit[0] is pdata and hit[1] is fdata:
         return hit[2]
     built = _align_and_label(names, spec, freq, s, e, pdata, fdata, place)
-    if len(_SAMPLES) >= 256:
-        _SAMPLES.pop(next(iter(_SAMPLES)))
-    _SAMPLES[key] = (pdata, fdata, built)
+    _SAMPLES.put(key, (pdata, fdata, built))
     return built
 
 
 #: Aligned samples by request, valid while the sources hand back the very same data objects
 #: (their own memos do that until the cached data change): recalculating cells skip alignment.
-_SAMPLES: dict[tuple, tuple[PriceData, FactorData, tuple]] = {}
+#: Shared: never handed to callers (see :func:`build_sample`), so nobody can edit them.
+_SAMPLES = BoundedMemo(128)
+
+
+def build_sample(*args, **kwargs) -> tuple[AlignedSample, EstimationInfo, tuple[str, ...]]:
+    """Fetch and align: excess returns and factors ready for :class:`FactorModel`.
+
+    Takes the arguments of :func:`fit` (without ``se``/``lags``). Returns the sample, the
+    labels describing it, and the tickers without any price data. Every argument is
+    validated before any data are requested; ``progress`` is called with a label as each
+    stage starts. The frames are the caller's own copies.
+    """
+    sample, info, missing = _build_sample(*args, **kwargs)
+    own = replace(sample, excess=sample.excess.copy(), factors=sample.factors.copy(),
+                  rf=sample.rf.copy())
+    return own, info, missing
 
 
 def _align_and_label(names, spec, freq, s, e, pdata: PriceData, fdata: FactorData, region="US"):
@@ -286,7 +295,7 @@ def asset_returns(
     Tickers without any price data are left out and listed in ``attrs["missing"]``; when
     none has data, :class:`~xlfactor.errors.UnknownTickerError` is raised.
     """
-    sample, info, missing = build_sample(tickers, "CAPM", start, end, freq, **kw)
+    sample, info, missing = _build_sample(tickers, "CAPM", start, end, freq, **kw)
     present = [c for c in sample.excess.columns if c not in missing]
     if not present:
         raise UnknownTickerError(f"unknown ticker {missing[0]!r}")
@@ -340,7 +349,7 @@ def fit(
         Tickers without price data appear in ``failed`` (an error is raised only when
         no ticker can be estimated).
     """
-    sample, info, missing = build_sample(
+    sample, info, missing = _build_sample(
         tickers, model, start, end, freq, sources=sources, price_source=price_source,
         factor_source=factor_source, settings=settings, progress=progress, region=region,
     )
@@ -356,15 +365,13 @@ def fit(
     res = model_obj.fit(se, lags, use_t=use_t, conf_level=conf_level, info=info)
     for name in missing:
         res.failed[name] = UnknownTickerError(f"unknown ticker {name!r}")
-    if len(_FITS) >= 256:
-        _FITS.pop(next(iter(_FITS)))
-    _FITS[key] = (sample, res)
+    _FITS.put(key, (sample, res))
     return res.with_info()
 
 
 #: Fitted results by (aligned sample object, options). The sample objects come from
 #: ``_SAMPLES`` and are replaced whenever the underlying data change, so a hit is exact.
-_FITS: dict[tuple, tuple[AlignedSample, FactorResults]] = {}
+_FITS = BoundedMemo(64)
 
 
 def regress(
@@ -440,10 +447,13 @@ def rolling(
     from .engine.rolling import rolling_ols
 
     spec = resolve_model(model)
-    sample, info, missing = build_sample(ticker, spec, start, end, freq, **kw)
-    name = sample.excess.columns[0]
+    names = normalize_tickers(ticker)
+    if len(names) != 1:
+        raise InvalidInputError(f"one ticker expected, got {len(names)}: {', '.join(names)}")
+    sample, info, missing = _build_sample(names, spec, start, end, freq, **kw)
     if missing:
-        raise UnknownTickerError(f"unknown ticker {name!r}")
+        raise UnknownTickerError(f"unknown ticker {missing[0]!r}")
+    name = names[0]
     data = pd.concat([sample.excess[name], sample.factors], axis=1).dropna()
     X = np.column_stack([np.ones(len(data)), data[list(spec.factors)].to_numpy()])
     out = rolling_ols(data[name].to_numpy(), X, window, cov_type=se, lags=lags)

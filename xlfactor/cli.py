@@ -101,7 +101,7 @@ def _settings(args: argparse.Namespace):
     return Settings.from_env(
         cache_dir=args.cache_dir, offline=args.offline or None,
         price_dir=args.price_dir, french_dir=args.french_dir,
-        sample=True if args.source == "sample" else None,
+        sample={"sample": True, "web": False}.get(args.source),
     )
 
 
@@ -312,6 +312,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"xlfactor: error: {err}", file=sys.stderr)
         return 2 if isinstance(err, InvalidInputError) else 1
+    except OSError as err:  # a path given on the command line: unwritable, missing...
+        if args.debug:
+            raise
+        print(f"xlfactor: error: {err}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # output piped into head & co.

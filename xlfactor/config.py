@@ -83,6 +83,21 @@ def _settings_from_env(values: tuple[str, ...]) -> Settings:
         price_dir=Path(env["XLFACTOR_PRICE_DIR"]) if env["XLFACTOR_PRICE_DIR"] else None,
         french_dir=Path(env["XLFACTOR_FRENCH_DIR"]) if env["XLFACTOR_FRENCH_DIR"] else None,
         sample=env["XLFACTOR_SOURCE"].strip().lower() == "sample",
-        price_ttl_hours=float(env["XLFACTOR_PRICE_TTL"] or 12.0),
-        factor_ttl_days=float(env["XLFACTOR_FACTOR_TTL"] or 7.0),
+        price_ttl_hours=_number(env, "XLFACTOR_PRICE_TTL", 12.0),
+        factor_ttl_days=_number(env, "XLFACTOR_FACTOR_TTL", 7.0),
     )
+
+
+def _number(env: dict[str, str], name: str, default: float) -> float:
+    text = env[name].strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0:  # also NaN
+        from .errors import InvalidInputError
+
+        raise InvalidInputError(f"environment variable {name} must be a positive number, got {text!r}")
+    return value

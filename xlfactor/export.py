@@ -7,8 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from .engine.results import FactorResults
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+from .sheet import inert_text
 
 
 def neutralize(text: object) -> object:
@@ -16,9 +15,7 @@ def neutralize(text: object) -> object:
 
     Numbers pass through; only strings starting with ``= + - @`` (or tab/CR) change.
     """
-    if isinstance(text, str) and text.startswith(_FORMULA_START):
-        return "'" + text
-    return text
+    return inert_text(text) if isinstance(text, str) else text
 
 
 def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:

@@ -13,8 +13,9 @@ Conventions
   is compounded as a total return, ``prod(1 + MKT + RF) - prod(1 + RF)``, so it stays an
   excess return over the compounded risk-free rate. Native weekly/monthly factor data
   are used as published when no daily data are involved.
-* Only complete periods enter: the whole calendar period lies inside ``[start, end]`` and
-  the data reach the period's last weekday.
+* Only complete periods enter: the period starts on or after ``start``, its last weekday is
+  on or before ``end`` (a month ending on a Sunday is complete on the Friday), and the
+  data reach that weekday.
 * Excess returns subtract ``RF`` of the same period.
 """
 
@@ -26,20 +27,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InsufficientDataError, InvalidInputError
-from ..sources.base import FREQUENCIES
+from ..sources.base import check_frequency
 
 _RULES = {"W": "W-FRI", "M": "ME"}
-
-
-def check_frequency(freq: str | None) -> str:
-    """Normalise ``"d"``, ``"daily"``, ``"W"``, ``"monthly"``... to ``D``/``W``/``M``."""
-    key = "D" if freq is None or str(freq).strip() == "" else str(freq).strip().upper()
-    key = {"DAILY": "D", "WEEKLY": "W", "MONTHLY": "M", "1D": "D", "1WK": "W", "1MO": "M"}.get(
-        key, key
-    )
-    if key not in FREQUENCIES:
-        raise InvalidInputError(f"unknown frequency {str(freq).strip()!r}; use D, W or M")
-    return key
 
 
 def simple_returns(prices: pd.DataFrame) -> pd.DataFrame:
@@ -72,7 +62,7 @@ def period_asset_returns(
     last_close = prices.resample(_RULES[freq]).last()
     returns = last_close / last_close.shift(1) - 1.0
     first_day, last_weekday = _period_bounds(returns.index, freq)
-    inside = (first_day >= start) & (returns.index <= end)
+    inside = (first_day >= start) & (last_weekday <= end)
     returns = returns[inside]
     last_weekday = last_weekday[inside]
     last_seen = prices.apply(pd.Series.last_valid_index)
@@ -93,7 +83,7 @@ def period_factor_returns(
         growth["MKT"] = total - (1.0 + growth["RF"])
     first_day, last_weekday = _period_bounds(growth.index, freq)
     keep = (
-        (first_day >= start) & (growth.index <= end)
+        (first_day >= start) & (last_weekday <= end)
         & (first_day >= daily.index[0] - pd.Timedelta(days=3))
         & (last_weekday <= daily.index[-1])
     )
@@ -106,8 +96,8 @@ def native_period_factors(
     """Published weekly/monthly factors relabelled to this module's period labels."""
     labels = data.index.to_period("W-FRI" if freq == "W" else "M").to_timestamp(how="end")
     out = data.set_axis(labels.normalize())
-    first_day, _ = _period_bounds(out.index, freq)
-    return out[(first_day >= start) & (out.index <= end)]
+    first_day, last_weekday = _period_bounds(out.index, freq)
+    return out[(first_day >= start) & (last_weekday <= end)]
 
 
 @dataclass(frozen=True)

@@ -160,6 +160,11 @@ def _covariance(
         w = E * E
         if cov_type in ("HC2", "HC3"):
             leverage = np.einsum("tk,tk->t", Q, Q)
+            if leverage.max() > 1.0 - 1e-10:
+                raise InsufficientDataError(
+                    f"{cov_type} standard errors are undefined: an observation has leverage 1 "
+                    "(it alone determines a coefficient); use HC0, HC1 or HAC"
+                )
             power = 1.0 if cov_type == "HC2" else 2.0
             w = w / (1.0 - leverage)[:, None] ** power
         meat = _meat_hc(X, w)

@@ -20,7 +20,20 @@ from datetime import date
 
 import pandas as pd
 
+from ..errors import InvalidInputError
+
 FREQUENCIES = ("D", "W", "M")
+
+
+def check_frequency(freq: str | None) -> str:
+    """Normalise ``"d"``, ``"daily"``, ``"W"``, ``"monthly"``... to ``D``/``W``/``M``."""
+    key = "D" if freq is None or str(freq).strip() == "" else str(freq).strip().upper()
+    key = {"DAILY": "D", "WEEKLY": "W", "MONTHLY": "M", "1D": "D", "1WK": "W", "1MO": "M"}.get(
+        key, key
+    )
+    if key not in FREQUENCIES:
+        raise InvalidInputError(f"unknown frequency {str(freq).strip()!r}; use D, W or M")
+    return key
 
 
 @dataclass(frozen=True)

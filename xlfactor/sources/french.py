@@ -35,7 +35,7 @@ import pandas as pd
 from ..errors import DataFormatError, DataUnavailableError, InvalidInputError
 from ..models import FACTOR_ALIASES, canonical_factor
 from . import http as _http
-from .base import FREQUENCIES, FactorData, FactorSource
+from .base import FactorData, FactorSource, check_frequency
 
 #: Seconds a stale cached file is reused before the library is asked again.
 STALE_RETRY_SECONDS = 300
@@ -561,15 +561,6 @@ def _columns(file: FrenchFile, columns: list[str], source: str) -> pd.DataFrame:
 # ---------------------------------------------------------------------------- sources
 
 
-def _normalise_frequency(frequency: str) -> str:
-    key = str(frequency).strip().upper()[:1]
-    if key not in FREQUENCIES:
-        raise InvalidInputError(
-            f"unknown frequency {frequency!r}; use one of {', '.join(FREQUENCIES)}"
-        )
-    return key
-
-
 class _FrenchSource(FactorSource):
     """Shared logic: choose files, memoise them per process, combine them."""
 
@@ -594,12 +585,13 @@ class _FrenchSource(FactorSource):
         Loaded at most once per instance (while its memo key is unchanged).
         """
         with self._lock:
-            key = self._memo_key(name)
             hit = self._memo.get(name)
-            if hit is not None and hit[0] == key:
+            if hit is not None and hit[0] == self._memo_key(name):
                 return hit[1]
             file = self._load_uncached(name)
-            self._memo[name] = (key, file)
+            # The key after loading: a failed refresh marks the file stale, and the stale
+            # key is what the next call must match to reuse it without a new download.
+            self._memo[name] = (self._memo_key(name), file)
             return file
 
     def dataset(self, family: str, frequency: str, region: str = "US") -> str:
@@ -626,7 +618,7 @@ class _FrenchSource(FactorSource):
             When the library does not publish a needed family at ``frequency`` (e.g. FF5
             weekly) or a file cannot be obtained.
         """
-        freq = _normalise_frequency(frequency)
+        freq = check_frequency(frequency)
         names = {family: self.dataset(family, freq, region) for family in families_for(factors)}
         files = {family: self.load_file(name) for family, name in names.items()}
         # Many worksheet cells ask for the same combination: reuse the combined frame
@@ -722,9 +714,10 @@ class FrenchLibrary(_FrenchSource):
 
     def get_factors(self, factors: Sequence[str], frequency: str, region: str = "US") -> FactorData:
         data = super().get_factors(factors, frequency, region)
-        freq = _normalise_frequency(frequency)
+        freq = check_frequency(frequency)
         used = [self.dataset(f, freq, region) for f in families_for(factors)]
-        notes = tuple(self._stale[n] for n in used if n in self._stale)
+        with self._lock:
+            notes = tuple(self._stale[n] for n in used if n in self._stale)
         if not notes:
             return data
         return replace(data, stale=True, notes=(*data.notes, *notes))

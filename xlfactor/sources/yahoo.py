@@ -151,7 +151,9 @@ class YahooPrices(PriceSource):
         if hit is not None and hit[0] == versions and time.time() < hit[1]:
             return hit[2]
         result = self._get_prices(symbols, first, last)
-        if versions is not None and not result.stale:
+        # Not memoised: stale answers (retry soon) and answers with missing tickers (Yahoo
+        # sometimes reports a symbol "possibly delisted" only for a while).
+        if versions is not None and not result.stale and not result.missing:
             # Remember under the versions now stored (a fetch above just replaced them).
             if len(self._memo) >= MEMO_SIZE:
                 self._memo.pop(next(iter(self._memo)))
@@ -196,6 +198,11 @@ class YahooPrices(PriceSource):
                 stale_note = _stale_note(exc, [cached[t] for t in fallback])
         prices = _assemble(series, symbols, first, last)
         result = _result(prices, symbols, reasons, first, last)
+        short = [t for t in symbols if t in cached and self.offline
+                 and (cached[t].start > first or cached[t].end < last)]
+        if short and not stale_note:
+            stale_note = ("STALE: offline mode: cached prices of " + ", ".join(short)
+                          + " do not cover the whole requested period")
         if stale_note:
             result = replace(result, stale=True, notes=(*result.notes, stale_note))
         return result
