@@ -28,6 +28,9 @@ from .models import ModelSpec, resolve_model
 from .sources.base import FactorData, FactorSource, PriceData, PriceSource
 from .tickers import normalize_tickers
 
+#: Largest sample (dates x assets) kept in the in-process memos; bigger requests, such as a
+#: whole universe, are recomputed rather than held in memory.
+MEMO_MAX_CELLS = 250_000
 #: Days of prices fetched before ``start`` so the first return in the window can be formed.
 PRICE_BUFFER_DAYS = 10
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
@@ -243,7 +246,8 @@ def _build_sample(
     if hit is not None and hit[0] is pdata and hit[1] is fdata:
         return hit[2]
     built = _align_and_label(names, spec, freq, s, e, pdata, fdata, place)
-    _SAMPLES.put(key, (pdata, fdata, built))
+    if built[0].excess.size <= MEMO_MAX_CELLS:  # worksheet-sized, not whole universes
+        _SAMPLES.put(key, (pdata, fdata, built))
     return built
 
 
@@ -365,7 +369,8 @@ def fit(
     res = model_obj.fit(se, lags, use_t=use_t, conf_level=conf_level, info=info)
     for name in missing:
         res.failed[name] = UnknownTickerError(f"unknown ticker {name!r}")
-    _FITS.put(key, (sample, res))
+    if sample.excess.size <= MEMO_MAX_CELLS:  # fits keep their T x N residuals
+        _FITS.put(key, (sample, res))
     return res.with_info()
 
 
