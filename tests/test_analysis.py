@@ -266,3 +266,17 @@ def test_region_reaches_the_cells(sample_env):
     assert cell[0][0].startswith("#VALUE! unknown region 'Mars'")
     cell = udfs.FACTOR_STATS("NoDur", "FF3", "1990-01-01", "2000-12-31", "M", None, None, "Europe")
     assert cell[0][0] == "#N/A the offline sample has US factors only"
+
+
+def test_grs_close_to_linearmodels_j_on_its_bundled_french_data(raw):
+    """On real monthly data the two differ only by heteroskedasticity-robustness of J."""
+    from linearmodels.asset_pricing import TradedFactorModel
+
+    excess = raw[PORTFOLIOS].sub(raw["RF"], axis=0)
+    factors = raw[["MktRF", "SMB", "HML"]]
+    g = grs_test(excess.to_numpy(), factors.to_numpy())
+    wald = g.statistic * g.df_num * g.nobs / g.df_denom
+    j = TradedFactorModel(excess, factors).fit().j_statistic
+    assert g.nobs == 819
+    assert wald == pytest.approx(j.stat, rel=0.05)
+    assert g.pvalue < 1e-4 and j.pval < 1e-4  # both reject FF3 on these portfolios
