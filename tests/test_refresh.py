@@ -149,6 +149,10 @@ INPUTS = {
     refresh.NAME_SE: "HC1",
     refresh.NAME_LAGS: None,
     refresh.NAME_WINDOW: 24.0,  # Excel hands numbers over as floats
+    refresh.NAME_REGION: "US",
+    # What Excel shows for the template's equal-weight formulas with two tickers.
+    refresh.NAME_WEIGHTS: [0.5, 0.5, *[""] * 8],
+    refresh.NAME_REBALANCE: "daily",
 }
 
 
@@ -248,6 +252,8 @@ def test_charts_are_added_with_update_at_their_anchors(book):
     assert added[refresh.CHART_EXPOSURES.picture][1]["kind"] == "png file"
     assert added[refresh.CHART_ROLLING.picture][0] == "Rolling"
     assert added[refresh.CHART_FACTORS.picture][0] == "Factors"
+    assert added[refresh.CHART_ATTRIBUTION.picture][0] == "Analysis"
+    assert added[refresh.CHART_ATTRIBUTION.picture][1]["kind"] == "figure"
 
 
 def test_charts_say_what_they_show(book):
@@ -268,6 +274,12 @@ def test_charts_say_what_they_show(book):
     assert "(%)" in ax.get_ylabel()
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert [lab.split(" ")[0] for lab in labels] == ["MKT", "SMB", "HML", "RF"]
+    attribution = pictures[refresh.CHART_ATTRIBUTION.picture]
+    title = attribution._suptitle.get_text()
+    assert title.startswith("NODUR: return attribution, FF3") and "2010-01-31 to 2016-12-31" in title
+    waterfall = attribution.axes[0]
+    assert [t.get_text() for t in waterfall.get_xticklabels()] == [
+        "alpha", "MKT", "SMB", "HML", "residual", "total"]
 
 
 # -- failures ------------------------------------------------------------------------------------
@@ -319,7 +331,8 @@ def test_a_chart_that_cannot_be_drawn_is_a_warning(book):
     status = book.value(refresh.NAME_STATUS)
     assert "Warnings: rolling betas of NODUR chart not drawn: " in status
     drawn = {c["name"] for s in book.sheets.values() for c in s.pictures.added}
-    assert drawn == {refresh.CHART_EXPOSURES.picture, refresh.CHART_FACTORS.picture}
+    assert drawn == {refresh.CHART_EXPOSURES.picture, refresh.CHART_FACTORS.picture,
+                     refresh.CHART_ATTRIBUTION.picture}
 
 
 def test_unknown_ticker_among_good_ones_is_a_warning(book):
@@ -353,6 +366,110 @@ def test_failure_text_is_neutralised(book, monkeypatch):
     monkeypatch.setattr(refresh, "failure_message", lambda step, err: str(err))
     run(book)
     assert book.value(refresh.NAME_STATUS) == "'=1+1"
+
+
+# -- region, weights, rebalancing -------------------------------------------------------------
+def test_region_reaches_every_fit_and_chart(book, monkeypatch):
+    from xlfactor import analysis, api
+
+    seen: dict[str, object] = {}
+
+    def spy(module, name):
+        real = getattr(module, name)
+
+        def call(*args, **kwargs):
+            seen[name] = kwargs.get("region", "not passed")
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, call)
+
+    for module, name in ((api, "fit"), (api, "rolling"), (api, "factor_returns"),
+                         (analysis, "attribution")):
+        spy(module, name)
+    # Any spelling the worksheet functions accept; the refresh passes the canonical name.
+    book.names[refresh.NAME_REGION].refers_to_range._value = " usa "
+    assert run(book).ok
+    assert seen == {"fit": "US", "rolling": "US", "factor_returns": "US", "attribution": "US"}
+
+
+def test_status_names_a_region_other_than_us():
+    from types import SimpleNamespace
+
+    from xlfactor.engine.results import EstimationInfo
+
+    info = EstimationInfo(model="FF3", frequency="D", start=datetime(2021, 1, 4),
+                          end=datetime(2023, 12, 29), region="Europe")
+    line = refresh._success_line(SimpleNamespace(info=info, assets=["SAP"]), [])
+    assert line == "OK: 1 ticker, FF3 (Europe), daily, 2021-01-04 to 2023-12-29"
+
+
+def test_a_region_the_source_lacks_fails_while_loading_data(book):
+    book.names[refresh.NAME_REGION].refers_to_range._value = "Europe"
+    outcome = run(book)
+    assert not outcome.ok
+    assert book.value(refresh.NAME_STATUS) == (
+        "Refresh failed while loading data: the offline sample has US factors only")
+
+
+def test_an_unknown_region_fails_while_reading_the_inputs(book):
+    book.names[refresh.NAME_REGION].refers_to_range._value = "Mars"
+    assert not run(book).ok
+    status = book.value(refresh.NAME_STATUS)
+    assert status.startswith("Refresh failed while reading the inputs: unknown region 'Mars'")
+    assert "Asia Pacific ex Japan" in status
+
+
+def test_blank_region_means_us(book):
+    book.names[refresh.NAME_REGION].refers_to_range._value = None
+    assert run(book).ok
+    assert refresh.read_inputs(book).region == "US"
+
+
+def test_comparison_models_are_fetched_and_missing_ones_do_not_fail(book):
+    outcome = run(book)
+    assert outcome.ok and "Warnings" not in outcome.message
+    texts = [t for t in book.app.status_history if isinstance(t, str)]
+    assert "xlfactor refresh 2/4: loading data: factors for the model comparison..." in texts
+
+
+@pytest.mark.parametrize(("weights", "rebalance", "reason"), [
+    ([0.5, 0.4, None], "daily", "weights sum to 0.9; they must sum to 1 (or 100%)"),
+    ([0.5, 0.25, 0.25], "daily", "3 weights for 2 tickers"),
+    ([0.5, "half"], "daily", "weights must be numbers"),
+    ([0.5, 0.5], "monthly", "unknown rebalancing 'monthly'"),
+])
+def test_portfolio_problems_are_warnings(book, weights, rebalance, reason):
+    book.names[refresh.NAME_WEIGHTS].refers_to_range._value = weights
+    book.names[refresh.NAME_REBALANCE].refers_to_range._value = rebalance
+    outcome = run(book)
+    assert outcome.ok
+    assert f"Warnings: portfolio not computed ({reason}" in book.value(refresh.NAME_STATUS)
+
+
+@pytest.mark.parametrize("weights", [[50, 50], [0.5, 0.5], [0.3, "", 0.7]])
+def test_valid_weights_give_no_warning(book, weights):
+    book.names[refresh.NAME_WEIGHTS].refers_to_range._value = weights
+    book.names[refresh.NAME_TICKERS].refers_to_range._value = (
+        ["NoDur", "Hlth"] if len(weights) == 2 else ["NoDur", None, "Hlth"])
+    book.names[refresh.NAME_REBALANCE].refers_to_range._value = "buy_and_hold"
+    outcome = run(book)
+    assert outcome.ok and "Warnings" not in outcome.message, outcome.message
+
+
+def test_a_workbook_from_before_the_analysis_sheet_still_refreshes(book):
+    for name in (*refresh.OPTIONAL_INPUTS, refresh.CHART_ATTRIBUTION.anchor):
+        del book.names.items[name]
+    for name in [n for n in book.names.items if book.names[n].refers_to_range.sheet.name
+                 == "Analysis"]:
+        del book.names.items[name]
+    outcome = run(book)
+    assert outcome.ok and "Warnings" not in outcome.message, outcome.message
+    drawn = {c["name"] for s in book.sheets.values() for c in s.pictures.added}
+    assert drawn == {refresh.CHART_EXPOSURES.picture, refresh.CHART_ROLLING.picture,
+                     refresh.CHART_FACTORS.picture}
+    # Nothing on the workbook needs the comparison's factor files.
+    assert not [t for t in book.app.status_history
+                if isinstance(t, str) and "model comparison" in t]
 
 
 # -- entry points ----------------------------------------------------------------------------------

@@ -37,11 +37,18 @@ R_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 #: Excel built-ins the template may use: name -> (fewest, most) arguments, from Excel's
 #: function reference.
 BUILTINS = {
+    "ABS": (1, 1),
+    "AND": (1, 255),
+    "COUNTA": (1, 255),
     "IF": (2, 3),
     "INDEX": (2, 4),
+    "ISNA": (1, 1),
     "ISNUMBER": (1, 1),
+    "ISTEXT": (1, 1),
     "LEFT": (1, 2),
     "LINEST": (1, 4),
+    "OR": (1, 255),
+    "SUM": (1, 255),
 }
 FORMULA_START = ("=", "+", "-", "@")
 
@@ -229,7 +236,30 @@ def test_every_function_is_a_udf_or_a_builtin_with_a_valid_argument_count(templa
                                 f"(accepts {low}..{high}) in {f.text}")
     assert not problems, "\n".join(problems)
     assert {"FACTOR_BETAS", "FACTOR_RSQ", "FACTOR_TSTATS", "FACTOR_STATS", "FACTOR_ROLLING",
-            "FACTOR_DATA", "FACTOR_REGRESS", "LINEST"} <= used
+            "FACTOR_DATA", "FACTOR_REGRESS", "LINEST", "FACTOR_ATTRIBUTION", "FACTOR_COMPARE",
+            "FACTOR_GRS", "FACTOR_PORTFOLIO"} <= used
+
+
+def test_every_factor_formula_passes_the_region_input(template):
+    """A function with a ``region`` parameter gets the Region input, as its last argument
+    (so every argument before it is given: the count equals the signature's length)."""
+    with_region = {name for name, func in vars(xlfactor.udfs).items()
+                   if name.startswith("FACTOR_") and inspect.isfunction(func)
+                   and "region" in inspect.signature(func).parameters}
+    assert {"FACTOR_BETAS", "FACTOR_ATTRIBUTION", "FACTOR_COMPARE", "FACTOR_GRS",
+            "FACTOR_PORTFOLIO"} <= with_region
+    bounds = udf_bounds()
+    checked = set()
+    for f in formulas(template):
+        outer = re.match(r"^([A-Z_]+)\(", f.text)
+        if outer is None or outer.group(1) not in with_region:
+            continue
+        name = outer.group(1)
+        count = dict(scan(f.text)[0])[name]
+        assert count == bounds[name][1], f"{f.sheet}!{f.ref}: {f.text}"
+        assert f.text.endswith(f",{refresh.NAME_REGION})"), f"{f.sheet}!{f.ref}: {f.text}"
+        checked.add(name)
+    assert checked == with_region - {"FACTOR_PVALUES", "FACTOR_SE"}
 
 
 def test_no_future_function_prefixes_needed(template):
@@ -252,7 +282,7 @@ def test_udf_formulas_are_dynamic_arrays(template):
     cell_blocks = metadata.findall("m:cellMetadata/m:bk", NS)
     spilled = [f for f in formulas(template) if f.element is not None
                and any(n.startswith("FACTOR_") or n == "LINEST" for n, _ in scan(f.text)[0])]
-    assert len(spilled) >= 9  # eight FACTOR_* tables and LINEST
+    assert len(spilled) >= 13  # twelve FACTOR_* tables and LINEST
     for f in spilled:
         cm = f.element.get("cm")
         assert cm is not None and 1 <= int(cm) <= len(cell_blocks), f"{f.sheet}!{f.ref}"
@@ -266,7 +296,7 @@ def test_output_names_anchor_the_udf_formulas(template):
     names = defined_names(template)
     by_cell = {(f.sheet, f.ref): f.text for f in formulas(template) if f.element is not None}
     outputs = {n: ref for n, ref in names.items() if n.startswith(refresh.OUTPUT_PREFIX)}
-    assert len(outputs) >= 8
+    assert len(outputs) >= 12
     for name, ref in outputs.items():
         sheet, cell = ref.split("!")
         text = by_cell.get((sheet.strip("'"), cell.replace("$", "")))
@@ -277,6 +307,89 @@ def test_names_refresh_reads_exist(template):
     names = defined_names(template)
     wanted = {*refresh.INPUT_NAMES, *refresh.STAMP_NAMES, *(s.anchor for s in refresh.CHART_SPOTS)}
     assert wanted <= set(names)
+
+
+# -- the Analysis sheet and its inputs -------------------------------------------------------------
+def test_sheets_in_order_with_analysis_after_factors(template, generate):
+    order = list(sheet_parts(template))
+    assert order == list(generate.SHEETS)
+    assert order.index("Analysis") == order.index("Factors") + 1
+
+
+def test_analysis_sheet_holds_the_four_analyses_and_the_chart_anchor(template):
+    names = defined_names(template)
+    by_cell = {(f.sheet, f.ref): f.text for f in formulas(template) if f.element is not None}
+    expected = {"Out_Attribution": "FACTOR_ATTRIBUTION(INDEX(Tickers,1),",
+                "Out_Compare": "FACTOR_COMPARE(INDEX(Tickers,1),",
+                "Out_Portfolio": "FACTOR_PORTFOLIO(Tickers,Weights,",
+                "Out_GRS": "FACTOR_GRS(Tickers,"}
+    for name, start in expected.items():
+        sheet, ref = names[name].split("!")
+        assert sheet == "Analysis", name
+        assert by_cell[(sheet, ref.replace("$", ""))].startswith(start), name
+    portfolio = by_cell[("Analysis", names["Out_Portfolio"].split("!")[1].replace("$", ""))]
+    assert f",{refresh.NAME_REBALANCE}," in portfolio
+    assert '"table"' in by_cell[("Analysis", names["Out_Attribution"].split("!")[1].replace("$", ""))]
+    anchor = names[refresh.CHART_ATTRIBUTION.anchor]
+    assert anchor.startswith("Analysis!")
+    # The chart sits right of the tables: no formula in its anchor's column or beyond.
+    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+
+    def column(ref: str) -> int:
+        return column_index_from_string(coordinate_from_string(ref.replace("$", ""))[0])
+
+    chart_col = column(anchor.split("!")[1])
+    assert not [f.ref for f in formulas(template) if f.sheet == "Analysis" and f.element is not None
+                and column(f.ref) >= chart_col]
+
+
+def validations(book: zipfile.ZipFile, sheet: str) -> dict[str, ET.Element]:
+    root = ET.fromstring(book.read(sheet_parts(book)[sheet]))
+    return {v.get("sqref"): v for v in root.iter(f"{{{NS['m']}}}dataValidation")}
+
+
+def test_region_and_rebalance_inputs_are_dropdowns_of_the_valid_values(template):
+    from openpyxl import load_workbook
+
+    from xlfactor.engine.portfolio import REBALANCING
+    from xlfactor.sources.french import REGIONS
+
+    names = defined_names(template)
+    found = validations(template, "Inputs")
+    wb = load_workbook(TEMPLATE, read_only=True)
+    try:
+        ws = wb["Inputs"]
+        for name, values, default in ((refresh.NAME_REGION, list(REGIONS), "US"),
+                                      (refresh.NAME_REBALANCE, list(REBALANCING), "daily")):
+            sheet, ref = names[name].split("!")
+            assert sheet == "Inputs"
+            ref = ref.replace("$", "")
+            rule = found[ref]
+            assert rule.get("type") == "list"
+            listed = rule.find("m:formula1", NS).text.strip('"').split(",")
+            assert listed == values, name
+            assert ws[ref].value == default
+    finally:
+        wb.close()
+    assert list(REGIONS) == ["US", "Developed", "Developed ex US", "Europe", "Japan",
+                             "Asia Pacific ex Japan", "North America", "Emerging"]
+
+
+def test_weights_pair_with_the_tickers_and_start_equal(template):
+    names = defined_names(template)
+    tickers = names[refresh.NAME_TICKERS].split("!")[1].replace("$", "")
+    weights = names[refresh.NAME_WEIGHTS].split("!")[1].replace("$", "")
+    (t_col, t_first, t_last), (w_col, w_first, w_last) = (
+        re.match(r"([A-Z]+)(\d+):\1(\d+)$", ref).groups() for ref in (tickers, weights))
+    assert (w_first, w_last) == (t_first, t_last)
+    assert ord(w_col) == ord(t_col) + 1
+    on_inputs = {f.ref: f.text for f in formulas(template)
+                 if f.sheet == "Inputs" and f.element is not None}
+    for row in range(int(t_first), int(t_last) + 1):
+        assert on_inputs[f"{w_col}{row}"] == \
+            f'IF({t_col}{row}="","",1/COUNTA({refresh.NAME_TICKERS}))'
+    total = f"{w_col}{int(t_last) + 1}"
+    assert on_inputs[total] == f"SUM(${w_col}${t_first}:${w_col}${t_last})"
 
 
 # -- buttons and macros ----------------------------------------------------------------------
@@ -331,7 +444,7 @@ def test_every_button_macro_exists_in_the_vba_project(template):
 
 def test_refresh_buttons_on_every_working_sheet(template):
     found = buttons(template)
-    for sheet in ("How to", "Inputs", "Betas", "Stats", "Rolling", "Factors"):
+    for sheet in ("How to", "Inputs", "Betas", "Stats", "Rolling", "Factors", "Analysis"):
         assert "[0]!SampleCall" in found.get(sheet, []), sheet
     assert "[0]!ImportPythonUDFs" in found["How to"]
 
@@ -392,4 +505,8 @@ def test_ticker_text_is_neutralised(generate, tmp_path):
         assert not [s for s in strings if s.startswith(FORMULA_START)]
         for text in hostile[:-1]:
             assert "'" + text in strings
-        assert not [f for f in formulas(book) if "HYPERLINK" in f.text or f.sheet == "Inputs"]
+        assert not [f for f in formulas(book) if "HYPERLINK" in f.text or "SUM(A1)" in f.text]
+        # The only formulas on Inputs are the default weights and their total, which refer
+        # to cells, never to the tickers' text.
+        on_inputs = [f.text for f in formulas(book) if f.sheet == "Inputs" and f.element is not None]
+        assert on_inputs and all(t.startswith(("IF(", "SUM(")) for t in on_inputs)

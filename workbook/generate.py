@@ -53,7 +53,10 @@ from xlsxwriter.worksheet import Worksheet
 
 from xlfactor import __version__ as XLFACTOR_VERSION
 from xlfactor import refresh as R
+from xlfactor.analysis import COMPARE_MODELS
+from xlfactor.engine.portfolio import REBALANCING
 from xlfactor.export import neutralize
+from xlfactor.sources.french import REGIONS
 
 HERE = Path(__file__).resolve().parent
 TEMPLATE = HERE / "xlfactor_template.xlsm"
@@ -73,7 +76,8 @@ REGRESS_ASSET = "Hlth"
 REGRESS_ASSET_TEXT = "health-care industry portfolio"
 REGRESS_MONTHS = 24
 
-SHEETS = ("How to", "Inputs", "Betas", "Stats", "Rolling", "Factors", "Regress", CONF_SHEET)
+SHEETS = ("How to", "Inputs", "Betas", "Stats", "Rolling", "Factors", "Analysis", "Regress",
+          CONF_SHEET)
 
 # Number formats. Dates are ISO so they read the same in every locale.
 FMT_DATE = "yyyy-mm-dd"
@@ -81,10 +85,12 @@ FMT_MONTH = "yyyy-mm"
 FMT_STAMP = 'yyyy-mm-dd hh:mm;;"never"'
 FMT_ALPHA = "0.000%"
 FMT_PCT = "0.00%"
+FMT_PCT1 = "0.0%"
 FMT_BETA = "0.000"
 FMT_T = "0.00"
 FMT_P = "0.000"
 FMT_4 = "0.0000"
+FMT_1 = "0.0"
 FMT_INT = "0"
 FMT_TINY = "0.0E+00"
 
@@ -149,6 +155,8 @@ class Styles:
         self.context_stamp = fmt(bold=True, align="left", num_format=FMT_STAMP)
         self.note = fmt(font_color="#595959")
         self.note_wrap = fmt(font_color="#595959", text_wrap=True, valign="top")
+        # Notes right after a right-aligned number (the Inputs weights) need a gap.
+        self.note_indent = fmt(font_color="#595959", indent=1)
         self.text = fmt()
         self.text_wrap = fmt(text_wrap=True, valign="top")
         self.step = fmt(bold=True, font_color="#1F4E79", align="right", valign="top")
@@ -159,6 +167,9 @@ class Styles:
         self.input = fmt(**input_box)
         self.input_date = fmt(**input_box, num_format=FMT_DATE, align="left")
         self.input_int = fmt(**input_box, num_format=FMT_INT, align="left")
+        self.input_pct = fmt(**input_box, num_format=FMT_PCT1)
+        self.total_label = fmt(bold=True, align="right")
+        self.total_pct = fmt(bold=True, num_format=FMT_PCT1, top=1, top_color="#BFBFBF")
         stamp_box = {"bg_color": "#F2F2F2", "border": 1, "border_color": "#BFBFBF"}
         self.stamp = fmt(**stamp_box, num_format=FMT_STAMP, align="left", valign="vcenter")
         self.stamp_text = fmt(**stamp_box, text_wrap=True, valign="vcenter")
@@ -169,7 +180,8 @@ class Styles:
         self.month = fmt(num_format=FMT_MONTH, align="left")
         self.ticker = fmt(bold=True)
         self.nums = {code: fmt(num_format=code) for code in
-                     (FMT_ALPHA, FMT_PCT, FMT_BETA, FMT_T, FMT_P, FMT_4, FMT_INT, FMT_TINY)}
+                     (FMT_ALPHA, FMT_PCT, FMT_PCT1, FMT_BETA, FMT_T, FMT_P, FMT_4, FMT_1,
+                      FMT_INT, FMT_TINY)}
 
     def num(self, code: str) -> Format:
         return self.nums[code]
@@ -222,17 +234,28 @@ def page_setup(ws: Worksheet) -> None:
 
 
 # -- the formulas ------------------------------------------------------------------------------
+# Every factor function that has a region takes the Region input as its last argument. The
+# optional arguments before it are spelled out with their defaults (header TRUE, annualize
+# TRUE, output "table") rather than left empty, so the formula reads the same in Excel and
+# in any tool that evaluates it.
 FIRST = f"INDEX({R.NAME_TICKERS},1)"
-F_BETAS = f"FACTOR_BETAS({R.NAME_TICKERS},{R.NAME_MODEL},{R.NAME_START},{R.NAME_END},{R.NAME_FREQ})"
-F_ALPHA = f"FACTOR_ALPHA({R.NAME_TICKERS},{R.NAME_MODEL},{R.NAME_START},{R.NAME_END},{R.NAME_FREQ})"
-F_RSQ = f"FACTOR_RSQ({R.NAME_TICKERS},{R.NAME_MODEL},{R.NAME_START},{R.NAME_END},{R.NAME_FREQ})"
-F_TSTATS = (f"FACTOR_TSTATS({R.NAME_TICKERS},{R.NAME_MODEL},{R.NAME_START},{R.NAME_END},"
-            f"{R.NAME_FREQ},{R.NAME_SE},{R.NAME_LAGS})")
-F_STATS = (f"FACTOR_STATS({FIRST},{R.NAME_MODEL},{R.NAME_START},{R.NAME_END},{R.NAME_FREQ},"
-           f"{R.NAME_SE},{R.NAME_LAGS})")
+SAMPLE = f"{R.NAME_MODEL},{R.NAME_START},{R.NAME_END},{R.NAME_FREQ}"
+REGION = R.NAME_REGION
+F_BETAS = f"FACTOR_BETAS({R.NAME_TICKERS},{SAMPLE},TRUE,{REGION})"
+F_ALPHA = f"FACTOR_ALPHA({R.NAME_TICKERS},{SAMPLE},TRUE,TRUE,{REGION})"
+F_RSQ = f"FACTOR_RSQ({R.NAME_TICKERS},{SAMPLE},TRUE,{REGION})"
+F_TSTATS = (f"FACTOR_TSTATS({R.NAME_TICKERS},{SAMPLE},{R.NAME_SE},{R.NAME_LAGS},TRUE,"
+            f"{REGION})")
+F_STATS = f"FACTOR_STATS({FIRST},{SAMPLE},{R.NAME_SE},{R.NAME_LAGS},{REGION})"
 F_ROLLING = (f"FACTOR_ROLLING({FIRST},{R.NAME_MODEL},{R.NAME_WINDOW},{R.NAME_START},"
-             f"{R.NAME_END},{R.NAME_FREQ})")
-F_DATA = f"FACTOR_DATA({R.NAME_MODEL},{R.NAME_START},{R.NAME_END},{R.NAME_FREQ})"
+             f"{R.NAME_END},{R.NAME_FREQ},TRUE,{REGION})")
+F_DATA = f"FACTOR_DATA({SAMPLE},TRUE,{REGION})"
+F_ATTRIBUTION = f'FACTOR_ATTRIBUTION({FIRST},{SAMPLE},"table",TRUE,{REGION})'
+F_COMPARE = (f"FACTOR_COMPARE({FIRST},{R.NAME_START},{R.NAME_END},{R.NAME_FREQ},{R.NAME_SE},"
+             f"TRUE,{REGION})")
+F_PORTFOLIO = (f"FACTOR_PORTFOLIO({R.NAME_TICKERS},{R.NAME_WEIGHTS},{SAMPLE},{R.NAME_REBALANCE},"
+               f"TRUE,{REGION})")
+F_GRS = f"FACTOR_GRS({R.NAME_TICKERS},{SAMPLE},{REGION})"
 
 
 def shown(formula: str) -> str:
@@ -242,7 +265,7 @@ def shown(formula: str) -> str:
 
 # -- sheets ------------------------------------------------------------------------------------
 def sheet_header(ws: Worksheet, st: Styles, title: str, button_col: int) -> None:
-    """Title, the inputs in use and the refresh stamp (rows 1-3), and a Refresh button.
+    """Title, the inputs in use and the refresh stamp (rows 1-4), and a Refresh button.
 
     The context cells reference the Inputs names, so every sheet says which model, period
     and data release its numbers belong to.
@@ -264,6 +287,9 @@ def sheet_header(ws: Worksheet, st: Styles, title: str, button_col: int) -> None
     ws.merge_range(2, 4, 2, 7, "", st.context_value)
     ws.write_formula(2, 4, f'IF({R.NAME_RELEASE}="","(press Refresh)",{R.NAME_RELEASE})',
                      st.context_value)
+    put_text(ws, 3, 0, "Factor region", st.context_label)
+    ws.merge_range(3, 1, 3, 2, "", st.context_value)
+    ws.write_formula(3, 1, f'IF({R.NAME_REGION}="","US",{R.NAME_REGION})', st.context_value)
     add_button(ws, 1, button_col, "Refresh", REFRESH_MACRO, width=110)
 
 
@@ -315,8 +341,8 @@ def how_to_sheet(wb: Workbook, st: Styles, xlwings_version: str) -> None:
          "functions then appear in the function wizard under the category xlfactor."),
     ]
     steps_use = [
-        ("Edit the yellow cells on the Inputs sheet: tickers, model, period, frequency, standard "
-         "errors, rolling window."),
+        ("Edit the yellow cells on the Inputs sheet: tickers and portfolio weights, model, factor "
+         "region, period, frequency, standard errors, rolling window, rebalancing."),
         ("Press Refresh (on Inputs or any result sheet). It downloads what the cache lacks, recalculates every "
          "FACTOR_* formula and redraws the charts; progress shows in the status bar."),
         ("Inputs > Status then says OK or why the refresh failed; Last refreshed and Data release "
@@ -344,8 +370,8 @@ def how_to_sheet(wb: Workbook, st: Styles, xlwings_version: str) -> None:
          "functions are imported the cells show #NAME?."),
         ("Offline trial: set the environment variable XLFACTOR_SOURCE=sample before starting "
          "Excel; tickers are then sample portfolios (NoDur, Hlth, S1V1...), frequency M, 1949-2017."),
-        ("Every output sheet shows the model, period and data release in its rows 2-3; charts state "
-         "the same in their footers."),
+        ("Every output sheet shows the model, period, factor region and data release in its rows "
+         "2-4; charts state the model, period and data release in their titles and footers."),
     ]
     for text in notes:
         row += 1
@@ -362,6 +388,8 @@ def how_to_sheet(wb: Workbook, st: Styles, xlwings_version: str) -> None:
                      "betas with bands of two standard errors.")),
         ("Factors", ("FACTOR_DATA: the factor returns in the sample, and a chart of their "
                      "cumulative returns.")),
+        ("Analysis", ("FACTOR_ATTRIBUTION and FACTOR_COMPARE for the first ticker (with a waterfall "
+                      "chart of the attribution), FACTOR_PORTFOLIO and FACTOR_GRS for all tickers.")),
         ("Regress", ("FACTOR_REGRESS on numbers typed into the sheet, next to Excel's own LINEST "
                      "for comparison.")),
         (CONF_SHEET, f"Settings xlwings reads from this workbook: UDF Modules = {UDF_MODULE}."),
@@ -378,36 +406,66 @@ def inputs_sheet(wb: Workbook, st: Styles, tickers: Sequence[str]) -> None:
     ws.set_tab_color("#FFC000")
     ws.set_column(0, 0, 20)
     ws.set_column(1, 1, 16)
-    ws.set_column(2, 2, 74)
-    ws.set_column(3, 3, 15)
+    ws.set_column(2, 2, 10)
+    ws.set_column(3, 3, 70)
+    ws.set_column(4, 4, 15)
     ws.set_row(0, 24)
     put_text(ws, 0, 0, "Inputs", st.title)
-    add_button(ws, 0, 2, "Refresh", REFRESH_MACRO, width=110)
+    add_button(ws, 0, 3, "Refresh", REFRESH_MACRO, width=110)
     put_text(ws, 1, 0, "Yellow cells are yours to edit. Formulas on the other sheets read them "
-             "through the names in column D.", st.subtitle)
+             "through the names in column E.", st.subtitle)
     put_text(ws, 3, 0, "Assets", st.section)
-    put_text(ws, 3, 3, "Name", st.name)
+    put_text(ws, 3, 1, "Ticker", st.name)
+    put_text(ws, 3, 2, "Weight", st.name)
+    put_text(ws, 3, 4, "Name", st.name)
     first = 4
+    last = first + TICKER_ROWS - 1
     for i in range(TICKER_ROWS):
         value = tickers[i] if i < len(tickers) else None
         if value is None:
             ws.write_blank(first + i, 1, None, st.input)
         else:
             put_text(ws, first + i, 1, value, st.input)
-    put_text(ws, first, 0, "Tickers", st.label)
-    put_text(ws, first + 1, 0, "(one per cell)", st.note)
-    put_text(ws, first, 2, "Yahoo Finance symbols such as AAPL or BRK-B; blank cells are "
-             "ignored.", st.note)
-    put_text(ws, first + 1, 2, "The first ticker is the one shown on the Stats and Rolling "
-             "sheets.", st.note)
-    put_text(ws, first, 3, R.NAME_TICKERS, st.name)
-    define(wb, R.NAME_TICKERS, "Inputs", first, 1, first + TICKER_ROWS - 1)
+        # Equal weights over the tickers given until the user types numbers over them; a
+        # blank ticker gets a blank weight, so the two columns pair up as FACTOR_PORTFOLIO
+        # pairs them (blanks dropped from both).
+        ticker = cell(first + i, 1)
+        ws.write_formula(first + i, 2, f'IF({ticker}="","",1/COUNTA({R.NAME_TICKERS}))',
+                         st.input_pct)
+    put_text(ws, first, 0, "Tickers, weights", st.label)
+    put_text(ws, first + 1, 0, "(one per row)", st.note)
+    notes = [
+        "Yahoo Finance symbols such as AAPL or BRK-B; blank cells are ignored.",
+        "The first ticker is the one shown on the Stats, Rolling and Analysis sheets.",
+        "Weights: the portfolio on the Analysis sheet (FACTOR_PORTFOLIO), one per ticker.",
+        "They start as equal weights (formulas); type your own over them, totalling 100%.",
+    ]
+    for i, text in enumerate(notes):
+        put_text(ws, first + i, 3, text, st.note_indent)
+    put_text(ws, first, 4, R.NAME_TICKERS, st.name)
+    put_text(ws, first + 2, 4, R.NAME_WEIGHTS, st.name)
+    define(wb, R.NAME_TICKERS, "Inputs", first, 1, last)
+    define(wb, R.NAME_WEIGHTS, "Inputs", first, 2, last)
+    total = last + 1
+    put_text(ws, total, 1, "Total", st.total_label)
+    weights = f"{cell(first, 2, absolute=True)}:{cell(last, 2, absolute=True)}"
+    ws.write_formula(total, 2, f"SUM({weights})", st.total_pct)
+    total_cell = cell(total, 2, absolute=True)
+    # Red unless the weights add up to 100% (or to 100: percentages typed as numbers).
+    ws.conditional_format(total, 2, total, 2, {
+        "type": "formula",
+        "criteria": f"=AND(ABS({total_cell}-1)>0.000001,ABS({total_cell}-100)>0.000001)",
+        "format": wb.add_format({"font_color": "#C00000", "bg_color": "#FFC7CE"})})
+    put_text(ws, total, 3, "The weights must total 100%; the total turns red when they do not.",
+             st.note_indent)
 
-    row = first + TICKER_ROWS + 1
+    row = total + 2
     put_text(ws, row, 0, "Model and sample", st.section)
     settings: list[tuple[str, str, Any, Format, str]] = [
         (R.NAME_MODEL, "Model", "FF3", st.input,
          "CAPM, FF3, CARHART4, FF5, FF6, or a factor list such as MKT,SMB,MOM."),
+        (R.NAME_REGION, "Factor region", "US", st.input,
+         "French-library factors of a region (list); Emerging has monthly data only."),
         (R.NAME_START, "Start", datetime(2021, 1, 1), st.input_date,
          "First date, inclusive. Blank: three years before End."),
         (R.NAME_END, "End", datetime(2023, 12, 31), st.input_date,
@@ -420,6 +478,8 @@ def inputs_sheet(wb: Workbook, st: Styles, tickers: Sequence[str]) -> None:
          "Newey-West lags. Blank: floor(4 (T/100)^(2/9))."),
         (R.NAME_WINDOW, "Rolling window", 252, st.input_int,
          "Periods per window: 252 days, 52 weeks or 12 months make about one year."),
+        (R.NAME_REBALANCE, "Rebalancing", "daily", st.input,
+         "Portfolio: daily keeps the weights constant; buy_and_hold lets them drift."),
     ]
     for name, label, value, fmt, note in settings:
         row += 1
@@ -432,15 +492,15 @@ def inputs_sheet(wb: Workbook, st: Styles, tickers: Sequence[str]) -> None:
             ws.write_number(row, 1, value, fmt)
         else:
             put_text(ws, row, 1, value, fmt)
-        put_text(ws, row, 2, note, st.note)
-        put_text(ws, row, 3, name, st.name)
+        put_text(ws, row, 3, note, st.note_indent)
+        put_text(ws, row, 4, name, st.name)
         define(wb, name, "Inputs", row, 1)
         validate_input(ws, name, row)
 
     row += 2
     put_text(ws, row, 0, "Refresh", st.section)
-    put_text(ws, row, 2, "Written by the Refresh button (macro SampleCall, then "
-             "xlfactor.refresh; see How to).", st.note)
+    put_text(ws, row, 3, "Written by the Refresh button (macro SampleCall, then "
+             "xlfactor.refresh; see How to).", st.note_indent)
     stamps = [
         (R.NAME_LAST_REFRESHED, "Last refreshed", st.stamp, None),
         (R.NAME_RELEASE, "Data release", st.stamp_text, None),
@@ -450,10 +510,10 @@ def inputs_sheet(wb: Workbook, st: Styles, tickers: Sequence[str]) -> None:
     for name, label, fmt, initial in stamps:
         row += 1
         put_text(ws, row, 0, label, st.label_mid)
-        ws.merge_range(row, 1, row, 2, "", fmt)
+        ws.merge_range(row, 1, row, 3, "", fmt)
         if initial is not None:
             put_text(ws, row, 1, initial, fmt)
-        put_text(ws, row, 3, name, st.name_mid)
+        put_text(ws, row, 4, name, st.name_mid)
         define(wb, name, "Inputs", row, 1)
         if name in (R.NAME_SOURCES, R.NAME_STATUS):
             # Room for two lines of a long status or source description.
@@ -472,6 +532,14 @@ def validate_input(ws: Worksheet, name: str, row: int) -> None:
         ws.data_validation(row, 1, row, 1, {
             "validate": "list", "source": ["D", "W", "M"],
             "error_title": "Frequency", "error_message": "D, W or M"})
+    elif name == R.NAME_REGION:
+        ws.data_validation(row, 1, row, 1, {
+            "validate": "list", "source": list(REGIONS),
+            "error_title": "Factor region", "error_message": ", ".join(REGIONS)})
+    elif name == R.NAME_REBALANCE:
+        ws.data_validation(row, 1, row, 1, {
+            "validate": "list", "source": list(REBALANCING),
+            "error_title": "Rebalancing", "error_message": " or ".join(REBALANCING)})
     elif name == R.NAME_SE:
         ws.data_validation(row, 1, row, 1, {
             "validate": "list", "source": ["classical", "HC0", "HC1", "HC2", "HC3", "HAC"],
@@ -501,7 +569,7 @@ def betas_sheet(wb: Workbook, st: Styles) -> None:
     alpha = {0: st.ticker, 1: st.num(FMT_ALPHA), 2: st.num(FMT_PCT), 3: st.num(FMT_T),
              4: st.num(FMT_P)}
     # "Alpha (annualised, arithmetic)" needs three lines in a number-width column.
-    row = table_block(wb, ws, st, row, "Alpha, annualised, with t and p:  " + shown(F_ALPHA),
+    row = table_block(wb, ws, st, row, "Annualised alpha, t and p:  " + shown(F_ALPHA),
                       F_ALPHA, "Out_Alpha", alpha, n, header_lines=3)
     fit = {0: st.ticker, 1: st.num(FMT_BETA), 2: st.num(FMT_BETA), 3: st.num(FMT_INT)}
     row = table_block(wb, ws, st, row, "Fit:  " + shown(F_RSQ), F_RSQ, "Out_Rsq", fit, n)
@@ -561,10 +629,10 @@ def rolling_sheet(wb: Workbook, st: Styles) -> None:
     ws = wb.add_worksheet("Rolling")
     ws.set_column(0, 0, 12, st.date)
     ws.set_column(1, 1, 11, st.num(FMT_ALPHA))
-    ws.set_column(2, 8, 10, st.num(FMT_BETA))
+    ws.set_column(2, 8, 11, st.num(FMT_BETA))
     ws.set_column(9, 9, 3)
     sheet_header(ws, st, "Rolling regression: first ticker", button_col=10)
-    put_text(ws, 4, 0, "One row per window end date:  " + shown(F_ROLLING), st.section)
+    put_text(ws, 4, 0, "One row per window:  " + shown(F_ROLLING), st.section)
     preformat(ws, 5, 5, {c: st.header for c in range(9)})
     spill(ws, 5, 0, F_ROLLING, st.header)
     define(wb, "Out_Rolling", "Rolling", 5, 0)
@@ -581,7 +649,7 @@ def factors_sheet(wb: Workbook, st: Styles) -> None:
     ws.set_column(1, 7, 10, st.num(FMT_PCT))
     ws.set_column(8, 8, 3)
     sheet_header(ws, st, "Factor returns", button_col=9)
-    put_text(ws, 4, 0, "Decimals per period, shown in percent:  " + shown(F_DATA), st.section)
+    put_text(ws, 4, 0, "Per period, shown in percent:  " + shown(F_DATA), st.section)
     preformat(ws, 5, 5, {c: st.header for c in range(8)})
     spill(ws, 5, 0, F_DATA, st.header)
     define(wb, "Out_Factors", "Factors", 5, 0)
@@ -589,6 +657,81 @@ def factors_sheet(wb: Workbook, st: Styles) -> None:
     define(wb, R.CHART_FACTORS.anchor, "Factors", 5, 9)
     ws.freeze_panes(6, 0)
     page_setup(ws)
+
+
+#: Rows of FACTOR_ATTRIBUTION's table: alpha, up to six factors, residual, sum of parts,
+#: the arithmetic total, compounding and the compounded total.
+ATTRIBUTION_ROWS = 1 + 6 + 5
+#: FACTOR_GRS's first rows, always in this order, and their number formats; text follows.
+GRS_FORMATS = (FMT_T, FMT_P, FMT_INT, FMT_INT, FMT_INT, FMT_INT, FMT_4, FMT_4)
+GRS_TEXT_ROWS = 11  # assets, what was estimated (describe()), and room for a stale warning
+
+
+def analysis_sheet(wb: Workbook, st: Styles) -> None:
+    """Attribution and model comparison of the first ticker; portfolio and GRS of all."""
+    ws = wb.add_worksheet("Analysis")
+    # Column A fits the GRS labels ("Squared Sharpe, factors + assets").
+    ws.set_column(0, 0, 31)
+    ws.set_column(1, 8, 12)
+    ws.set_column(9, 9, 3)
+    sheet_header(ws, st, "Analysis: attribution, model comparison, portfolio, GRS test",
+                 button_col=10)
+
+    row = 4
+    parts = {0: st.label, 1: st.num(FMT_PCT), 2: st.num(FMT_PCT), 3: st.num(FMT_PCT1)}
+    top = row
+    row = table_block(wb, ws, st, row, "Attribution, first ticker:  " + shown(F_ATTRIBUTION),
+                      F_ATTRIBUTION, "Out_Attribution", parts, 1 + ATTRIBUTION_ROWS,
+                      header_lines=2)
+    # The compounding rows have no annualised value or share: FACTOR_ATTRIBUTION says #N/A
+    # (as text; an error value if a tool converts it).
+    first_value = cell(top + 2, 1)
+    ws.conditional_format(top + 2, 1, row - 2, 3, {
+        "type": "formula", "criteria": f"=OR(ISNA({first_value}),ISTEXT({first_value}))",
+        "format": wb.add_format({"font_color": "#A6A6A6"})})
+    emphasise(wb, ws, top + 2, row - 2, 3, 'LEFT($A{r},5)="total"',
+              {"bold": True, "top": 1, "top_color": "#BFBFBF"})
+    put_text(ws, top, 10, "Where the first ticker's excess return came from (drawn by Refresh)",
+             st.note)
+    define(wb, R.CHART_ATTRIBUTION.anchor, "Analysis", top + 1, 10)
+
+    compare = {0: st.label, 1: st.num(FMT_ALPHA), 2: st.num(FMT_PCT), 3: st.num(FMT_T),
+               4: st.num(FMT_BETA), 5: st.num(FMT_BETA), 6: st.num(FMT_1), 7: st.num(FMT_1),
+               8: st.num(FMT_INT)}
+    row = table_block(wb, ws, st, row, "Models compared on the same dates, first ticker:  "
+                      + shown(F_COMPARE), F_COMPARE, R.NAME_OUT_COMPARE, compare,
+                      1 + len(COMPARE_MODELS), header_lines=2)
+
+    holdings = {0: st.ticker, 1: st.num(FMT_PCT1), 2: st.num(FMT_ALPHA),
+                **{c: st.num(FMT_BETA) for c in range(3, 9)}}
+    top = row
+    row = table_block(wb, ws, st, row, "Portfolio, weights from Inputs:  " + shown(F_PORTFOLIO),
+                      F_PORTFOLIO, "Out_Portfolio", holdings, 1 + 1 + TICKER_ROWS + 1)
+    emphasise(wb, ws, top + 2, row - 2, 8, '$A{r}="PORTFOLIO"',
+              {"bold": True, "bg_color": "#F2F2F2"})
+    emphasise(wb, ws, top + 2, row - 2, 8, '$A{r}="weighted exposure"',
+              {"italic": True, "top": 1, "top_color": "#BFBFBF"})
+
+    put_text(ws, row, 0, "Are all alphas zero? GRS test, all tickers:  " + shown(F_GRS),
+             st.section)
+    for i, code in enumerate(GRS_FORMATS):
+        preformat(ws, row + 1 + i, row + 1 + i, {0: st.label, 1: st.num(code)})
+    text_top = row + 1 + len(GRS_FORMATS)
+    preformat(ws, text_top, text_top + GRS_TEXT_ROWS - 1, {0: st.label, 1: st.text})
+    spill(ws, row + 1, 0, F_GRS, st.label)
+    define(wb, "Out_GRS", "Analysis", row + 1, 0)
+    page_setup(ws)
+
+
+def emphasise(wb: Workbook, ws: Worksheet, first: int, last: int, last_col: int,
+              criterion: str, props: dict[str, Any]) -> None:
+    """Format the rows of a spilled table whose label (column A) matches, wherever they land.
+
+    ``criterion`` is a formula with ``{r}`` for the first row's number (1-based).
+    """
+    ws.conditional_format(first, 0, last, last_col, {
+        "type": "formula", "criteria": "=" + criterion.format(r=first + 1),
+        "format": wb.add_format(props)})
 
 
 def regress_sheet(wb: Workbook, st: Styles, data: RegressData) -> None:
@@ -783,6 +926,7 @@ def build(path: str | Path = TEMPLATE, *, tickers: Sequence[str] = DEFAULT_TICKE
     stats_sheet(wb, st)
     rolling_sheet(wb, st)
     factors_sheet(wb, st)
+    analysis_sheet(wb, st)
     regress_sheet(wb, st, regress_data())
     conf_sheet(wb, st)
     wb.close()

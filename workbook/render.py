@@ -120,6 +120,10 @@ PREVIEW_INPUTS: dict[str, Any] = {
     "SEType": "HAC",
     "NWLags": None,
     "Window": 36,
+    "Region": "US",
+    # Typed over the template's equal-weight formulas (openpyxl cannot evaluate those).
+    "Weights": [0.3, 0.25, 0.2, 0.15, 0.1],
+    "Rebalance": "daily",
 }
 _CALL = re.compile(r"^=?\s*([A-Z_][A-Z0-9_.]*)\((.*)\)\s*$", re.DOTALL)
 _RANGE = re.compile(r"^\$?[A-Z]{1,3}\$?\d+(:\$?[A-Z]{1,3}\$?\d+)?$")
@@ -274,6 +278,10 @@ class _Book:
             return values[int(inner[1]) - 1][0]
         if text.upper() in ("TRUE", "FALSE"):
             return text.upper() == "TRUE"
+        if not text:
+            return None
+        if len(text) >= 2 and text[0] == text[-1] == '"':
+            return text[1:-1].replace('""', '"')
         if _RANGE.match(text):
             return _as_2d(_Range(self, ws, text).value)
         value = self.names[text].refers_to_range.value

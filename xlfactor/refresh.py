@@ -39,8 +39,14 @@ NAME_FREQ = "Freq"
 NAME_SE = "SEType"
 NAME_LAGS = "NWLags"
 NAME_WINDOW = "Window"
+NAME_REGION = "Region"
+NAME_WEIGHTS = "Weights"
+NAME_REBALANCE = "Rebalance"
 INPUT_NAMES = (NAME_TICKERS, NAME_MODEL, NAME_START, NAME_END, NAME_FREQ, NAME_SE, NAME_LAGS,
-               NAME_WINDOW)
+               NAME_WINDOW, NAME_REGION, NAME_WEIGHTS, NAME_REBALANCE)
+#: Inputs added after the first templates: a workbook without them still refreshes, with
+#: the defaults (US factors, no portfolio check).
+OPTIONAL_INPUTS = (NAME_REGION, NAME_WEIGHTS, NAME_REBALANCE)
 
 NAME_LAST_REFRESHED = "LastRefreshed"
 NAME_RELEASE = "DataRelease"
@@ -50,6 +56,8 @@ STAMP_NAMES = (NAME_LAST_REFRESHED, NAME_RELEASE, NAME_SOURCES, NAME_STATUS)
 
 #: Names starting with this mark the anchor cell of a FACTOR_* formula.
 OUTPUT_PREFIX = "Out_"
+#: The Analysis sheet's FACTOR_COMPARE anchor: Refresh fetches that comparison's factors.
+NAME_OUT_COMPARE = "Out_Compare"
 
 #: Default rolling window, as in FACTOR_ROLLING, so the chart matches the sheet.
 DEFAULT_WINDOW = 252
@@ -68,7 +76,8 @@ class ChartSpot:
 CHART_EXPOSURES = ChartSpot("Chart_Betas", "xlfactor_exposures")
 CHART_ROLLING = ChartSpot("Chart_Rolling", "xlfactor_rolling")
 CHART_FACTORS = ChartSpot("Chart_Factors", "xlfactor_factors")
-CHART_SPOTS = (CHART_EXPOSURES, CHART_ROLLING, CHART_FACTORS)
+CHART_ATTRIBUTION = ChartSpot("Chart_Attribution", "xlfactor_attribution")
+CHART_SPOTS = (CHART_EXPOSURES, CHART_ROLLING, CHART_FACTORS, CHART_ATTRIBUTION)
 
 
 # -- the slice of the xlwings object model used here --------------------------------------
@@ -130,10 +139,13 @@ class SheetInputs:
     se: str
     lags: int | None
     window: int
+    region: str = "US"
+    weights: Any = None
+    rebalance: str | None = None
 
     @property
     def first_ticker(self) -> str:
-        """The asset that the Stats and Rolling sheets show (``INDEX(Tickers, 1)``)."""
+        """The asset that the Stats, Rolling and Analysis sheets show (``INDEX(Tickers, 1)``)."""
         return self.tickers[0]
 
 
@@ -173,6 +185,9 @@ def refresh(book: BookLike, *, clock: Callable[[], datetime] = datetime.now) -> 
         progress.start(2, "loading data")
         res = _fit(inputs, progress.detail)
         warnings = [_failed_line(name, err) for name, err in res.failed.items()]
+        if NAME_OUT_COMPARE in _present(book):
+            prefetch_comparison(inputs, progress.detail)
+        warnings += portfolio_warnings(inputs)
         progress.start(3, "recalculating the FACTOR_* formulas")
         recalculate(book)
         progress.start(4, "drawing charts")
@@ -196,11 +211,21 @@ def refresh(book: BookLike, *, clock: Callable[[], datetime] = datetime.now) -> 
 
 # -- steps ---------------------------------------------------------------------------------
 def read_inputs(book: BookLike) -> SheetInputs:
-    """Read and validate the named input cells (the same rules as the worksheet functions)."""
+    """Read and validate the named input cells (the same rules as the worksheet functions).
+
+    The weights and the rebalancing rule are kept as read: only the Analysis sheet's
+    portfolio uses them, and :func:`portfolio_warnings` reports their problems without
+    stopping the refresh.
+    """
     from . import sheet
+    from .sources.french import canonical_region
     from .tickers import normalize_tickers
 
+    present = _present(book)
+
     def cell(name: str) -> Any:
+        if name in OPTIONAL_INPUTS and name not in present:
+            return None
         return book.names[name].refers_to_range.value
 
     raw_tickers = cell(NAME_TICKERS)
@@ -215,6 +240,9 @@ def read_inputs(book: BookLike) -> SheetInputs:
         se=sheet.text_arg(cell(NAME_SE), "se_type") or "classical",
         lags=sheet.int_arg(cell(NAME_LAGS), None, "lags", minimum=1),
         window=DEFAULT_WINDOW if window is None else window,
+        region=canonical_region(sheet.text_arg(cell(NAME_REGION), "region")),
+        weights=cell(NAME_WEIGHTS),
+        rebalance=cell(NAME_REBALANCE),
     )
 
 
@@ -224,7 +252,48 @@ def _fit(inputs: SheetInputs, progress: Callable[[str], None]) -> FactorResults:
     # The same request as the Betas sheet's formulas: it fills the on-disk cache that the
     # worksheet functions (running in xlwings' UDF process) read on recalculation.
     return api.fit(inputs.tickers, inputs.model, inputs.start, inputs.end, inputs.freq,
-                   inputs.se, inputs.lags, progress=progress)
+                   inputs.se, inputs.lags, progress=progress, region=inputs.region)
+
+
+def prefetch_comparison(inputs: SheetInputs, progress: Callable[[str], None]) -> None:
+    """Load the factor files of every model FACTOR_COMPARE fits, so Excel's recalculation
+    does not download them. A file the source lacks is not an error here: FACTOR_COMPARE
+    lists that model as not fitted."""
+    from . import api
+    from .analysis import COMPARE_MODELS
+    from .errors import XlFactorError
+
+    progress("factors for the model comparison")
+    for model in COMPARE_MODELS:
+        try:
+            api.load_factors(model, inputs.freq, region=inputs.region)
+        except XlFactorError:  # FACTOR_COMPARE lists the model as not fitted
+            pass
+
+
+def portfolio_warnings(inputs: SheetInputs) -> list[str]:
+    """Why the Analysis sheet's FACTOR_PORTFOLIO cannot compute, checked as it checks.
+
+    Weights pair with the tickers in order, blank cells dropped from both; a workbook
+    without a Weights range has nothing to check.
+    """
+    from . import sheet
+    from .engine.portfolio import check_rebalance, check_weights
+    from .errors import InvalidInputError, XlFactorError
+
+    if inputs.weights is None:
+        return []
+    try:
+        check_rebalance(sheet.text_arg(inputs.rebalance, "rebalance"))
+        sheet.reject_error_values(inputs.weights, "weights")
+        cells = [c for c in sheet.flatten(inputs.weights)
+                 if c is not None and not (isinstance(c, str) and not c.strip())]
+        if any(isinstance(c, bool) or not isinstance(c, (int, float)) for c in cells):
+            raise InvalidInputError("weights must be numbers")
+        check_weights([float(c) for c in cells], len(inputs.tickers))
+    except XlFactorError as err:
+        return [f"portfolio not computed ({_reason(err)})"]
+    return []
 
 
 def recalculate(book: BookLike) -> int:
@@ -248,11 +317,16 @@ def recalculate(book: BookLike) -> int:
 
 def draw_charts(book: BookLike, inputs: SheetInputs, res: FactorResults,
                 progress: Callable[[str], None] = lambda text: None) -> list[str]:
-    """Draw the three charts; a chart that cannot be drawn becomes a warning line."""
-    from . import api, charts
+    """Draw the charts; a chart that cannot be drawn becomes a warning line.
+
+    A chart whose anchor name the workbook lacks (a template from before that chart) is
+    skipped without a warning.
+    """
+    from . import analysis, api, charts
     from .models import resolve_model
 
     warnings: list[str] = []
+    region = {"region": inputs.region}
 
     def exposures(folder: Path) -> Any:
         return charts.exposure_chart(res, folder / "exposures.png")
@@ -260,20 +334,29 @@ def draw_charts(book: BookLike, inputs: SheetInputs, res: FactorResults,
     def rolling(_folder: Path) -> Any:
         frame = api.rolling(inputs.first_ticker, inputs.model, inputs.window, inputs.start,
                             inputs.end, inputs.freq, inputs.se, inputs.lags,
-                            with_std_errors=True)
+                            with_std_errors=True, **region)
         return charts.rolling_chart(frame, inputs.first_ticker, window=inputs.window,
                                     se_label=inputs.se)
 
     def factors(_folder: Path) -> Any:
         model = resolve_model(inputs.model)
-        frame = api.factor_returns(model, inputs.start, inputs.end, inputs.freq)
+        frame = api.factor_returns(model, inputs.start, inputs.end, inputs.freq, **region)
         return charts.cumulative_factor_chart(frame, model=model.name, freq=inputs.freq)
+
+    def attribution(_folder: Path) -> Any:
+        att = analysis.attribution(inputs.first_ticker, inputs.model, inputs.start, inputs.end,
+                                   inputs.freq, **region)
+        return charts.attribution_chart(att)
 
     jobs = ((CHART_EXPOSURES, "factor exposures", exposures),
             (CHART_ROLLING, f"rolling betas of {inputs.first_ticker}", rolling),
-            (CHART_FACTORS, "cumulative factor returns", factors))
+            (CHART_FACTORS, "cumulative factor returns", factors),
+            (CHART_ATTRIBUTION, f"return attribution of {inputs.first_ticker}", attribution))
+    present = _present(book)
     with tempfile.TemporaryDirectory(prefix="xlfactor-charts-") as tmp:
         for spot, label, make in jobs:
+            if spot.anchor not in present:
+                continue
             progress(label)
             try:
                 place_picture(book, spot, make(Path(tmp)))
@@ -315,7 +398,8 @@ def _success_line(res: FactorResults, warnings: Iterable[str]) -> str:
     info = res.info
     period = f"{info.start:%Y-%m-%d} to {info.end:%Y-%m-%d}" if info.start is not None else ""
     n = len(res.assets)
-    text = (f"OK: {n} ticker{'s' if n != 1 else ''}, {info.model}, "
+    region = "" if info.region == "US" else f" ({info.region})"
+    text = (f"OK: {n} ticker{'s' if n != 1 else ''}, {info.model}{region}, "
             f"{FREQ_NAMES.get(info.frequency, info.frequency)}, {period}")
     extra = "; ".join(warnings)
     return (text + (f". Warnings: {extra}" if extra else ""))[:MAX_MESSAGE]
@@ -340,6 +424,11 @@ def _write(book: BookLike, name: str, value: Any) -> None:
 
 def _names(book: BookLike) -> list[NameLike]:
     return list(book.names)
+
+
+def _present(book: BookLike) -> set[str]:
+    """The workbook's defined names, without the sheet part of sheet-level ones."""
+    return {n.name.rsplit("!", 1)[-1] for n in _names(book)}
 
 
 def _read_status_bar(app: AppLike) -> str | bool:
