@@ -27,7 +27,8 @@ def _pyplot():
 def _subtitle(res: FactorResults) -> str:
     info = res.info
     period = f"{info.start:%Y-%m-%d} to {info.end:%Y-%m-%d}" if info.start is not None else ""
-    src = info.factor_source + (f" {info.release}" if info.release else "")
+    src = info.factor_source + ("" if info.region == "US" else f", {info.region}") \
+        + (f" {info.release}" if info.release else "")
     stale = "  [STALE DATA]" if info.stale else ""
     return f"{period}, {FREQ_NAMES.get(info.frequency, info.frequency)}, {info.cov_type} SE | {src}{stale}"
 
@@ -310,6 +311,7 @@ def attribution_chart(att) -> Figure:
     compounded = att.table.loc["total (compounded)", "period"] * 100.0
     _footer(fig, f"Sums of {FREQ_NAMES.get(info.frequency, '')} excess returns over RF; parts add up to "
                  f"the total exactly. Compounded excess return: {compounded:+.1f}%.",
-            _source_line(info.factor_source, info.release, info.stale))
+            _source_line(info.factor_source + ("" if info.region == "US" else f", {info.region}"),
+                         info.release, info.stale))
     fig.tight_layout(rect=(0, 0.07, 1, 0.94))
     return fig
