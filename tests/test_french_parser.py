@@ -198,7 +198,7 @@ def test_first_daily_row_units(french_dir: Path, ff3_daily_text: str) -> None:
     parsed = _parsed(french_dir / V2510 / "zip" / "F-F_Research_Data_Factors_daily_CSV.zip")
     first_raw = next(line for line in ff3_daily_text.splitlines() if line.startswith("19260701,"))
     percent = [float(v) for v in first_raw.split(",")[1:]]
-    assert percent == [0.09, -0.25, -0.27, 0.01]  # as stated in the task brief
+    assert percent == [0.09, -0.25, -0.27, 0.01]  # the published first row, 1926-07-01
     assert parsed.main.iloc[0].tolist() == pytest.approx([0.0009, -0.0025, -0.0027, 0.0001])
     assert parsed.main.iloc[0].tolist() == pytest.approx([p / 100 for p in percent])
 
