@@ -239,3 +239,12 @@ def test_unknown_ticker_in_returns_keeps_a_labelled_column():
     assert all(row[2] == "#N/A" and isinstance(row[1], float) for row in table[1:])
     only_bad = udfs.FACTOR_RETURNS("ZZZZ", "2010-01-01", "2010-03-31", "M")
     assert only_bad[0][0].startswith("#N/A unknown sample portfolio 'ZZZZ'")
+
+
+@pytest.mark.parametrize("call", [
+    lambda: udfs.FACTOR_ROLLING("NoDur,Hlth", "FF3", 36, "1990-01-01", "2000-12-31", "M"),
+    lambda: udfs.FACTOR_ATTRIBUTION("NoDur,Hlth", "FF3", "1990-01-01", "2000-12-31", "M"),
+    lambda: udfs.FACTOR_COMPARE("NoDur,Hlth", "1990-01-01", "2000-12-31", "M"),
+])
+def test_one_ticker_functions_reject_several(call):
+    assert call() == [["#VALUE! one ticker expected, got 2: NODUR, HLTH"]]

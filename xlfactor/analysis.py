@@ -19,19 +19,9 @@ from .engine.portfolio import check_rebalance, check_weights, portfolio_returns
 from .engine.results import EstimationInfo, FactorResults
 from .errors import InsufficientDataError, UnknownTickerError
 from .models import resolve_model
+from .tickers import one_ticker
 
 COMPARE_MODELS = ("CAPM", "FF3", "CARHART4", "FF5", "FF6")
-
-
-def _one_ticker(ticker: object) -> str:
-    """The single ticker of a one-ticker function, or a clear error."""
-    from .errors import InvalidInputError
-    from .tickers import normalize_tickers
-
-    names = normalize_tickers(ticker)
-    if len(names) != 1:
-        raise InvalidInputError(f"one ticker expected, got {len(names)}: {', '.join(names)}")
-    return names[0]
 
 
 def _common_sample(tickers, model, start, end, freq, **kw):
@@ -150,7 +140,7 @@ class Attribution:
 def attribution(ticker: str, model: str | Sequence[str] | None = "FF3", start: object = None,
                 end: object = None, freq: str = "D", se: str = "classical", **kw) -> Attribution:
     """Split ``ticker``'s excess return into alpha, factor contributions and residual."""
-    excess, factors, _, info = _common_sample(_one_ticker(ticker), model, start, end, freq, **kw)
+    excess, factors, _, info = _common_sample(one_ticker(ticker), model, start, end, freq, **kw)
     name = excess.columns[0]
     res = FactorModel(excess[[name]], factors).fit(se, info=info)
     series = attribution_series(excess[name], factors, res.params.loc[name])
@@ -179,7 +169,7 @@ def compare(ticker: str, models: Sequence[str] = COMPARE_MODELS, start: object =
             skipped[spec.name] = str(err)
     if not specs:
         raise DataUnavailableError(next(iter(skipped.values())))
-    one = _one_ticker(ticker)
+    one = one_ticker(ticker)
     built = {spec.name: _build_sample(one, spec, start, end, freq, **kw) for spec in specs}
     for name, (_, _, missing) in built.items():
         if missing:

@@ -26,7 +26,7 @@ from .errors import InvalidInputError, UnknownTickerError
 from .memo import BoundedMemo
 from .models import ModelSpec, resolve_model
 from .sources.base import FactorData, FactorSource, PriceData, PriceSource
-from .tickers import normalize_tickers
+from .tickers import normalize_tickers, one_ticker
 
 #: Largest sample (dates x assets) kept in the in-process memos; bigger requests, such as a
 #: whole universe, are recomputed rather than held in memory.
@@ -452,13 +452,10 @@ def rolling(
     from .engine.rolling import rolling_ols
 
     spec = resolve_model(model)
-    names = normalize_tickers(ticker)
-    if len(names) != 1:
-        raise InvalidInputError(f"one ticker expected, got {len(names)}: {', '.join(names)}")
-    sample, info, missing = _build_sample(names, spec, start, end, freq, **kw)
+    name = one_ticker(ticker)
+    sample, info, missing = _build_sample([name], spec, start, end, freq, **kw)
     if missing:
         raise UnknownTickerError(f"unknown ticker {missing[0]!r}")
-    name = names[0]
     data = pd.concat([sample.excess[name], sample.factors], axis=1).dropna()
     X = np.column_stack([np.ones(len(data)), data[list(spec.factors)].to_numpy()])
     out = rolling_ols(data[name].to_numpy(), X, window, cov_type=se, lags=lags)

@@ -194,11 +194,7 @@ def rolling(ticker, model=None, window=None, start=None, end=None, freq=None,
     from . import api
 
     show = sheet.bool_arg(header, True, "header")
-    name = sheet.text_arg(ticker, "ticker")
-    if name is None:
-        from .errors import InvalidInputError
-
-        raise InvalidInputError("no ticker given")
+    name = sheet.text_arg(ticker, "ticker")  # blanks and lists are judged by api.rolling
     frame = api.rolling(
         name, sheet.text_arg(model, "model"), sheet.int_arg(window, 252, "window", minimum=3),
         sheet.date_arg(start, "start"), sheet.date_arg(end, "end"),
@@ -362,9 +358,7 @@ def attribution(ticker, model=None, start=None, end=None, freq=None, output=None
     from .errors import InvalidInputError
 
     show = sheet.bool_arg(header, True, "header")
-    name = sheet.text_arg(ticker, "ticker")
-    if name is None:
-        raise InvalidInputError("no ticker given")
+    name = sheet.text_arg(ticker, "ticker")  # blanks and lists are judged by the API
     kind = (sheet.text_arg(output, "output") or "table").lower()
     if kind not in ("table", "series"):
         raise InvalidInputError(f"output must be 'table' or 'series', got {kind!r}")
@@ -383,12 +377,9 @@ def compare(ticker, start=None, end=None, freq=None, se_type=None, header=True,
             region=None) -> Table:
     """CAPM, FF3, CARHART4, FF5, FF6 on common dates: alpha, t, R², adj. R², AIC, BIC, N."""
     from . import analysis
-    from .errors import InvalidInputError
 
     show = sheet.bool_arg(header, True, "header")
-    name = sheet.text_arg(ticker, "ticker")
-    if name is None:
-        raise InvalidInputError("no ticker given")
+    name = sheet.text_arg(ticker, "ticker")  # blanks and lists are judged by the API
     args = _common_args(None, start, end, freq, region)
     args.pop("model")
     table = analysis.compare(name, se=sheet.text_arg(se_type, "se_type") or "classical", **args)

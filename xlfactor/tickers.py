@@ -124,6 +124,14 @@ def normalize_tickers(raw: object) -> list[str]:
     return list(seen)
 
 
+def one_ticker(raw: object) -> str:
+    """The single ticker of a one-ticker function (rolling, attribution...), or a clear error."""
+    names = normalize_tickers(raw)
+    if len(names) != 1:
+        raise InvalidInputError(f"one ticker expected, got {len(names)}: {', '.join(names)}")
+    return names[0]
+
+
 def split_tickers(raw: object) -> list[str]:
     """The raw, unvalidated symbol strings in ``raw`` (blanks skipped), in order.
 
