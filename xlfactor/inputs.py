@@ -21,6 +21,8 @@ def as_rows(value: Any, what: str) -> list[list[Any]]:
         rows = [list(r) for r in value]
     else:
         rows = [[v] for v in value]
+    if any(isinstance(c, (list, tuple)) for r in rows for c in r):
+        raise InvalidInputError(f"{what} must be a range of cells (rows of values), not nested lists")
     widths = {len(r) for r in rows}
     if len(widths) != 1:
         raise InvalidInputError(f"{what} is not rectangular")
