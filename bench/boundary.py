@@ -42,8 +42,11 @@ def _response(url: str, status: int, text: str):
 
 
 @contextlib.contextmanager
-def patched_yahoo(bodies: Path) -> Iterator[SimpleNamespace]:
-    """Serve recorded chart bodies at yfinance's HTTP boundary; record each request."""
+def patched_yahoo(bodies: Path, every_symbol: bool = False) -> Iterator[SimpleNamespace]:
+    """Serve recorded chart bodies at yfinance's HTTP boundary; record each request.
+
+    With ``every_symbol`` a symbol without a recording gets TSLA's full daily history
+    under its own name (a workbook of many tickers, all known to Yahoo)."""
     import yfinance.base
     import yfinance.cache
     import yfinance.data
@@ -57,6 +60,9 @@ def patched_yahoo(bodies: Path) -> Iterator[SimpleNamespace]:
         match = re.search(r"/v8/finance/chart/([^/]+)$", unquote(urlparse(url).path))
         if match and match.group(1) in BODIES:
             return _response(url, 200, (bodies / BODIES[match.group(1)]).read_text())
+        if match and every_symbol:
+            text = (bodies / BODIES["TSLA"]).read_text()
+            return _response(url, 200, text.replace('"TSLA"', f'"{match.group(1)}"'))
         return _response(url, 404, NOT_FOUND)
 
     saved = (yfinance.data.YfData.get, yfinance.data.YfData.cache_get,

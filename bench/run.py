@@ -3,7 +3,7 @@
 Run from the project root::
 
     python bench/run.py            # everything (a few minutes on 2 cores)
-    python bench/run.py batch warm # a subset: batch rolling warm startup network scale
+    python bench/run.py batch warm # a subset: batch rolling warm startup network scale prefetch
 
 Every figure is a ratio against a reference timed in the same process, medians of several
 runs; every benchmark first asserts that xlfactor's numbers equal the reference's
@@ -290,6 +290,49 @@ def bench_network() -> None:
               f"(target 0 and 0)")
 
 
+def bench_prefetch() -> None:
+    print("\n7. A cold workbook of 50 FACTOR_BETAS cells, one ticker each")
+    bodies = SHARED / "yahoo_chart_json" / "node-yahoo-finance2" / "bodies"
+    zips = SHARED / "kenneth_french" / "vintage_202510" / "zip"
+    if not bodies.is_dir():
+        print("   skipped: ../shared/data not found")
+        return
+    from openpyxl import Workbook
+
+    from bench.boundary import patched_yahoo
+    from xlfactor import api, udfs
+    from xlfactor.excel import prefetch
+    from xlfactor.excel.books import FileBook
+    from xlfactor.sources import yahoo as yahoo_mod
+
+    tickers = [f"Z{i:02d}" for i in range(50)]
+    args = ("FF3", "2015-01-01", "2017-12-31")
+    folder = Path(tempfile.mkdtemp())
+    wb = Workbook()
+    for i, t in enumerate(tickers):
+        wb.active.cell(row=i + 1, column=1).value = f'=FACTOR_BETAS("{t}","{args[0]}",' \
+                                                   f'"{args[1]}","{args[2]}")'
+    wb.save(folder / "cold.xlsx")
+    os.environ["XLFACTOR_FRENCH_DIR"] = str(zips)
+    results = {}
+    for label, with_prefetch in (("cell by cell", False), ("with the prefetch", True)):
+        os.environ["XLFACTOR_CACHE_DIR"] = str(folder / label.replace(" ", "-"))
+        api._sources_for.cache_clear()
+        with patched_yahoo(bodies, every_symbol=True) as yahoo:
+            yahoo_mod.reset_download_call_count()
+            start = time.perf_counter()
+            if with_prefetch:  # what the first cell does with its caller's workbook
+                prefetch.fetch(prefetch.plan(FileBook(folder / "cold.xlsx")))
+            tables = [udfs.FACTOR_BETAS(t, *args) for t in tickers]
+            elapsed = time.perf_counter() - start
+        assert all(isinstance(t[1][2], float) for t in tables), tables[0]
+        results[label] = (yahoo_mod.download_call_count(), len(yahoo.requests), elapsed, tables)
+    assert results["cell by cell"][3] == results["with the prefetch"][3]  # the same numbers
+    for label, (calls, requests, elapsed, _) in results.items():
+        print(f"  {label:<18} {calls:3d} yf.download call(s), {requests:4d} Yahoo requests, "
+              f"{elapsed:6.2f} s  (target: 1 call)")
+
+
 # -- 6. scale ------------------------------------------------------------------------------------
 def _scale_child(n_assets: int) -> None:
     import resource
@@ -339,7 +382,8 @@ def bench_scale() -> None:
 
 
 BENCHES = {"batch": bench_batch, "rolling": bench_rolling, "warm": bench_warm,
-           "startup": bench_startup, "network": bench_network, "scale": bench_scale}
+           "startup": bench_startup, "network": bench_network, "scale": bench_scale,
+           "prefetch": bench_prefetch}
 
 
 def main(argv: list[str]) -> None:

@@ -98,8 +98,13 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _formula_args(meta: dict[str, Any]) -> list[dict[str, Any]]:
+    """The arguments a formula passes: not xlwings' reserved ``caller`` (the calling cell)."""
+    return [a for a in meta["args"] if a["name"] != "caller"]
+
+
 def _signature(meta: dict[str, Any]) -> str:
-    parts = [f"[{a['name']}]" if "optional" in a else a["name"] for a in meta["args"]]
+    parts = [f"[{a['name']}]" if "optional" in a else a["name"] for a in _formula_args(meta)]
     return f"={meta['name']}({', '.join(parts)})"
 
 
@@ -123,9 +128,12 @@ def render(module_name: str = "xlfactor.udfs") -> str:
         out.append(f"\n## {name}\n\n")
         out.append(f"```\n{_signature(meta)}\n```\n\n")
         out.append(f"{meta['ret']['doc']}\n\n")
-        if meta["args"]:
+        if not meta["call_in_wizard"]:
+            out.append("Not computed while the Insert Function dialog is open (it reads "
+                       "market data).\n\n")
+        if _formula_args(meta):
             out.append("| Argument | | Description |\n|---|---|---|\n")
-            for arg in meta["args"]:
+            for arg in _formula_args(meta):
                 kind = _default_text(arg["optional"]) if "optional" in arg else "required"
                 out.append(f"| `{arg['name']}` | {kind} | {_cell(arg['doc'])} |\n")
         else:

@@ -51,3 +51,13 @@ def tmp_cache(tmp_path, monkeypatch) -> Path:
     path = tmp_path / "cache"
     monkeypatch.setenv("XLFACTOR_CACHE_DIR", str(path))
     return path
+
+
+@pytest.fixture(autouse=True)
+def _no_outage_carries_over():
+    """An unreachable source is remembered process-wide: each test starts with none."""
+    from xlfactor.sources.reachability import REACHABILITY
+
+    REACHABILITY.clear()
+    yield
+    REACHABILITY.clear()

@@ -25,6 +25,7 @@ from xlfactor.errors import DataFormatError, DataUnavailableError
 from xlfactor.sources import http as http_mod
 from xlfactor.sources.french import FrenchFiles, FrenchLibrary
 from xlfactor.sources.http import fetch_bytes, request_count, reset_request_count
+from xlfactor.sources.reachability import SourceUnreachableError
 from xlfactor.store import Store
 
 FF3_DAILY = "/F-F_Research_Data_Factors_daily_CSV.zip"
@@ -428,7 +429,8 @@ def test_timeout_then_success(server: _State, base_url: str) -> None:
 
 def test_timeouts_exhaust_retries(server: _State, base_url: str, sleeps: list[float]) -> None:
     server.plan(FF3_MONTHLY, ("sleep", 1.5), ("sleep", 1.5))
-    with pytest.raises(DataUnavailableError, match=f"{SOURCE}: timed out after 2 attempts"):
+    with pytest.raises(SourceUnreachableError,
+                       match=rf"{SOURCE} unreachable \(timed out after 2 attempts\)"):
         fetch_bytes(base_url + FF3_MONTHLY[1:], source=SOURCE, timeout=0.2, retries=1, backoff=0.01)
     assert request_count() == 2 and sleeps == [0.01]
 
@@ -436,7 +438,7 @@ def test_timeouts_exhaust_retries(server: _State, base_url: str, sleeps: list[fl
 def test_connection_refused(sleeps: list[float]) -> None:
     reset_request_count()
     url = f"http://127.0.0.1:{_closed_port()}/x.zip"
-    with pytest.raises(DataUnavailableError, match="connection refused after 3 attempts"):
+    with pytest.raises(SourceUnreachableError, match=r"\(connection refused after 3 attempts\)"):
         fetch_bytes(url, source=SOURCE, retries=2, backoff=0.01)
     assert request_count() == 3 and sleeps == [0.01, 0.02]
 

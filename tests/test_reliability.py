@@ -148,7 +148,9 @@ def test_connection_refused_without_cache(env, monkeypatch):
     monkeypatch.setenv("XLFACTOR_FRENCH_URL", "http://127.0.0.1:9/")  # discard port: refused
     _fresh_process()
     cell = udfs.FACTOR_BETAS(*ARGS[:4])
-    assert cell[0][0].startswith("#N/A Kenneth French Data Library")
+    assert cell[0][0].startswith("#N/A offline: Kenneth French Data Library unreachable "
+                                 "(connection refused")
+    assert cell[0][0].endswith("press Refresh when online")
     assert "Traceback" not in cell[0][0]
 
 

@@ -164,8 +164,11 @@ def check_result(result: Any, attempts: list[Any]) -> None:
     assert not any(t.startswith(("=", "+", "-", "@", "\t", "\r")) for t in texts), result
 
 
-def _params(name: str) -> list[inspect.Parameter]:
-    return list(inspect.signature(getattr(udfs, name)).parameters.values())
+def _params(name: str, excel: bool = False) -> list[inspect.Parameter]:
+    """The UDF's parameters; from Excel, without the reserved ``caller`` (which xlwings
+    fills with the calling cell, never with a formula argument)."""
+    params = inspect.signature(getattr(udfs, name)).parameters.values()
+    return [p for p in params if not (excel and p.name == "caller")]
 
 
 def _draw_args(data: st.DataObject, name: str, junk: st.SearchStrategy[Any],
@@ -175,7 +178,7 @@ def _draw_args(data: st.DataObject, name: str, junk: st.SearchStrategy[Any],
     Mostly-sensible calls reach the computation and the table layout; the rest stress
     the argument checks.
     """
-    params = _params(name)
+    params = _params(name, excel=trailing_missing)
     required = sum(p.default is inspect.Parameter.empty for p in params)
     everything = st.just(len(params))
     count = data.draw(st.one_of(everything, st.integers(required, len(params))), label="count") \

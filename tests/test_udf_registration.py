@@ -94,6 +94,9 @@ def test_arguments_match_the_python_signature(metadata, name):
 @pytest.mark.parametrize("name", UDF_NAMES)
 def test_every_argument_is_documented_and_converted_safely(metadata, name):
     for arg in metadata[name]["args"]:
+        if arg["name"] == "caller":  # xlwings' reserved name: the calling cell, not an input
+            assert arg["options"] == {} and arg["optional"] is None
+            continue
         doc = arg["doc"]
         assert doc.strip(), arg["name"]
         assert not doc.startswith("Positional argument"), f"{name}.{arg['name']} has no doc"
@@ -122,11 +125,12 @@ def test_vba_module_declares_every_function(metadata):
         params = inspect.signature(getattr(xlfactor.udfs, name)).parameters.values()
         expected = ", ".join(
             ("Optional " if p.default is not inspect.Parameter.empty else "") + p.name
-            for p in params
+            for p in params if p.name != "caller"
         )
         block = blocks[name]
         assert block.startswith(f"Function {name}({expected})\n"), block.splitlines()[0]
-        names = ", ".join(p.name for p in params)
+        # xlwings passes Nothing for "caller" and puts the calling Range there in Python
+        names = ", ".join("Nothing" if p.name == "caller" else p.name for p in params)
         call = f'{name} = XLPy.CallUDF("xlfactor.udfs", "{name}", Array({names})'
         assert f"{call}, ThisWorkbook, Application.Caller)" in block
         assert f"{name} = Err.Description" in block  # a VBA error still lands in the cell
@@ -150,13 +154,13 @@ def test_import_functions_writes_the_module_and_the_insert_function_texts(metada
     for name in UDF_NAMES:
         shown = by_macro[f"'xlfactor_template.xlsm'!{name}"]
         func = getattr(xlfactor.udfs, name)
-        params = list(inspect.signature(func).parameters)
+        params = [p for p in inspect.signature(func).parameters if p != "caller"]
         # What the Insert Function dialog shows equals the declarations, uncut.
         assert shown["Description"] == func.__doc__
         assert shown["Category"] == "xlfactor"
         docs = shown["ArgumentDescriptions"] or []
         assert len(docs) == len(params)
-        assert docs == [a["doc"] for a in metadata[name]["args"]]
+        assert docs == [a["doc"] for a in metadata[name]["args"] if a["name"] != "caller"]
 
 
 def test_registration_restores_sys_modules_and_xlwings():

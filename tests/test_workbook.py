@@ -175,13 +175,15 @@ def test_scanner_counts_arguments():
 
 
 def udf_bounds() -> dict[str, tuple[int, int]]:
-    """Each UDF's (required, total) positional parameters, from its Python signature."""
+    """Each UDF's (required, total) formula arguments, from its Python signature (without
+    xlwings' reserved ``caller``, which a formula never passes)."""
     out = {}
     for name, func in vars(xlfactor.udfs).items():
         if inspect.isfunction(func) and func.__module__ == "xlfactor.udfs" and name.isupper():
-            params = inspect.signature(func).parameters.values()
+            params = [p for p in inspect.signature(func).parameters.values()
+                      if p.name != "caller"]
             required = sum(p.default is inspect.Parameter.empty for p in params)
-            out[name] = (required, len(inspect.signature(func).parameters))
+            out[name] = (required, len(params))
     return out
 
 

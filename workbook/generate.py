@@ -327,24 +327,29 @@ def how_to_sheet(wb: Workbook, st: Styles, xlwings_version: str) -> None:
     add_button(ws, 2, 2, "Refresh", REFRESH_MACRO, width=110, x_offset=20)
 
     steps_setup = [
-        (f"Install Python 3.10+ and the packages:  pip install xlfactor xlwings=={xlwings_version}"
-         f"  (this workbook embeds the VBA of xlwings {xlwings_version}; Python's must match)."),
+        ("Install Python 3.10+ from python.org (not the Microsoft Store build, which Excel cannot "
+         "start). xlfactor is not on PyPI: in a terminal, in a clone of its repository, run  "
+         "pip install \".[workbook]\"  (or install the wheel that  python -m build  writes to "
+         f"dist/). It brings xlwings {xlwings_version}, the version this workbook's VBA needs."),
         ("Install the xlwings add-in:  xlwings addin install  (its ribbon tab sets the "
          "interpreter and imports functions; the macros themselves are embedded here)."),
         ("Set the interpreter: xlwings ribbon > Interpreter, or a row on the xlwings.conf sheet. "
          "Use the full path of python(w) in the environment that has xlfactor."),
         ("Windows: File > Options > Trust Center > Macro Settings > tick 'Trust access to the VBA "
-         "project object model' (Import Functions writes a VBA module)."),
+         "project object model' (Import Functions writes a VBA module). A downloaded workbook: "
+         "right-click it > Properties > Unblock, or Excel blocks its macros."),
         ("Keep xlfactor_template.py next to this workbook, with the same name. After renaming the "
          "workbook, copy the .py to the new name: Refresh imports the module named like the file."),
-        ("Press Import functions (above, or ribbon > Import Functions). FACTOR_BETAS and the other "
-         "functions then appear in the function wizard under the category xlfactor."),
+        ("Windows: press Import functions (above, or ribbon > Import Functions). FACTOR_BETAS and "
+         "the other functions then appear in the function wizard under the category xlfactor. "
+         "Mac, or no trusted VBA access: skip this step and set Inputs > Results to values."),
     ]
     steps_use = [
         ("Edit the yellow cells on the Inputs sheet: tickers and portfolio weights, model, factor "
          "region, period, frequency, standard errors, rolling window, rebalancing."),
         ("Press Refresh (on Inputs or any result sheet). It downloads what the cache lacks, recalculates every "
-         "FACTOR_* formula and redraws the charts; progress shows in the status bar."),
+         "FACTOR_* formula (values mode: computes them and writes the numbers) and redraws the "
+         "charts; progress shows in the status bar."),
         ("Inputs > Status then says OK or why the refresh failed; Last refreshed and Data release "
          "say which data the numbers come from."),
     ]
@@ -480,6 +485,9 @@ def inputs_sheet(wb: Workbook, st: Styles, tickers: Sequence[str]) -> None:
          "Periods per window: 252 days, 52 weeks or 12 months make about one year."),
         (R.NAME_REBALANCE, "Rebalancing", "daily", st.input,
          "Portfolio: daily keeps the weights constant; buy_and_hold lets them drift."),
+        (R.NAME_RESULTS, "Results", "auto", st.input,
+         ("auto: formulas on Windows, values on a Mac. values: Refresh writes the numbers "
+          "(no VBA bridge needed).")),
     ]
     for name, label, value, fmt, note in settings:
         row += 1
@@ -540,6 +548,10 @@ def validate_input(ws: Worksheet, name: str, row: int) -> None:
         ws.data_validation(row, 1, row, 1, {
             "validate": "list", "source": list(REBALANCING),
             "error_title": "Rebalancing", "error_message": " or ".join(REBALANCING)})
+    elif name == R.NAME_RESULTS:
+        ws.data_validation(row, 1, row, 1, {
+            "validate": "list", "source": list(R.RESULTS_MODES),
+            "error_title": "Results", "error_message": "auto, formulas or values"})
     elif name == R.NAME_SE:
         ws.data_validation(row, 1, row, 1, {
             "validate": "list", "source": ["classical", "HC0", "HC1", "HC2", "HC3", "HAC"],

@@ -123,7 +123,8 @@ def _sources_for(settings: Settings) -> Sources:
         from .sources.yahoo import YahooPrices
 
         prices = YahooPrices(
-            store=store, ttl_hours=settings.price_ttl_hours, offline=settings.offline
+            store=store, ttl_hours=settings.price_ttl_hours, offline=settings.offline,
+            net_wait=settings.net_wait, retry_after=settings.retry_after,
         )
     if settings.french_dir is not None:
         from .sources.french import FrenchFiles
@@ -134,7 +135,8 @@ def _sources_for(settings: Settings) -> Sources:
 
         factors = FrenchLibrary(
             settings.french_url, store=store, ttl_days=settings.factor_ttl_days,
-            offline=settings.offline,
+            offline=settings.offline, timeout=settings.net_wait,
+            retry_after=settings.retry_after,
         )
     return Sources(prices, factors)
 

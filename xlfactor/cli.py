@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -27,6 +28,10 @@ def _common(p: argparse.ArgumentParser, *, model: str = "FF3") -> None:
     p.add_argument("--region", default=None,
                    help="French factor region: US (default), Developed, 'Developed ex US', Europe, "
                         "Japan, 'Asia Pacific ex Japan', 'North America', Emerging")
+    _sources(p)
+
+
+def _sources(p: argparse.ArgumentParser) -> None:
     src = p.add_argument_group("data sources")
     src.add_argument("--source", choices=("web", "sample"), default=None,
                      help="web (Yahoo + French library, cached) or the bundled offline sample")
@@ -89,6 +94,12 @@ def _parser() -> argparse.ArgumentParser:
     cmp_ = add("compare", help="fit CAPM, FF3, CARHART4, FF5 and FF6 side by side")
     cmp_.add_argument("ticker")
     _common(cmp_)
+
+    book = add("refresh", help="compute a workbook's FACTOR_* formulas and write a values copy")
+    book.add_argument("workbook", type=Path, help="an .xlsx or .xlsm workbook (only read)")
+    book.add_argument("--output", "-o", type=Path,
+                      help="the values copy (.xlsx; default: WORKBOOK-values.xlsx beside it)")
+    _sources(book)
 
     add("models", help="list the factor models")
     add("info", help="version, cache location and contents")
@@ -284,6 +295,32 @@ def _cmd_models(args) -> int:
     return 0
 
 
+def _cmd_refresh(args) -> int:
+    from .excel.file_refresh import refresh_file
+
+    _settings_to_environment(args)  # the cell functions read their settings from there
+    report = refresh_file(args.workbook, args.output)
+    for line in report.warnings:
+        print(line, file=sys.stderr)
+    failed = report.errors
+    for line in failed:
+        print(f"error in {line}", file=sys.stderr)
+    print(f"wrote {report.output}: {len(report.computed)} FACTOR_* tables, "
+          f"{len(failed)} with an error")
+    return 1 if failed else 0
+
+
+def _settings_to_environment(args: argparse.Namespace) -> None:
+    settings = _settings(args)
+    pairs = {"XLFACTOR_CACHE_DIR": settings.cache_dir, "XLFACTOR_PRICE_DIR": settings.price_dir,
+             "XLFACTOR_FRENCH_DIR": settings.french_dir,
+             "XLFACTOR_OFFLINE": "1" if settings.offline else None,
+             "XLFACTOR_SOURCE": "sample" if settings.sample else None}
+    for key, value in pairs.items():
+        if value is not None:
+            os.environ[key] = str(value)
+
+
 def _cmd_info(args) -> int:
     from .status import status_rows
 
@@ -298,7 +335,7 @@ COMMANDS = {
     "demo": _cmd_demo, "betas": _cmd_betas, "factors": _cmd_factors,
     "rolling": _cmd_rolling, "models": _cmd_models, "info": _cmd_info,
     "portfolio": _cmd_portfolio, "grs": _cmd_grs, "attribution": _cmd_attribution,
-    "compare": _cmd_compare,
+    "compare": _cmd_compare, "refresh": _cmd_refresh,
 }
 
 

@@ -12,6 +12,10 @@ never from anything a spreadsheet cell contains.
 ``XLFACTOR_SOURCE``        ``sample``: use the bundled offline sample for everything
 ``XLFACTOR_PRICE_TTL``     hours before cached prices are refreshed (default 12)
 ``XLFACTOR_FACTOR_TTL``    days before cached factor files are refreshed (default 7)
+``XLFACTOR_NET_WAIT``      seconds without an answer before a source counts as
+                           unreachable (default 4)
+``XLFACTOR_RETRY_AFTER``   seconds an unreachable source is not asked again (default
+                           60; the Refresh button asks at once)
 =========================  =========================================================
 """
 
@@ -48,6 +52,12 @@ class Settings:
     price_ttl_hours, factor_ttl_days : float
         Age after which cached prices / factor files are downloaded again. When a
         refresh fails, the cached copy is served and marked stale.
+    net_wait : float
+        Seconds a source may stay silent (no connection, no byte of an answer) before it
+        counts as unreachable. Short, because Excel waits for every cell.
+    retry_after : float
+        Seconds during which an unreachable source is not asked again: the other cells
+        of the sheet fail at once, or serve cached data marked STALE.
     """
 
     cache_dir: Path | None = None
@@ -58,6 +68,8 @@ class Settings:
     sample: bool = False
     price_ttl_hours: float = 12.0
     factor_ttl_days: float = 7.0
+    net_wait: float = 4.0
+    retry_after: float = 60.0
 
     @classmethod
     def from_env(cls, **overrides) -> Settings:
@@ -69,7 +81,8 @@ class Settings:
 
 #: The environment variables that make up :class:`Settings`.
 ENV_VARS = ("XLFACTOR_CACHE_DIR", "XLFACTOR_OFFLINE", "XLFACTOR_FRENCH_URL", "XLFACTOR_PRICE_DIR",
-            "XLFACTOR_FRENCH_DIR", "XLFACTOR_SOURCE", "XLFACTOR_PRICE_TTL", "XLFACTOR_FACTOR_TTL")
+            "XLFACTOR_FRENCH_DIR", "XLFACTOR_SOURCE", "XLFACTOR_PRICE_TTL", "XLFACTOR_FACTOR_TTL",
+            "XLFACTOR_NET_WAIT", "XLFACTOR_RETRY_AFTER")
 
 
 @functools.lru_cache(maxsize=16)
@@ -85,6 +98,8 @@ def _settings_from_env(values: tuple[str, ...]) -> Settings:
         sample=env["XLFACTOR_SOURCE"].strip().lower() == "sample",
         price_ttl_hours=_number(env, "XLFACTOR_PRICE_TTL", 12.0),
         factor_ttl_days=_number(env, "XLFACTOR_FACTOR_TTL", 7.0),
+        net_wait=_number(env, "XLFACTOR_NET_WAIT", 4.0),
+        retry_after=_number(env, "XLFACTOR_RETRY_AFTER", 60.0),
     )
 
 

@@ -207,7 +207,7 @@ class Registration:
     engine_note: str = ""
     functions: dict[str, Any] = field(default_factory=dict)
 
-    def call(self, func_name: str, *args: Any) -> Any:
+    def call(self, func_name: str, *args: Any, caller: Any = None) -> Any:
         """Call a UDF of this registration as Excel does; see :func:`excel_call`."""
         from xlwings import conversion
 
@@ -216,23 +216,32 @@ class Registration:
             raise AttributeError(f"{self.module_name} has no UDF {func_name!r}")
         info = func.__xlfunc__
         declared = info["args"]
-        if any(a["name"] == "caller" for a in declared):
-            raise NotImplementedError("UDFs taking the reserved 'caller' argument need COM")
-        if len(args) > len(declared) and not any(a["vararg"] for a in declared):
+        # "caller" is not a VBA parameter: the wrapper passes Nothing in its place and
+        # call_udf puts the calling Range there.
+        visible = [a for a in declared if a["name"] != "caller"]
+        if len(args) > len(visible) and not any(a["vararg"] for a in declared):
             raise TypeError(
-                f"{func_name} takes at most {len(declared)} arguments, got {len(args)}")
+                f"{func_name} takes at most {len(visible)} arguments, got {len(args)}")
         # VBA's Array(...) passes every declared parameter; omitted ones arrive as MISSING.
-        values = list(args) + [MISSING] * (len(declared) - len(args))
+        values = list(args) + [MISSING] * (len(visible) - len(args))
+        for arg_info in declared:
+            if arg_info["name"] == "caller":
+                values.insert(arg_info["pos"], _CALLER)
         with excel_engine(self.engine):
             converted = []
             for i, value in enumerate(values):
                 arg_info = declared[min(i, len(declared) - 1)]
-                if isinstance(value, int) and value == MISSING:
+                if value is _CALLER:
+                    converted.append(caller)
+                elif isinstance(value, int) and value == MISSING:
                     converted.append(arg_info.get("optional", None))
                 else:
                     converted.append(conversion.read(None, value, arg_info["options"]))
             result = func(*converted)
             return conversion.write(result, None, info["ret"]["options"])
+
+
+_CALLER = object()  # marks the position of the reserved "caller" argument
 
 
 def _private_name(module_name: str) -> str:
@@ -519,7 +528,8 @@ def excel_engine(engine: Any) -> Iterator[None]:
             del engines.engines_by_name["excel"]
 
 
-def excel_call(func_name: str, *args: Any, module_name: str = "xlfactor.udfs") -> Any:
+def excel_call(func_name: str, *args: Any, module_name: str = "xlfactor.udfs",
+               caller: Any = None) -> Any:
     """Call UDF ``func_name`` as ``xlwings.udfs.call_udf`` does on Windows, minus COM.
 
     ``args`` are what COM would pass, in order: scalars, tuples/lists of rows for ranges
@@ -532,9 +542,10 @@ def excel_call(func_name: str, *args: Any, module_name: str = "xlfactor.udfs") -
     ret_options)``, whose value (what COM would hand to Excel) is returned: NaN and
     ``None`` become ``""`` (an empty cell), datetimes are stamped UTC as pywin32 needs
     (``win32timezone.TimeZoneInfo.utc()``, here ``datetime.timezone.utc``). Exceptions
-    propagate (in Excel, the VBA wrapper would show their text in the cell).
+    propagate (in Excel, the VBA wrapper would show their text in the cell). ``caller``
+    stands for the calling cell (an ``xlwings.Range`` in Excel) for UDFs that declare it.
     """
-    return load(module_name).call(func_name, *args)
+    return load(module_name).call(func_name, *args, caller=caller)
 
 
 __all__ = [

@@ -32,6 +32,7 @@ from .french_csv import (  # noqa: F401 - re-exported: the parser's public names
     read_french_path,
     read_french_zip,
 )
+from .reachability import REACHABILITY, SourceUnreachableError
 
 #: Seconds a stale cached file is reused before the library is asked again.
 STALE_RETRY_SECONDS = 300
@@ -308,6 +309,9 @@ class FrenchLibrary(_FrenchSource):
         Per-attempt socket timeout in seconds.
     retries : int
         Retries after the first attempt for transient HTTP faults.
+    retry_after : float
+        Seconds during which the library is not asked again once it did not answer
+        (see :mod:`xlfactor.sources.reachability`).
     """
 
     name = SOURCE_NAME
@@ -321,8 +325,10 @@ class FrenchLibrary(_FrenchSource):
         offline: bool = False,
         timeout: float = 30.0,
         retries: int = 3,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__()
+        self.retry_after = retry_after
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.store = store
         self.ttl_days = ttl_days
@@ -351,15 +357,15 @@ class FrenchLibrary(_FrenchSource):
         if self.offline:
             raise DataUnavailableError(f"{self.name}: {name} is not cached and offline mode is on")
         try:
-            data = _http.fetch_bytes(
-                self.url_for(name), source=self.name, timeout=self.timeout, retries=self.retries
-            )
+            data = self._download(name)
             try:
                 file = read_french_zip(data, name)
             except DataFormatError as exc:
                 raise DataFormatError(f"{self.name}: downloaded file is unusable: {exc}") from exc
         except DataUnavailableError as exc:
             if cached is None:
+                if isinstance(exc, SourceUnreachableError):
+                    raise exc.nothing_cached(f"factor file {name}") from exc
                 raise
             self._stale[name] = (
                 f"STALE: {name} refresh failed ({exc}); serving the cached copy of "
@@ -369,6 +375,16 @@ class FrenchLibrary(_FrenchSource):
         self._save(name, file)
         self._stale.pop(name, None)
         return file
+
+    def _download(self, name: str) -> bytes:
+        """The zip of ``name``; fails at once while the library is known to be unreachable."""
+        REACHABILITY.check(self.name)
+        try:
+            return _http.fetch_bytes(self.url_for(name), source=self.name, timeout=self.timeout,
+                                     retries=self.retries, deadline=self.timeout)
+        except SourceUnreachableError as exc:
+            REACHABILITY.report(exc, self.retry_after)
+            raise
 
     def get_factors(self, factors: Sequence[str], frequency: str, region: str = "US") -> FactorData:
         data = super().get_factors(factors, frequency, region)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import http.client
 import math
+import socket
 import ssl
 import sys
 import threading
@@ -27,6 +28,7 @@ from typing import IO
 from urllib.parse import urlsplit
 
 from ..errors import DataUnavailableError
+from .reachability import SourceUnreachableError
 
 LOOPBACK_HOSTS: frozenset[str] = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -79,10 +81,13 @@ def user_agent() -> str:
 class _TransientError(Exception):
     """One failed attempt that may succeed if repeated."""
 
-    def __init__(self, cause: str, retry_after: float | None = None) -> None:
+    def __init__(self, cause: str, retry_after: float | None = None,
+                 unreachable: bool = False) -> None:
         super().__init__(cause)
         self.cause = cause
         self.retry_after = retry_after
+        # The server never answered (as opposed to answering with an error status).
+        self.unreachable = unreachable
 
 
 def check_url(
@@ -143,6 +148,7 @@ def fetch_bytes(
     retries: int = 3,
     backoff: float = 0.5,
     allow_http_hosts: frozenset[str] = LOOPBACK_HOSTS,
+    deadline: float | None = None,
 ) -> bytes:
     """Download ``url`` and return the response body.
 
@@ -162,6 +168,10 @@ def fetch_bytes(
         (also capped).
     allow_http_hosts : frozenset of str
         Host names for which plain HTTP is accepted.
+    deadline : float, optional
+        Seconds after the call started when no new attempt starts and no wait begins;
+        each attempt's timeout is cut to what remains. A download that is making
+        progress is not cut off (the timeout applies to each socket operation).
 
     Returns
     -------
@@ -173,19 +183,35 @@ def fetch_bytes(
     DataUnavailableError
         On a refused URL, a non-retryable status (e.g. 404), or when every attempt failed,
         e.g. ``"Kenneth French Data Library: HTTP 503 after 4 attempts (<url>)"``.
+    SourceUnreachableError
+        When the server never answered: timeouts, refused or dropped connections, a
+        host name that does not resolve (not retried: it will not resolve a second later).
     """
     check_url(url, source=source, allow_http_hosts=allow_http_hosts)
     opener = urllib.request.build_opener(_GuardedRedirect(source, allow_http_hosts))
+    started = time.monotonic()
+
+    def remaining() -> float:
+        return math.inf if deadline is None else deadline - (time.monotonic() - started)
+
     attempts = max(0, int(retries)) + 1
     failure = _TransientError("no attempt made")
+    made = 0
     for attempt in range(attempts):
         if attempt:
-            sleep(_delay(attempt - 1, backoff, failure.retry_after))
+            if remaining() <= 0:
+                break
+            sleep(min(_delay(attempt - 1, backoff, failure.retry_after), remaining()))
+            if remaining() <= 0:
+                break
         try:
-            return _attempt(opener, url, timeout, source)
+            made += 1
+            return _attempt(opener, url, min(timeout, max(remaining(), 0.05)), source)
         except _TransientError as exc:
             failure = exc
-    tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
+    tries = f"{made} attempt{'s' if made != 1 else ''}"
+    if failure.unreachable:
+        raise SourceUnreachableError(source, f"{failure.cause} after {tries}")
     raise DataUnavailableError(f"{source}: {failure.cause} after {tries} ({url})")
 
 
@@ -237,7 +263,10 @@ def _network_error(reason: object, url: str, source: str) -> Exception:
     """Classify a connection-level failure; only certificate errors are final."""
     if isinstance(reason, ssl.SSLCertVerificationError):
         return DataUnavailableError(f"{source}: TLS certificate verification failed ({url})")
-    return _TransientError(_describe(reason))
+    if isinstance(reason, socket.gaierror):
+        return SourceUnreachableError(source, "host name not found: no network or no DNS")
+    answered = isinstance(reason, http.client.IncompleteRead)
+    return _TransientError(_describe(reason), unreachable=not answered)
 
 
 def _describe(reason: object) -> str:

@@ -38,6 +38,7 @@ from xlfactor.errors import (
     UnknownTickerError,
 )
 from xlfactor.sources.base import PriceData, PriceSource
+from xlfactor.sources.reachability import REACHABILITY, SourceUnreachableError
 from xlfactor.tickers import normalize_tickers
 
 SOURCE_NAME = "Yahoo Finance (yfinance)"
@@ -61,6 +62,11 @@ _NOT_FOUND_MARKERS = (
     "No data found",
 )
 _RATE_LIMIT_MARKERS = ("YFRateLimitError", "Too Many Requests", "Rate limited")
+# Failures to reach Yahoo at all, as curl and requests word them (curl error numbers 5, 6,
+# 7 and 28: proxy or host not resolved, no connection, timed out).
+_UNREACHABLE_RE = re.compile(
+    r"curl: \((?:5|6|7|28)\)|Could not resolve|Failed to connect|Connection refused|"
+    r"timed out|ConnectTimeout|ReadTimeout|ConnectionError|NameResolutionError")
 # The HTTPError yfinance raises when its quote-summary fallback (used to find the time
 # zone of a symbol the chart API does not know) answers 4xx: an unknown symbol, not a fault.
 _CLIENT_ERROR_RE = re.compile(r"HTTP Error 4(?!29)\d\d")
@@ -96,11 +102,18 @@ class YahooPrices(PriceSource):
         Age in hours after which cached prices count as stale.
     offline : bool, default False
         Never contact Yahoo; only cached prices can be returned.
+    net_wait : float, default 4.0
+        Seconds without any answer from Yahoo after which the download is abandoned and
+        Yahoo counts as unreachable (see :mod:`xlfactor.sources.reachability`).
+    retry_after : float, optional
+        Seconds during which Yahoo is not asked again after that (default: the
+        process-wide setting).
     """
 
     name = SOURCE_NAME
 
-    def __init__(self, *, store: Any = None, ttl_hours: float = 12.0, offline: bool = False):
+    def __init__(self, *, store: Any = None, ttl_hours: float = 12.0, offline: bool = False,
+                 net_wait: float = 4.0, retry_after: float | None = None):
         try:
             hours = float(ttl_hours)
         except (TypeError, ValueError) as exc:
@@ -110,6 +123,8 @@ class YahooPrices(PriceSource):
         self.store = store
         self.ttl_hours = hours
         self.offline = bool(offline)
+        self.net_wait = float(net_wait)
+        self.retry_after = retry_after
         # (tickers, first, last) -> (cache versions, expiry, PriceData): repeated cells
         # reuse one assembled answer while the cached series are unchanged.
         self._memo: dict[tuple, tuple[tuple | None, float, PriceData]] = {}
@@ -193,6 +208,9 @@ class YahooPrices(PriceSource):
             except DataUnavailableError as exc:
                 fallback = {t: cached[t].prices for t in to_fetch if t in cached}
                 if len(fallback) < len(to_fetch):
+                    if isinstance(exc, SourceUnreachableError):
+                        lacking = [t for t in to_fetch if t not in cached]
+                        raise exc.nothing_cached(f"prices for {_quote_list(lacking)}") from exc
                     raise
                 series.update(fallback)
                 stale_note = _stale_note(exc, [cached[t] for t in fallback])
@@ -228,11 +246,16 @@ class YahooPrices(PriceSource):
             raise DataUnavailableError(
                 f"offline mode: no cached Yahoo Finance prices for {_quote_list(symbols)}"
             )
-        raw, log_lines = _download(symbols, first, last)
-        reasons = _failure_reasons(log_lines)
-        series = {t: _clip(s, first, last) for t, s in _close_series(raw, symbols).items()}
-        series = {t: s for t, s in series.items() if not s.empty}
-        _raise_on_faults(symbols, series, reasons, log_lines)
+        REACHABILITY.check(SOURCE_NAME)
+        try:
+            raw, log_lines = _download(symbols, first, last, self.net_wait)
+            reasons = _failure_reasons(log_lines)
+            series = {t: _clip(s, first, last) for t, s in _close_series(raw, symbols).items()}
+            series = {t: s for t, s in series.items() if not s.empty}
+            _raise_on_faults(symbols, series, reasons, log_lines)
+        except SourceUnreachableError as exc:
+            REACHABILITY.report(exc, self.retry_after)
+            raise
         for ticker, values in series.items():
             self._save(ticker, values, first, last)
         return series, reasons
@@ -330,16 +353,25 @@ def _midnight(value: object, label: str) -> pd.Timestamp:
 
 
 def _download(
-    symbols: list[str], first: pd.Timestamp, last: pd.Timestamp
+    symbols: list[str], first: pd.Timestamp, last: pd.Timestamp, wait: float = 4.0
 ) -> tuple[pd.DataFrame | None, list[str]]:
-    """Run the single batched ``yfinance.download`` call; return its frame and log lines."""
-    import yfinance as yf
-    from yfinance.exceptions import YFRateLimitError
+    """Run the single batched ``yfinance.download`` call; return its frame and log lines.
 
-    with _DOWNLOAD_LOCK, _quiet_yfinance() as log_lines:
-        _count_download()
+    yfinance's own ``timeout`` does not bound every request it makes (against a server
+    that accepts connections and never answers, one ticker took 70 s with ``timeout=3``),
+    so the call runs on a worker thread watched from here: when no response has arrived
+    for ``wait`` seconds, it is abandoned and Yahoo counts as unreachable.
+    """
+    import yfinance as yf
+
+    if not _DOWNLOAD_LOCK.acquire(timeout=wait):
+        raise SourceUnreachableError(SOURCE_NAME, "an earlier download is still unanswered")
+    session = _WatchedSession.create()
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
         try:
-            raw = yf.download(
+            outcome["raw"] = yf.download(
                 list(symbols),
                 start=first.strftime("%Y-%m-%d"),
                 # yfinance's end is exclusive, ours inclusive
@@ -351,14 +383,73 @@ def _download(
                 progress=False,
                 multi_level_index=True,
                 group_by="column",
+                session=session,
             )
-        except YFRateLimitError as exc:
-            raise DataUnavailableError(_rate_limit_message()) from exc
-        except Exception as exc:
-            raise DataUnavailableError(
-                f"Yahoo Finance request failed: {type(exc).__name__}: {exc}"
-            ) from exc
-    return raw, log_lines
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            outcome["error"] = exc
+        finally:
+            # Released here, not by the caller: an abandoned download keeps yfinance's
+            # shared state until it really ends.
+            _DOWNLOAD_LOCK.release()
+
+    with _quiet_yfinance() as log_lines:
+        _count_download()
+        worker = threading.Thread(target=work, name="xlfactor-yfinance", daemon=True)
+        worker.start()
+        while worker.is_alive():
+            worker.join(0.02)
+            if worker.is_alive() and session.idle_seconds() > wait:
+                session.abandon()
+                raise SourceUnreachableError(SOURCE_NAME, f"no answer within {wait:g} s")
+    _raise_download_error(outcome.get("error"))
+    return outcome.get("raw"), list(log_lines)
+
+
+def _raise_download_error(exc: BaseException | None) -> None:
+    from yfinance.exceptions import YFRateLimitError
+
+    if exc is None:
+        return
+    if isinstance(exc, YFRateLimitError):
+        raise DataUnavailableError(_rate_limit_message()) from exc
+    if not isinstance(exc, Exception):
+        raise exc
+    if _UNREACHABLE_RE.search(f"{type(exc).__name__}: {exc}"):
+        raise SourceUnreachableError(SOURCE_NAME, _unreachable_reason(str(exc))) from exc
+    raise DataUnavailableError(
+        f"Yahoo Finance request failed: {type(exc).__name__}: {exc}") from exc
+
+
+class _WatchedSession:
+    """Builds the HTTP session handed to yfinance, stamped on every response."""
+
+    @staticmethod
+    def create() -> Any:
+        from yfinance._http import new_session
+
+        session = new_session()
+        base = type(session)
+        watched = type("WatchedSession", (base,), {
+            "request": _stamped_request,
+            "idle_seconds": lambda self: time.monotonic() - self._xlfactor_last,
+            "abandon": _abandon,
+        })
+        session.__class__ = watched
+        session._xlfactor_last = time.monotonic()
+        return session
+
+
+def _stamped_request(self: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return super(type(self), self).request(*args, **kwargs)
+    finally:
+        self._xlfactor_last = time.monotonic()
+
+
+def _abandon(self: Any) -> None:
+    """Close the session so the abandoned worker's pending requests end sooner."""
+    with contextlib.suppress(Exception):
+        self.close()
 
 
 def _rate_limit_message() -> str:
@@ -455,9 +546,24 @@ def _raise_on_faults(
     if any(m in line for line in log for m in _RATE_LIMIT_MARKERS):
         raise DataUnavailableError(_rate_limit_message())
     faults = {t: reasons[t] for t in failed if t in reasons and not _is_not_found(reasons[t])}
+    if faults and all(_UNREACHABLE_RE.search(r) for r in faults.values()):
+        raise SourceUnreachableError(SOURCE_NAME, _unreachable_reason(next(iter(faults.values()))))
     if faults:
         detail = "; ".join(f"{t}: {_shorten(r)}" for t, r in faults.items())
         raise DataUnavailableError(f"Yahoo Finance request failed ({detail})")
+
+
+def _unreachable_reason(text: str) -> str:
+    """A few plain words for a connection-level failure text."""
+    if re.search(r"curl: \((?:5|6)\)|Could not resolve|NameResolution", text):
+        return "host name not found: no network or no DNS"
+    if re.search(r"curl: \(7\)|Failed to connect|Connection refused", text):
+        return "connection refused"
+    if re.search(r"curl: \(28\)|timed out|Timeout", text):
+        return "timed out"
+    if "ConnectionError" in text:
+        return "connection failed"
+    return _shorten(text, 80)
 
 
 def _shorten(text: str, limit: int = 120) -> str:

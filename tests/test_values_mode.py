@@ -1,0 +1,250 @@
+"""Values mode: ``xlfactor refresh BOOK.xlsm`` and the Refresh button on a Mac.
+
+The reference is the formula path: each ``FACTOR_*`` formula of the template called the way
+Excel calls it, through xlwings' own argument and result conversion
+(:func:`xlfactor.registration.excel_call`). The values copy is read back by openpyxl, the
+consumer that a scheduled job or a colleague without Python would use, and by LibreOffice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import pytest
+from fake_xlwings import FakeBook
+from openpyxl import Workbook
+
+from xlfactor import refresh as refresh_mod
+from xlfactor import registration
+from xlfactor.errors import InvalidInputError
+from xlfactor.excel import values
+from xlfactor.excel.books import FileBook, split_address
+from xlfactor.excel.evaluate import Evaluator, ExcelError
+from xlfactor.excel.file_refresh import refresh_file
+from xlfactor.excel.formula import Call, parse
+
+TEMPLATE = Path(__file__).resolve().parents[1] / "workbook" / "xlfactor_template.xlsm"
+PRICES = "yahoo_csv/yfinance_autoadjust_CarlosGBerreteaga_2025-10-08"
+FACTORS = "kenneth_french/vintage_202510/zip"
+
+
+@pytest.fixture()
+def local_data(shared_data, tmp_cache, monkeypatch):
+    monkeypatch.setenv("XLFACTOR_PRICE_DIR", str(shared_data / PRICES))
+    monkeypatch.setenv("XLFACTOR_FRENCH_DIR", str(shared_data / FACTORS))
+    monkeypatch.delenv("XLFACTOR_SOURCE", raising=False)
+    return shared_data
+
+
+def com_value(value):
+    """An evaluated argument as COM hands it to xlwings: ranges as tuples of rows, errors
+    as their VT_ERROR codes."""
+    if isinstance(value, ExcelError):
+        return registration.EXCEL_ERROR_CODES[value.code]
+    if isinstance(value, list):
+        return tuple(tuple(com_value(v) for v in row) for row in value)
+    return value
+
+
+def formula_path(book_path: Path) -> dict[tuple[str, str], list[list]]:
+    """Every FACTOR_* anchor's table as Excel's formula path would compute it."""
+    book = FileBook(book_path)
+    evaluator = Evaluator(book)
+    book.attach(evaluator)
+    out = {}
+    for cell in values.factor_formulas(book):
+        node = parse(cell.formula)
+        assert isinstance(node, Call), cell
+        args = [com_value(evaluator.evaluate(a, cell.sheet)) for a in node.args]
+        out[(cell.sheet, cell.address)] = registration.excel_call(node.name, *args)
+    return out
+
+
+def read_back(path: Path, sheet: str, address: str, shape: tuple[int, int]) -> list[list]:
+    ws = openpyxl.load_workbook(path)[sheet]
+    top, left, _, _ = split_address(address)
+    return [[ws.cell(row=top + i, column=left + j).value for j in range(shape[1])]
+            for i in range(shape[0])]
+
+
+def same(a, b) -> bool:
+    """Cell values equal as Excel shows them: None and "" are both an empty cell; dates
+    as written; floats exactly (the same computation)."""
+    a = None if a == "" else a
+    b = None if b == "" else b
+    if hasattr(a, "tzinfo") and hasattr(b, "tzinfo") and a is not None and b is not None:
+        return a.replace(tzinfo=None) == b.replace(tzinfo=None)
+    if isinstance(a, float) and isinstance(b, float):
+        return a == b or (math.isnan(a) and math.isnan(b))
+    return a == b
+
+
+def test_values_copy_equals_the_formula_path(local_data, tmp_path):
+    source = tmp_path / "book.xlsm"
+    shutil.copy(TEMPLATE, source)
+    before = hashlib.sha256(source.read_bytes()).hexdigest()
+    report = refresh_file(source)
+    assert report.output == tmp_path / "book-values.xlsx" and report.output.is_file()
+    assert hashlib.sha256(source.read_bytes()).hexdigest() == before  # original untouched
+    expected = formula_path(source)
+    assert len(expected) == len(report.computed) == 12
+    for (sheet, address), table in expected.items():
+        shape = (len(table), max(len(r) for r in table))
+        got = read_back(report.output, sheet, address, shape)
+        diff = [(i, j, a, b) for i, (ra, rb) in enumerate(zip(table, got))
+                for j, (a, b) in enumerate(zip(ra, rb)) if not same(a, b)]
+        assert diff == [], (sheet, address, diff[:3])
+
+
+def test_values_copy_has_numbers_stamps_and_charts(local_data, tmp_path):
+    source = tmp_path / "book.xlsm"
+    shutil.copy(TEMPLATE, source)
+    report = refresh_file(source)
+    wb = openpyxl.load_workbook(report.output)
+    betas = wb["Betas"]
+    assert [betas.cell(row=6, column=c).value for c in range(1, 6)] == \
+        ["Ticker", "Alpha", "MKT", "SMB", "HML"]
+    assert betas.cell(row=7, column=1).value == "AAPL"
+    assert isinstance(betas.cell(row=7, column=3).value, float)
+    status = wb.defined_names["RefreshStatus"].attr_text.split("!")
+    status_cell = wb[status[0]][status[1].replace("$", "")].value
+    assert status_cell.startswith("OK: 3 tickers, FF3, daily")
+    assert "JNJ not estimated (unknown ticker 'JNJ')" in status_cell
+    pictures = {name: len(wb[name]._images) for name in ("Betas", "Rolling", "Factors",
+                                                          "Analysis")}
+    assert pictures == {"Betas": 1, "Rolling": 1, "Factors": 1, "Analysis": 1}
+    # ordinary formulas stay formulas, for the application that opens the copy
+    assert wb["Betas"]["D2"].value == "=StartDate"
+
+
+def test_cli_refresh_as_documented(local_data, tmp_path):
+    source = tmp_path / "BOOK.xlsm"
+    shutil.copy(TEMPLATE, source)
+    run = subprocess.run([sys.executable, "-m", "xlfactor.cli", "refresh", str(source)],
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                         check=False)
+    # JNJ has no price file: its rows are errors, so the exit status says so
+    assert run.returncode == 1, run.stderr
+    assert "wrote" in run.stdout and (tmp_path / "BOOK-values.xlsx").is_file()
+    assert "error in Analysis!A29: #N/A unknown ticker 'JNJ'" in run.stderr
+
+
+def test_any_workbook_with_factor_formulas(local_data, tmp_path):
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Mine"
+    ws["A1"] = "AAPL"
+    ws["B1"] = '=FACTOR_BETAS(A1,"FF3","2020-01-01","2020-12-31")'
+    ws["B5"] = "=FACTOR_MODELS()"
+    ws["H1"] = "=C2*2"  # reads the spilled beta: stays a formula
+    path = tmp_path / "mine.xlsx"
+    wb.save(path)
+    report = refresh_file(path, tmp_path / "out" / "numbers.xlsx")
+    assert report.errors == []
+    out = openpyxl.load_workbook(tmp_path / "out" / "numbers.xlsx")["Mine"]
+    assert out["B2"].value == "AAPL" and isinstance(out["D2"].value, float)
+    assert out["B5"].value == "Model" and out["B6"].value == "CAPM"
+    assert out["H1"].value == "=C2*2"
+
+
+def test_libreoffice_reads_the_copy(local_data, tmp_path):
+    """A real spreadsheet application opens the copy and computes its formulas from the
+    values written (the Betas sheet's context row reads the Inputs)."""
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        from tools import basic_compile
+
+        basic_compile.skip_or_fail("LibreOffice is not installed")
+    source = tmp_path / "book.xlsm"
+    shutil.copy(TEMPLATE, source)
+    report = refresh_file(source)
+    profile = tmp_path / "lo-profile"
+    run = subprocess.run(
+        [soffice, f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to",
+         "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,3",
+         "--outdir", str(tmp_path / "csv"), str(report.output)],
+        capture_output=True, text=True, timeout=180, check=False)
+    assert run.returncode == 0, run.stderr
+    betas = (tmp_path / "csv" / "book-values-Betas.csv").read_text(encoding="utf-8")
+    lines = betas.splitlines()
+    assert lines[1].startswith("Model,FF3,Period,")  # =IF(Model="","FF3",Model) computed
+    aapl = next(line for line in lines if line.startswith("AAPL,"))
+    assert aapl.split(",")[2].startswith("1.158434304709")  # its MKT beta, as displayed
+
+
+@pytest.mark.parametrize("output, message", [
+    ("book.xlsm", "an .xlsx file"),
+    ("missing.xlsx", None),
+])
+def test_output_rules(tmp_path, output, message):
+    source = tmp_path / "book.xlsm"
+    if message is None:
+        with pytest.raises(InvalidInputError, match="workbook not found"):
+            refresh_file(tmp_path / "nothing.xlsm", tmp_path / output)
+        return
+    shutil.copy(TEMPLATE, source)
+    with pytest.raises(InvalidInputError, match=message):
+        refresh_file(source, tmp_path / output)
+
+
+def test_the_copy_never_replaces_the_original(tmp_path):
+    path = tmp_path / "book.xlsx"
+    Workbook().save(path)
+    with pytest.raises(InvalidInputError, match="must not replace"):
+        refresh_file(path, path)
+
+
+def test_not_a_workbook(tmp_path):
+    path = tmp_path / "notes.xlsx"
+    path.write_text("hello")
+    with pytest.raises(InvalidInputError, match="cannot read notes.xlsx as a workbook"):
+        refresh_file(path)
+
+
+# -- in Excel: the Refresh button in values mode ------------------------------------------------
+def test_refresh_button_in_values_mode_writes_and_keeps_formulas(local_data):
+    book = FakeBook(TEMPLATE)
+    first = refresh_mod.refresh(book, values=lambda b: values.refresh_live(b).errors)
+    assert first.ok, first.message
+    betas = book.sheets["Betas"].range("A6:E7").options(ndim=2).value
+    assert betas[0] == ["Ticker", "Alpha", "MKT", "SMB", "HML"] and betas[1][0] == "AAPL"
+    assert (6, 1) not in book.formulas["Betas"]  # the anchor holds values now
+    kept = book.sheets[values.FORMULA_SHEET].range("A1").options(ndim=2, expand="table").value
+    assert kept[0] == ["Sheet", "Cell", "Formula", "Rows", "Columns"] and len(kept) == 13
+    assert ["Betas", "A6"] == kept[1][:2] and kept[1][2].startswith("=FACTOR_BETAS(")
+    # the next refresh finds the formulas again, and a shorter answer leaves no old rows
+    book.values["Inputs"][(7, 2)] = None  # JNJ removed from the tickers
+    book.values["Inputs"][(8, 2)] = None  # XOM removed
+    second = refresh_mod.refresh(book, values=lambda b: values.refresh_live(b).errors)
+    assert second.ok, second.message
+    rows = book.sheets["Betas"].range("A6:A11").options(ndim=2).value
+    assert [r[0] for r in rows] == ["Ticker", "AAPL", "MSFT", None, None, None]
+
+
+@pytest.mark.parametrize("cell, platform, mode", [
+    (None, "darwin", "values"), (None, "win32", "formulas"), ("auto", "darwin", "values"),
+    ("values", "win32", "values"), ("Formulas", "darwin", "formulas"),
+])
+def test_results_mode(cell, platform, mode):
+    book = FakeBook(TEMPLATE)
+    book.values["Inputs"][_results_cell(book)] = cell
+    assert refresh_mod.results_mode(book, platform=platform) == mode
+
+
+def test_results_mode_refuses_a_typo():
+    book = FakeBook(TEMPLATE)
+    book.values["Inputs"][_results_cell(book)] = "value"
+    with pytest.raises(InvalidInputError, match="Results must be auto, formulas or values"):
+        refresh_mod.results_mode(book, platform="darwin")
+
+
+def _results_cell(book: FakeBook) -> tuple[int, int]:
+    text = next(n.refers_to for n in book.names if n.name == refresh_mod.NAME_RESULTS)
+    top, left, _, _ = split_address(text.split("!")[1])
+    return top, left

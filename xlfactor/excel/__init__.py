@@ -1,0 +1,1 @@
+"""The Excel shell: reading workbooks, evaluating FACTOR_* formulas without Excel."""
