@@ -486,8 +486,7 @@ def inputs_sheet(wb: Workbook, st: Styles, tickers: Sequence[str]) -> None:
         (R.NAME_REBALANCE, "Rebalancing", "daily", st.input,
          "Portfolio: daily keeps the weights constant; buy_and_hold lets them drift."),
         (R.NAME_RESULTS, "Results", "auto", st.input,
-         ("auto: formulas on Windows, values on a Mac. values: Refresh writes the numbers "
-          "(no VBA bridge needed).")),
+         "values: Refresh writes the numbers (Mac). auto: values on a Mac only."),
     ]
     for name, label, value, fmt, note in settings:
         row += 1

@@ -8,27 +8,23 @@ Needs LibreOffice (``soffice``) and poppler's ``pdftoppm`` on the PATH, e.g.
     The committed workbook as it is. LibreOffice has no Python behind the FACTOR_*
     functions, so those cells show ``#NAME?``; Excel's own LINEST computes.
 ``preview/``
-    The workbook after a Refresh on the offline sample: :func:`xlfactor.refresh.refresh`
-    runs against a small stand-in for Excel built on openpyxl, whose "recalculation"
-    calls the worksheet functions of :mod:`xlfactor.udfs` and writes their tables where
-    Excel would spill them, and whose pictures are the real charts. This shows the
-    column widths, number formats and chart placement with numbers in the cells.
-    (openpyxl drops the buttons and the dynamic-array flags, so the preview is for
-    looking at only; it is saved as ``.xlsx``.)
+    The workbook after a Refresh on the offline sample, made by values mode (the code of
+    ``xlfactor refresh``): every FACTOR_* formula computed by the functions of
+    :mod:`xlfactor.udfs` and written where Excel would spill it, the real charts placed.
+    This shows the column widths, number formats and chart placement with numbers in
+    the cells. (The copy is an ``.xlsx``: no buttons, no macros.)
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -121,225 +117,34 @@ PREVIEW_INPUTS: dict[str, Any] = {
     "NWLags": None,
     "Window": 36,
     "Region": "US",
-    # Typed over the template's equal-weight formulas (openpyxl cannot evaluate those).
+    # Typed over the template's equal-weight formulas.
     "Weights": [0.3, 0.25, 0.2, 0.15, 0.1],
     "Rebalance": "daily",
 }
-_CALL = re.compile(r"^=?\s*([A-Z_][A-Z0-9_.]*)\((.*)\)\s*$", re.DOTALL)
-_RANGE = re.compile(r"^\$?[A-Z]{1,3}\$?\d+(:\$?[A-Z]{1,3}\$?\d+)?$")
-
-
-def split_args(text: str) -> list[str]:
-    """Top-level comma-separated arguments of a formula call (no nesting beyond brackets)."""
-    args, depth, current, quoted = [], 0, "", False
-    for ch in text:
-        if ch == '"':
-            quoted = not quoted
-        elif not quoted and ch in "(":
-            depth += 1
-        elif not quoted and ch in ")":
-            depth -= 1
-        elif not quoted and depth == 0 and ch == ",":
-            args.append(current.strip())
-            current = ""
-            continue
-        current += ch
-    if current.strip() or args:
-        args.append(current.strip())
-    return args
-
-
-class _Range:
-    """A cell or block of an openpyxl sheet, with the xlwings attributes refresh.py uses."""
-
-    def __init__(self, book: _Book, ws: Any, ref: str) -> None:
-        self.book, self.ws, self.ref = book, ws, ref.replace("$", "")
-
-    def _cells(self) -> list[list[Any]]:
-        block = self.ws[self.ref]
-        if not isinstance(block, tuple):
-            return [[block]]
-        return [list(row) if isinstance(row, tuple) else [row] for row in block]
-
-    @property
-    def value(self) -> Any:
-        rows = [[c.value for c in row] for row in self._cells()]
-        if len(rows) == 1 and len(rows[0]) == 1:
-            return rows[0][0]
-        if all(len(r) == 1 for r in rows):
-            return [r[0] for r in rows]
-        return rows
-
-    @value.setter
-    def value(self, new: Any) -> None:
-        self._cells()[0][0].value = new
-
-    @property
-    def formula2(self) -> Any:
-        from openpyxl.worksheet.formula import ArrayFormula
-
-        v = self._cells()[0][0].value
-        return v.text if isinstance(v, ArrayFormula) else v
-
-    @formula2.setter
-    def formula2(self, formula: Any) -> None:
-        self.book.dirty.append((self, formula))
-
-    @property
-    def sheet(self) -> _Sheet:
-        return _Sheet(self.book, self.ws)
-
-
-class _Pictures:
-    def __init__(self, book: _Book, ws: Any) -> None:
-        self.book, self.ws = book, ws
-
-    def add(self, image: Any, *, name: str, update: bool, anchor: _Range) -> None:
-        from openpyxl.drawing.image import Image
-        from PIL import Image as PILImage
-
-        if isinstance(image, (str, os.PathLike)):
-            data = Path(image).read_bytes()
-        else:
-            buffer = io.BytesIO()
-            # What xlwings does with a figure (tight box); at 96 dpi the pixel size that
-            # openpyxl records equals the physical size Excel would show.
-            image.savefig(buffer, format="png", dpi=96, bbox_inches="tight")
-            data = buffer.getvalue()
-        dpi = PILImage.open(io.BytesIO(data)).info.get("dpi", (96, 96))[0] or 96
-        picture = Image(io.BytesIO(data))
-        picture.width = round(picture.width * 96 / dpi)
-        picture.height = round(picture.height * 96 / dpi)
-        self.ws.add_image(picture, anchor.ref.split(":")[0])
-        self.book.pictures.append(name)
-
-
-class _Sheet:
-    def __init__(self, book: _Book, ws: Any) -> None:
-        self.book, self.ws = book, ws
-
-    @property
-    def pictures(self) -> _Pictures:
-        return _Pictures(self.book, self.ws)
-
-
-class _Name:
-    def __init__(self, book: _Book, name: str) -> None:
-        self.book, self.name = book, name
-
-    @property
-    def refers_to_range(self) -> _Range:
-        sheet, ref = next(iter(self.book.wb.defined_names[self.name].destinations))
-        return _Range(self.book, self.book.wb[sheet], ref)
-
-
-class _Names:
-    def __init__(self, book: _Book) -> None:
-        self.book = book
-
-    def __getitem__(self, name: str) -> _Name:
-        if name not in self.book.wb.defined_names:
-            raise KeyError(name)
-        return _Name(self.book, name)
-
-    def __iter__(self) -> Iterator[_Name]:
-        return iter([_Name(self.book, n) for n in self.book.wb.defined_names])
-
-
-class _App:
-    def __init__(self, book: _Book) -> None:
-        self.book = book
-        self.status_bar: str | bool = False
-
-    def calculate(self) -> None:
-        """Evaluate the re-entered FACTOR_* formulas and spill their tables into the cells."""
-        for rng, formula in self.book.dirty:
-            table = self.book.evaluate(rng.ws, formula)
-            spill_values(rng, table)
-        self.book.dirty.clear()
-
-
-class _Book:
-    """The xlwings ``Book`` surface that :mod:`xlfactor.refresh` uses, over openpyxl."""
-
-    def __init__(self, wb: Any) -> None:
-        self.wb = wb
-        self.dirty: list[tuple[_Range, Any]] = []
-        self.pictures: list[str] = []
-        self.app = _App(self)
-        self.names = _Names(self)
-
-    def arg(self, ws: Any, text: str) -> Any:
-        """One formula argument as xlwings would pass it: names and ranges read from cells."""
-        call = _CALL.match(text)
-        if call and call.group(1) == "INDEX":
-            inner = split_args(call.group(2))
-            values = self.arg(ws, inner[0])
-            return values[int(inner[1]) - 1][0]
-        if text.upper() in ("TRUE", "FALSE"):
-            return text.upper() == "TRUE"
-        if not text:
-            return None
-        if len(text) >= 2 and text[0] == text[-1] == '"':
-            return text[1:-1].replace('""', '"')
-        if _RANGE.match(text):
-            return _as_2d(_Range(self, ws, text).value)
-        value = self.names[text].refers_to_range.value
-        return _as_2d(value) if isinstance(value, list) else value
-
-    def evaluate(self, ws: Any, formula: str) -> list[list[Any]]:
-        from xlfactor import udfs
-
-        call = _CALL.match(formula)
-        if call is None:
-            raise ValueError(f"cannot evaluate {formula!r}")
-        args = [self.arg(ws, a) for a in split_args(call.group(2))]
-        return getattr(udfs, call.group(1))(*args)
-
-
-def _as_2d(value: Any) -> list[list[Any]]:
-    if isinstance(value, list):
-        return [v if isinstance(v, list) else [v] for v in value]
-    return [[value]]
-
-
-def spill_values(anchor: _Range, table: list[list[Any]]) -> None:
-    """Write a table where Excel would spill it; new cells take their column's format."""
-    from copy import copy
-
-    from openpyxl.utils import get_column_letter
-
-    top = anchor.ws[anchor.ref.split(":")[0]]
-    for i, row in enumerate(table):
-        for j, value in enumerate(row):
-            cell = anchor.ws.cell(row=top.row + i, column=top.column + j)
-            if not cell.has_style:
-                column = anchor.ws.column_dimensions.get(get_column_letter(cell.column))
-                if column is not None:
-                    cell._style = copy(column._style)
-            cell.value = value
 
 
 def make_preview(template: Path, out: Path) -> Path:
-    """A copy of ``template`` as it looks after Refresh on the offline sample."""
+    """A copy of ``template`` as it looks after Refresh on the offline sample: the preview
+    inputs typed in, then ``xlfactor refresh`` (values mode, the same code as the command)."""
     from openpyxl import load_workbook
 
     os.environ["XLFACTOR_SOURCE"] = "sample"
-    from xlfactor import refresh
+    from xlfactor.excel.books import split_address
+    from xlfactor.excel.file_refresh import refresh_file
 
     wb = load_workbook(template)
-    book = _Book(wb)
     for name, value in PREVIEW_INPUTS.items():
-        rng = book.names[name].refers_to_range
-        if isinstance(value, list):
-            for cell, v in zip((row[0] for row in rng._cells()), value + [None] * 10):
-                cell.value = v
-        else:
-            rng.value = value
-    outcome = refresh.refresh(book)
-    print(f"preview refresh: {outcome.message}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(out)
+        sheet, address = wb.defined_names[name].attr_text.rsplit("!", 1)
+        top, left, bottom, _ = split_address(address)
+        values = value + [None] * (bottom - top + 1 - len(value)) if isinstance(value, list) \
+            else [value]
+        for i, item in enumerate(values):
+            wb[sheet.strip("'")].cell(row=top + i, column=left).value = item
+    with tempfile.TemporaryDirectory(prefix="xlfactor-preview-") as folder:
+        inputs = Path(folder) / "inputs.xlsx"
+        wb.save(inputs)
+        report = refresh_file(inputs, out)
+    print(f"preview refresh: {report.warnings[-1] if report.warnings else 'done'}")
     return out
 
 
