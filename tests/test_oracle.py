@@ -140,7 +140,8 @@ def test_weekly_and_monthly_compounding_matches_independent_computation(raw, fre
     factors = files["FF3"]
     start, end = pd.Timestamp("2012-01-01"), pd.Timestamp("2024-12-31")
     settings = Settings(price_dir=price_dir, french_dir=csv_dir)
-    res = xlfactor.fit(TICKERS, "FF3", start, end, freq, "HC1", settings=settings)
+    res = xlfactor.fit(TICKERS, "FF3", start, end, freq, "HC1", settings=settings,
+                       factor_frequency="D")
     # independent: period returns from last closes, factors compounded, market as total return
     last = closes.resample(rule).last()
     asset = (last / last.shift(1) - 1).loc[start:end]

@@ -112,9 +112,9 @@ def _sources_for(settings: Settings) -> Sources:
         return Sources(SamplePortfolios(), SampleFactors())
     store = None
     if settings.price_dir is None or settings.french_dir is None:
-        from .store import Store
+        from .store import Store, TolerantStore
 
-        store = Store(settings.cache_dir)
+        store = TolerantStore(Store(settings.cache_dir))
     if settings.price_dir is not None:
         from .sources.files import PriceFiles
 
@@ -162,26 +162,43 @@ def load_factors(
     sources: Sources | None = None,
     factor_source: FactorSource | None = None,
     settings: Settings | None = None,
+    factor_frequency: str | None = None,
 ) -> FactorData:
-    """Full-history factor data for a model, daily where the source has it.
+    """Full-history factor data for a model at ``freq``: the published file first.
 
-    Weekly and monthly regressions compound daily factors (see :mod:`xlfactor.engine.align`);
-    a source without daily data (the offline sample) serves its native frequency.
+    Weekly and monthly regressions use the library's own weekly/monthly factors where it
+    publishes them (monthly for every family and region, weekly for US FF3): long-short
+    factors such as SMB and HML are not the compounded product of their daily values, and
+    the published numbers are what papers and other tools use. Daily factors are
+    compounded (see :mod:`xlfactor.engine.align`) only where no file is published, or
+    when ``factor_frequency="D"`` asks for it; the data's notes say which was done.
     """
-    spec = resolve_model(model)
-    freq = check_frequency(freq)
-    src = factor_source or _pick(sources, None, None, settings).factors
-    from .errors import DataUnavailableError
+    from .errors import FileMissingError, NotPublishedError
     from .sources.french import canonical_region
 
+    spec = resolve_model(model)
+    freq = check_frequency(freq)
+    compound = factor_frequency is not None and check_frequency(factor_frequency) == "D"
+    src = factor_source or _pick(sources, None, None, settings).factors
     place = canonical_region(region)
     kw = {} if place == "US" else {"region": place}
-    try:
-        return src.get_factors(spec.factors, "D", **kw)
-    except DataUnavailableError:
-        if freq == "D":
-            raise
-        return src.get_factors(spec.factors, freq, **kw)
+    why = "as requested"
+    if freq != "D" and not compound:
+        try:
+            data = src.get_factors(spec.factors, freq, **kw)
+        except (NotPublishedError, FileMissingError) as exc:
+            why = f"no {_FREQ_WORDS[freq]} file: {exc}"
+        else:
+            return replace(data, notes=(*data.notes,
+                                        f"factors: the published {_FREQ_WORDS[freq]} files"))
+    data = src.get_factors(spec.factors, "D", **kw)
+    if freq == "D":
+        return data
+    note = f"factors compounded from daily data ({why})"
+    return replace(data, notes=(*data.notes, note), warnings=(*data.warnings, note))
+
+
+_FREQ_WORDS = {"D": "daily", "W": "weekly", "M": "monthly"}
 
 
 def factor_returns(
@@ -227,6 +244,7 @@ def _build_sample(
     settings: Settings | None = None,
     progress: Callable[[str], None] | None = None,
     region: str | None = None,
+    factor_frequency: str | None = None,
 ) -> tuple[AlignedSample, EstimationInfo, tuple[str, ...]]:
     """Fetch and align (shared, memoised result: internal callers must not modify it)."""
     spec = resolve_model(model)
@@ -239,7 +257,8 @@ def _build_sample(
 
     place = canonical_region(region)
     step(f"factors ({spec.name}{'' if place == 'US' else ', ' + place})")
-    fdata = load_factors(spec, freq, region=place, factor_source=src.factors)
+    fdata = load_factors(spec, freq, region=place, factor_source=src.factors,
+                         factor_frequency=factor_frequency)
     step(f"prices ({len(names)} ticker{'s' if len(names) > 1 else ''})")
     pdata = load_prices(names, s, e, prices=src.prices)
     step("alignment")
@@ -277,11 +296,17 @@ def _align_and_label(names, spec, freq, s, e, pdata: PriceData, fdata: FactorDat
     sample = align(pdata.prices, fdata.returns, fdata.frequency, spec.factors, freq, s, e)
     sample = replace(sample, excess=sample.excess.reindex(columns=names))
     require_overlap(sample, f" for {', '.join(names)}")
+    from .engine.checks import shortened_sample, unadjusted_splits
+
+    warnings = (*pdata.warnings, *fdata.warnings, *sample.warnings,
+                *unadjusted_splits(pdata.prices, s, e),
+                *shortened_sample(pdata.prices, fdata.returns, sample, s, e))
     info = EstimationInfo(
         model=spec.name, factors=spec.factors, frequency=freq,
         start=sample.factors.index[0], end=sample.factors.index[-1],
         price_source=pdata.source, factor_source=fdata.source, release=fdata.release,
         stale=pdata.stale or fdata.stale, notes=(*pdata.notes, *fdata.notes), region=region,
+        warnings=tuple(dict.fromkeys(warnings)),
     )
     if info.stale:
         from .status import note_stale
@@ -330,6 +355,7 @@ def fit(
     settings: Settings | None = None,
     progress: Callable[[str], None] | None = None,
     region: str | None = None,
+    factor_frequency: str | None = None,
 ) -> FactorResults:
     """Regress the excess returns of ``tickers`` on a factor model.
 
@@ -342,7 +368,11 @@ def fit(
     start, end : date-like, optional
         Inclusive sample bounds; defaults: three years to the last complete trading day.
     freq : {"D", "W", "M"}
-        Return frequency; weekly and monthly compound daily returns per calendar period.
+        Return frequency. Weekly and monthly asset returns run from the last close of one
+        period to the last close of the next; the factors are the library's published
+        weekly/monthly files where they exist (see :func:`load_factors`).
+    factor_frequency : {None, "D"}
+        ``"D"`` compounds daily factors to ``freq`` instead of using a published file.
     se : {"classical", "HC0", "HC1", "HC2", "HC3", "HAC"}
         Standard-error type; ``lags`` sets Newey-West lags (default rule if omitted).
     region : str, optional
@@ -358,6 +388,7 @@ def fit(
     sample, info, missing = _build_sample(
         tickers, model, start, end, freq, sources=sources, price_source=price_source,
         factor_source=factor_source, settings=settings, progress=progress, region=region,
+        factor_frequency=factor_frequency,
     )
     key = (id(sample), se, lags, use_t, conf_level, min_obs)
     hit = _FITS.get(key)

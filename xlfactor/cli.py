@@ -62,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     _common(betas)
     betas.add_argument("--format", choices=("table", "csv"), default="table")
     betas.add_argument("--chart", type=Path, help="also write an exposure chart (PNG)")
+    betas.add_argument("--compound-daily", action="store_true",
+                       help="weekly/monthly: compound daily factors instead of using the "
+                            "library's published weekly/monthly files")
 
     fac = add("factors", help="factor returns for a model and period")
     _common(fac)
@@ -140,8 +143,12 @@ def _fit(args, tickers, progress: _Progress):
     from . import api
 
     sources = api.get_sources(_settings(args))
-    return api.fit(tickers, args.model, args.start, args.end, args.freq, args.se, args.lags,
-                   sources=sources, progress=progress.step, region=args.region)
+    res = api.fit(tickers, args.model, args.start, args.end, args.freq, args.se, args.lags,
+                  sources=sources, progress=progress.step, region=args.region,
+                  factor_frequency="D" if getattr(args, "compound_daily", False) else None)
+    for line in res.warnings:
+        print(f"xlfactor: warning: {line}", file=sys.stderr)
+    return res
 
 
 def _cmd_betas(args) -> int:

@@ -38,6 +38,14 @@ class DataUnavailableError(XlFactorError):
     code = "#N/A"
 
 
+class NotPublishedError(DataUnavailableError):
+    """The source does not publish this data at all (e.g. FF5 factors weekly)."""
+
+
+class FileMissingError(DataUnavailableError):
+    """A folder of files saved by hand lacks the file for this data."""
+
+
 class DataFormatError(DataUnavailableError):
     """A downloaded or local file does not have the layout xlfactor expects."""
 

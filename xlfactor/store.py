@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import random
 import sqlite3
@@ -57,11 +58,17 @@ __all__ = [
     "CacheWarning",
     "CachedFrame",
     "Store",
+    "TolerantStore",
     "default_cache_dir",
 ]
 
 CACHE_ENV_VAR = "XLFACTOR_CACHE_DIR"
 CACHE_FILENAME = "cache.sqlite3"
+#: A cached frame may not expand beyond this when decompressed (a damaged or hostile
+#: row must not exhaust memory); the largest frames xlfactor writes are a few hundred MB.
+MAX_PAYLOAD_BYTES = 1 << 30
+#: An entry stamped this far in the future is suspect (see :attr:`CachedFrame.age_seconds`).
+FUTURE_SLACK_SECONDS = 300.0
 #: ``PRAGMA application_id`` of our files: ASCII "XLFC".
 APPLICATION_ID = 0x584C4643
 SCHEMA_VERSION = 1
@@ -144,8 +151,11 @@ class CachedFrame:
 
     @property
     def age_seconds(self) -> float:
-        """Seconds elapsed since :attr:`fetched_at` (negative if the clock went back)."""
-        return (datetime.now(timezone.utc) - self.fetched_at).total_seconds()
+        """Seconds elapsed since :attr:`fetched_at`; infinite for an entry stamped more
+        than :data:`FUTURE_SLACK_SECONDS` in the future (a clock that was wrong when it was
+        written): such an entry is suspect and refreshed, never fresh forever."""
+        age = (datetime.now(timezone.utc) - self.fetched_at).total_seconds()
+        return math.inf if age < -FUTURE_SLACK_SECONDS else age
 
 
 # --------------------------------------------------------------------------- encoding
@@ -237,7 +247,10 @@ def _decode_payload(payload: bytes) -> pd.DataFrame:
         If the bytes are not a well-formed payload.
     """
     try:
-        raw = zlib.decompress(payload)
+        inflater = zlib.decompressobj()
+        raw = inflater.decompress(payload, MAX_PAYLOAD_BYTES)
+        if inflater.unconsumed_tail:
+            raise _CorruptPayload(f"payload expands beyond {MAX_PAYLOAD_BYTES} bytes")
         header, offset = _parse_header(raw)
         nrows, ncols = header["nrows"], len(header["columns"])
         if len(raw) != offset + 8 * nrows * (1 + ncols):
@@ -827,3 +840,47 @@ def _unused_name(path: Path) -> Path:
         target = path.with_name(f"{path.name}.corrupt-{stamp}-{counter}")
         counter += 1
     return target
+
+
+class TolerantStore:
+    """The cache as the data sources use it: a cache that fails never costs the data.
+
+    Wraps a :class:`Store`. A read that fails (an unreadable file, a folder that cannot be
+    created) answers "not cached"; a write that fails (a read-only file or folder, a full
+    disk) keeps the freshly downloaded data in memory only. Either way :attr:`problem`
+    says what happened, in words the sources pass on as a warning, until a write succeeds.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.problem: str | None = None
+
+    def _failed(self, what: str, exc: CacheError) -> None:
+        self.problem = (f"the cache could not be {what} ({exc}); data are served from memory "
+                        "and downloaded again next time")
+
+    def get_frame(self, key: str) -> CachedFrame | None:
+        try:
+            return self.store.get_frame(key)
+        except CacheError as exc:
+            self._failed("read", exc)
+            return None
+
+    def version(self, key: str) -> str | None:
+        try:
+            return self.store.version(key)
+        except CacheError as exc:
+            self._failed("read", exc)
+            return None
+
+    def put_frame(self, key: str, frame: pd.DataFrame, meta: dict[str, Any] | None = None
+                  ) -> None:
+        try:
+            self.store.put_frame(key, frame, meta)
+        except CacheError as exc:
+            self._failed("written", exc)
+        else:
+            self.problem = None
+
+    def __getattr__(self, name: str) -> Any:  # info(), keys(), clear()... as the store has them
+        return getattr(self.store, name)

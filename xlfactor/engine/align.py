@@ -2,13 +2,19 @@
 
 Conventions
 -----------
-* Asset returns are simple total returns from adjusted closes, ``P[t] / P[t-1] - 1``, each
-  asset on its own trading calendar.
-* Daily (``"D"``): asset returns and factor returns are inner-joined on date.
+* Asset returns are simple total returns from adjusted closes, ``P[t] / P[t-1] - 1``.
+* Daily (``"D"``): returns are formed on the factor calendar only, between consecutive
+  factor trading days: a price missing on a factor day (a hole in the file, a ``null``
+  row, a listing gap) leaves both returns that would touch it missing, in the regression
+  and in ``FACTOR_RETURNS`` alike. A return never spans a hole. How many returns were
+  left out, and any gap of more than :data:`GAP_WARNING_DAYS` trading days, are reported
+  in :attr:`AlignedSample.warnings`.
 * Weekly (``"W"``, calendar weeks Saturday-Friday, labelled by the Friday) and monthly
   (``"M"``, calendar months, labelled by the last calendar day): both sides are compounded
   over the same calendar period. An asset's period return is its last close in the period
-  over its last close before the period, minus one (the product of its daily returns).
+  over the last close of the previous period, minus one; each of the two closes must fall
+  in the last days of its period (:data:`PERIOD_END_SLACK` calendar days before the
+  period's last weekday), so a period return never spans a hole either.
   Factor period returns compound the daily factor returns of the period; the market factor
   is compounded as a total return, ``prod(1 + MKT + RF) - prod(1 + RF)``, so it stays an
   excess return over the compounded risk-free rate. Native weekly/monthly factor data
@@ -30,17 +36,59 @@ from ..errors import InsufficientDataError, InvalidInputError
 from ..sources.base import check_frequency
 
 _RULES = {"W": "W-FRI", "M": "ME"}
+#: A run of more missing prices than this (trading days) is reported as a gap.
+GAP_WARNING_DAYS = 3
+#: A period's closing price may be this many calendar days before its last weekday
+#: (holidays at the end of a month or week), no more.
+PERIOD_END_SLACK = {"W": 2, "M": 4}
 
 
-def simple_returns(prices: pd.DataFrame) -> pd.DataFrame:
-    """Simple returns per column on each column's own dates (gaps are not filled)."""
-    out = {}
-    for col in prices.columns:
-        p = prices[col].dropna()
-        if (p <= 0).any():
-            raise InvalidInputError(f"non-positive price for {col!r}: cannot form returns")
-        out[col] = p / p.shift(1) - 1.0
-    return pd.DataFrame(out, index=prices.index).iloc[1:] if len(prices) else prices.copy()
+def returns_on_calendar(prices: pd.DataFrame, calendar: pd.DatetimeIndex,
+                        start: pd.Timestamp, end: pd.Timestamp
+                        ) -> tuple[pd.DataFrame, list[str]]:
+    """Daily simple returns between consecutive days of ``calendar`` inside ``[start, end]``
+    (the day before ``start`` supplies the first one's base), and what was left out.
+
+    Returns
+    -------
+    returns : DataFrame
+        Calendar days in ``[start, end]`` x assets; NaN where the price of the day or of
+        the previous calendar day is missing.
+    warnings : list of str
+        Per asset: returns left out inside its own span of prices, and long gaps.
+    """
+    inside = calendar[(calendar >= start) & (calendar <= end)]
+    before = calendar[calendar < start]
+    days = inside if before.empty else before[-1:].append(inside)
+    on_days = prices.reindex(days)
+    bad = (on_days <= 0).any()
+    if bad.any():
+        raise InvalidInputError(
+            f"non-positive price for {bad[bad].index[0]!r}: cannot form returns")
+    returns = (on_days / on_days.shift(1) - 1.0).reindex(inside)
+    return returns, [w for col in on_days.columns for w in _holes(col, on_days[col], returns[col])]
+
+
+def _holes(name: str, prices: pd.Series, returns: pd.Series) -> list[str]:
+    """What a hole in one asset's prices cost: returns left out, and the long gaps."""
+    seen = prices.notna().to_numpy()
+    if not seen.any():
+        return []
+    first, last = np.flatnonzero(seen)[[0, -1]]
+    span = prices.index[first:last + 1]
+    lost = int(returns.reindex(span[1:]).isna().sum())
+    if not lost:
+        return []
+    plural = "s" if lost > 1 else ""
+    out = [f"{name}: {lost} return{plural} left out (a price missing on a factor trading "
+           "day; returns never span it)"]
+    missing = ~seen[first:last + 1]
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], missing.astype(int), [0]])))
+    for a, b in zip(edges[::2], edges[1::2]):
+        if b - a > GAP_WARNING_DAYS:
+            out.append(f"{name}: no prices for {b - a} trading days "
+                       f"({span[a]:%Y-%m-%d} to {span[b - 1]:%Y-%m-%d})")
+    return out
 
 
 def _period_bounds(labels: pd.DatetimeIndex, freq: str) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
@@ -60,6 +108,14 @@ def period_asset_returns(
     if prices.empty:
         return pd.DataFrame(columns=prices.columns, dtype=float)
     last_close = prices.resample(_RULES[freq]).last()
+    # the date of each period's last close: it must be near the period's end
+    stamped = pd.DataFrame({c: prices.index.where(prices[c].notna()) for c in prices.columns},
+                           index=prices.index)
+    close_day = stamped.resample(_RULES[freq]).max()
+    _, period_end = _period_bounds(last_close.index, freq)
+    slack = pd.Timedelta(days=PERIOD_END_SLACK[freq])
+    near_end = close_day.ge(pd.Series(period_end - slack, index=last_close.index), axis=0)
+    last_close = last_close.where(near_end)
     returns = last_close / last_close.shift(1) - 1.0
     first_day, last_weekday = _period_bounds(returns.index, freq)
     inside = (first_day >= start) & (last_weekday <= end)
@@ -112,6 +168,7 @@ class AlignedSample:
     factors: pd.DataFrame
     rf: pd.Series
     frequency: str
+    warnings: tuple[str, ...] = ()
 
 
 def align(
@@ -141,9 +198,10 @@ def align(
             f"{_name(freq)} returns need daily or {_name(freq)} factor data; "
             f"the factor source has {_name(factor_frequency)} data only"
         )
+    warnings: list[str] = []
     if freq == "D":
-        asset = simple_returns(prices)
-        asset = asset[(asset.index >= start) & (asset.index <= end)]
+        calendar = factor_returns.dropna(subset=[*factors, "RF"]).index
+        asset, warnings = returns_on_calendar(prices, calendar, start, end)
         fac = factor_returns[(factor_returns.index >= start) & (factor_returns.index <= end)]
     else:
         asset = period_asset_returns(prices, freq, start, end)
@@ -154,7 +212,7 @@ def align(
     fac = fac.dropna(subset=[*factors, "RF"])
     asset = asset.reindex(fac.index)
     excess = asset.sub(fac["RF"], axis=0)
-    return AlignedSample(excess, fac[list(factors)], fac["RF"], freq)
+    return AlignedSample(excess, fac[list(factors)], fac["RF"], freq, tuple(warnings))
 
 
 def require_overlap(sample: AlignedSample, label: str = "") -> None:

@@ -42,6 +42,7 @@ class EstimationInfo:
     excess: bool = True
     notes: tuple[str, ...] = field(default_factory=tuple)
     region: str = "US"
+    warnings: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def periods_per_year(self) -> int:
@@ -68,6 +69,7 @@ class EstimationInfo:
         if self.stale:
             rows.append(("Warning", "STALE: a refresh failed, cached data were used"))
             rows.extend(("Note", n) for n in self.notes if "STALE" in n)
+        rows.extend(("Warning", w) for w in self.warnings)
         return [(k, v) for k, v in rows if v]
 
 
@@ -244,6 +246,13 @@ class FactorResults:
             ("First date", f"{self.first_date[asset]:%Y-%m-%d}"),
             ("Last date", f"{self.last_date[asset]:%Y-%m-%d}"),
         ]
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What the data did not allow as asked, in words: returns left out around
+        missing prices, long gaps, prices that look unadjusted, a sample shorter than
+        requested, factors compounded from daily data. Empty when nothing was amiss."""
+        return self.info.warnings
 
     def summary(self) -> str:
         """A plain-text report: what was estimated, then one block per asset."""

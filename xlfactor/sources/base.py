@@ -51,6 +51,10 @@ class FactorData:
         The data release, e.g. ``"202510 CRSP"``; ``""`` when unknown.
     stale : bool
         True when a refresh failed and this is older cached data.
+    notes : tuple of str
+        Where the data came from, file by file.
+    warnings : tuple of str
+        What a user comparing numbers must know (e.g. factors compounded from daily).
     """
 
     returns: pd.DataFrame
@@ -59,6 +63,7 @@ class FactorData:
     release: str = ""
     stale: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
+    warnings: tuple[str, ...] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,7 @@ class PriceData:
     stale: bool = False
     missing: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    warnings: tuple[str, ...] = field(default_factory=tuple)
 
 
 class PriceSource(ABC):

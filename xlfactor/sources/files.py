@@ -279,8 +279,31 @@ def _read_table(path: Path, **options: object) -> pd.DataFrame:
         raise DataUnavailableError(f"cannot read price file {path}: {exc.strerror}") from exc
 
 
+def check_row_widths(path: Path, header_rows: int) -> None:
+    """Every data row has as many fields as the header: a cut or damaged row is an error
+    naming its line, never a row read short (pandas would fill the missing fields with
+    blanks, or take a truncated number as the price)."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, [])
+            for _ in range(header_rows - 1):
+                next(reader, None)
+            width = len(header)
+            for row in reader:
+                if row and len(row) != width:
+                    raise DataFormatError(
+                        f"{path.name} line {reader.line_num}: {len(row)} fields, the header "
+                        f"has {width} (a cut or damaged row)")
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise DataFormatError(f"{path.name}: cannot parse CSV ({exc})") from exc
+    except OSError as exc:
+        raise DataUnavailableError(f"cannot read price file {path}: {exc.strerror}") from exc
+
+
 def _read_single(path: Path, ticker: str, layout: str) -> PriceColumn:
     """Layouts (a) and (b): one ticker per file."""
+    check_row_widths(path, header_rows=1)
     table = _read_table(path)
     table.columns = [str(c).strip() for c in table.columns]
     column = "Adj Close" if layout == CLASSIC else "Close"
@@ -288,12 +311,13 @@ def _read_single(path: Path, ticker: str, layout: str) -> PriceColumn:
         raise DataFormatError(f"{path.name}: duplicate column names in the header")
     if "Date" not in table.columns or column not in table.columns:
         raise DataFormatError(f"{path.name}: no 'Date' and {column!r} columns")
-    prices = _parse_prices(table["Date"], table[column], path.name, first_line=2)
-    return PriceColumn(ticker, prices, _note(ticker, path.name, column))
+    prices, blank = _parse_prices(table["Date"], table[column], path.name, first_line=2)
+    return PriceColumn(ticker, prices, _note(ticker, path.name, column, blank))
 
 
 def _read_multi_header(path: Path) -> list[PriceColumn]:
     """Layout (c): one ``(field, ticker)`` column per ticker."""
+    check_row_widths(path, header_rows=3)
     table = _read_table(path, header=[0, 1], index_col=0)
     if table.index.name != "Date":  # pandas must have taken the "Date,,," row as the index name
         raise DataFormatError(f"{path.name}: third header row is not 'Date'")
@@ -313,23 +337,29 @@ def _read_multi_header(path: Path) -> list[PriceColumn]:
         cells = table[(column, raw_ticker)]
         if isinstance(cells, pd.DataFrame):
             raise DataFormatError(f"{path.name}: ticker {ticker} appears twice under {column}")
-        prices = _parse_prices(dates, cells, path.name, first_line=4)
-        found.append(PriceColumn(ticker, prices, _note(ticker, path.name, column)))
+        prices, blank = _parse_prices(dates, cells, path.name, first_line=4)
+        found.append(PriceColumn(ticker, prices, _note(ticker, path.name, column, blank)))
     return found
 
 
-def _note(ticker: str, file_name: str, column: str) -> str:
-    """Say which column was used and what adjustment it carries."""
+def _note(ticker: str, file_name: str, column: str, blank: list[str]) -> str:
+    """Say which column was used, what adjustment it carries, and which rows had no price."""
     if column == "Adj Close":
-        return f"{ticker}: 'Adj Close' from {file_name} (split- and dividend-adjusted)"
-    return (
-        f"{ticker}: 'Close' from {file_name}, a yfinance auto-adjusted file "
-        "(already split- and dividend-adjusted)"
-    )
+        text = f"{ticker}: 'Adj Close' from {file_name} (split- and dividend-adjusted)"
+    else:
+        text = (f"{ticker}: 'Close' from {file_name}, a yfinance auto-adjusted file "
+                "(already split- and dividend-adjusted)")
+    if blank:
+        shown = ", ".join(blank[:3]) + (" ..." if len(blank) > 3 else "")
+        text += f"; {len(blank)} row{'s' if len(blank) > 1 else ''} without a price ({shown})"
+    return text
 
 
-def _parse_prices(dates: pd.Series, cells: pd.Series, file_name: str, first_line: int) -> pd.Series:
-    """Validated float prices indexed by date; blank cells dropped.
+def _parse_prices(dates: pd.Series, cells: pd.Series, file_name: str, first_line: int
+                  ) -> tuple[pd.Series, list[str]]:
+    """Validated float prices indexed by date, and ``line N (date)`` of each row without
+    a price (a blank or ``null`` cell: read, and left out of the series, so that the
+    returns on both sides of it are missing).
 
     ``first_line`` is the 1-based file line of the first data row, for error messages.
     """
@@ -337,12 +367,13 @@ def _parse_prices(dates: pd.Series, cells: pd.Series, file_name: str, first_line
         raise DataFormatError(f"{file_name}: no data rows")
     index = _parse_dates(dates.to_numpy(dtype=object), file_name, first_line)
     values = _parse_values(cells.to_numpy(dtype=object), index, file_name)
+    blank = [f"line {first_line + i} ({index[i].date()})" for i in np.flatnonzero(np.isnan(values))]
     prices = pd.Series(values, index=index, dtype="float64").dropna().sort_index()
     duplicated = prices.index.duplicated()
     if duplicated.any():
         day = prices.index[duplicated][0].date()
         raise DataFormatError(f"{file_name}: date {day} appears more than once")
-    return prices
+    return prices, blank
 
 
 def _parse_dates(texts: np.ndarray, file_name: str, first_line: int) -> pd.DatetimeIndex:

@@ -20,7 +20,13 @@ from types import MappingProxyType
 
 import pandas as pd
 
-from ..errors import DataFormatError, DataUnavailableError, InvalidInputError
+from ..errors import (
+    DataFormatError,
+    DataUnavailableError,
+    FileMissingError,
+    InvalidInputError,
+    NotPublishedError,
+)
 from ..models import canonical_factor
 from . import http as _http
 from .base import FactorData, FactorSource, check_frequency
@@ -260,7 +266,7 @@ class _FrenchSource(FactorSource):
             offered = [_FREQUENCY_NAMES[f] for f in ("D", "W", "M")
                        if regional_dataset(region, family, f)]
             where = "" if canonical_region(region) == "US" else f" for {canonical_region(region)}"
-            raise DataUnavailableError(
+            raise NotPublishedError(
                 f"{self.name}: {family} factors{where} are not published at "
                 f"{_FREQUENCY_NAMES[frequency]} frequency (available: {', '.join(offered)})"
             )
@@ -392,6 +398,9 @@ class FrenchLibrary(_FrenchSource):
         used = [self.dataset(f, freq, region) for f in families_for(factors)]
         with self._lock:
             notes = tuple(self._stale[n] for n in used if n in self._stale)
+        problem = getattr(self.store, "problem", None)
+        if problem:
+            data = replace(data, warnings=(*data.warnings, problem))
         if not notes:
             return data
         return replace(data, stale=True, notes=(*data.notes, *notes))
@@ -458,10 +467,14 @@ class FrenchFiles(_FrenchSource):
         if not self.directory.is_dir():
             raise DataUnavailableError(f"{self.name}: directory not found")
         present = {p.name.lower(): p for p in self.directory.iterdir() if p.is_file()}
-        for candidate in self.candidates(name):
-            if candidate.lower() in present:
-                return present[candidate.lower()]
-        raise DataUnavailableError(
+        found = [present[c.lower()] for c in self.candidates(name) if c.lower() in present]
+        if len(found) > 1:
+            raise DataFormatError(
+                f"{self.name}: two files for {name}: {found[0].name} and {found[1].name}; "
+                "keep one")
+        if found:
+            return found[0]
+        raise FileMissingError(
             f"{self.name}: {name} not found; expected {' or '.join(self.candidates(name))}"
         )
 

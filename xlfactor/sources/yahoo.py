@@ -166,6 +166,9 @@ class YahooPrices(PriceSource):
         if hit is not None and hit[0] == versions and time.time() < hit[1]:
             return hit[2]
         result = self._get_prices(symbols, first, last)
+        problem = getattr(self.store, "problem", None)
+        if problem:
+            result = replace(result, warnings=(*result.warnings, problem))
         # Not memoised: stale answers (retry soon) and answers with missing tickers (Yahoo
         # sometimes reports a symbol "possibly delisted" only for a while).
         if versions is not None and not result.stale and not result.missing:
@@ -234,6 +237,8 @@ class YahooPrices(PriceSource):
         if self.offline:
             return True
         if cached.start > first or cached.end < last:
+            return False
+        if cached.age_hours < -0.1:  # stamped in the future: a wrong clock, not fresh data
             return False
         fetched_day = pd.Timestamp(cached.fetched_at.date())
         return cached.age_hours < self.ttl_hours or last < fetched_day

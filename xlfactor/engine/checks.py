@@ -1,0 +1,101 @@
+"""Plausibility checks on the data behind a regression: warnings a user must see.
+
+Each function returns plain sentences (``"AAPL 2020-08-31: ..."``) that travel with the
+results (:attr:`FactorResults.warnings`), into ``FACTOR_STATS`` rows and the CLI's stderr.
+They warn rather than refuse where the data may still be right (a real crash can look like
+a split), and name the date so the user can look.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .align import AlignedSample
+
+#: One-day price ratios that an unadjusted split produces: new/old price for an n:1 split
+#: is 1/n; for a 1:n reverse split it is n; 3:2 gives 2/3.
+SPLIT_RATIOS: dict[str, float] = {
+    **{f"{n}:1": 1.0 / n for n in (2, 3, 4, 5, 7, 8, 10, 15, 20)},
+    "3:2": 2.0 / 3.0,
+    **{f"1:{n} reverse": float(n) for n in (2, 3, 4, 5, 8, 10, 20)},
+}
+#: How close (relative) a day's price ratio must be to a split ratio to be flagged: wide
+#: enough for the market's own move that day (AAPL's 4:1 split day rose 3.4%).
+SPLIT_TOLERANCE = 0.08
+#: Smallest one-day move considered at all (a 3:2 split is a 33% fall).
+SPLIT_MIN_MOVE = 0.30
+#: Requested dates within this many calendar days of the data's own bounds need no word.
+EDGE_SLACK_DAYS = 4
+
+
+def unadjusted_splits(prices: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp
+                      ) -> list[str]:
+    """Days in ``[start, end]`` whose one-day price ratio matches a split ratio.
+
+    Adjusted closes have no such jumps on split days; an export of unadjusted closes
+    turns a 4:1 split into a -75% "return" that a regression takes at face value.
+    """
+    out = []
+    for name in prices.columns:
+        p = prices[name].dropna()
+        ratio = (p / p.shift(1)).loc[(p.index >= start) & (p.index <= end)].dropna()
+        big = ratio[(ratio - 1.0).abs() >= SPLIT_MIN_MOVE]
+        for day, value in big.items():
+            label = _split_label(float(value))
+            if label is not None:
+                out.append(f"{name} {day:%Y-%m-%d}: a one-day move of {value - 1:+.1%} matches "
+                           f"a {label} split: the price series looks unadjusted (use split- "
+                           "and dividend-adjusted closes)")
+    return out
+
+
+def _split_label(ratio: float) -> str | None:
+    for label, target in SPLIT_RATIOS.items():
+        if abs(ratio / target - 1.0) <= SPLIT_TOLERANCE:
+            return label
+    return None
+
+
+def shortened_sample(prices: pd.DataFrame, factors: pd.DataFrame, sample: AlignedSample,
+                     start: pd.Timestamp, end: pd.Timestamp) -> list[str]:
+    """Why the sample ends before ``end`` or starts after ``start``, with what it cost.
+
+    Counts are trading days of the factor calendar for daily samples (weekdays past the
+    factors' last date) and periods of the sample's frequency otherwise.
+    """
+    slack = pd.Timedelta(days=EDGE_SLACK_DAYS)
+    out = []
+    factor_last = factors.dropna(how="all").index.max()
+    unit = {"D": "trading days", "W": "weeks", "M": "months"}[sample.frequency]
+    if factor_last + slack < end:
+        lost = _count(factor_last, end, sample.frequency)
+        out.append(f"factors end {factor_last:%Y-%m-%d}: sample shortened by {lost} {unit} "
+                   "(the library publishes with a lag)")
+    calendar = factors.index[(factors.index >= start) & (factors.index <= end)]
+    for name in prices.columns:
+        seen = prices[name].dropna()
+        if seen.empty:
+            continue
+        first, last = seen.index[0], seen.index[-1]
+        if last + slack < min(end, factor_last):
+            lost = int(((calendar > last) & (calendar <= end)).sum())
+            out.append(f"{name}: prices end {last:%Y-%m-%d}: sample shortened by {lost} "
+                       f"{_unit(unit, sample.frequency)}")
+        if first > start + slack:
+            lost = int(((calendar >= start) & (calendar < first)).sum())
+            out.append(f"{name}: prices start {first:%Y-%m-%d}: sample starts {lost} "
+                       f"{_unit(unit, sample.frequency)} later than requested")
+    return out
+
+
+def _unit(unit: str, freq: str) -> str:
+    return "trading days" if freq == "D" else f"{unit} (factor periods)"
+
+
+def _count(after: pd.Timestamp, until: pd.Timestamp, freq: str) -> int:
+    if freq == "D":
+        return int(np.busday_count((after + pd.Timedelta(days=1)).date(),
+                                   (until + pd.Timedelta(days=1)).date()))
+    rule = "W-FRI" if freq == "W" else "M"
+    return max(0, len(pd.period_range(after, until, freq=rule)) - 1)
