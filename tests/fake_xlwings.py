@@ -46,6 +46,8 @@ class FakeBook:
                                 for n, d in wb.defined_names.items()])
         self.app = FakeApp()
         self.pictures: dict[str, tuple[str, Any]] = {}  # picture name -> (sheet, image)
+        self.active = self.order[0]
+        self.hidden: set[str] = set()
 
     def _add(self, name: str) -> None:
         self.order.append(name)
@@ -102,14 +104,26 @@ class FakeSheets:
 
     def add(self, name: str, after: Any = None) -> FakeSheet:
         self.book._add(name)
+        self.book.active = name  # as in Excel: a new sheet becomes the active one
         return FakeSheet(self.book, name)
+
+    @property
+    def active(self) -> FakeSheet:
+        return FakeSheet(self.book, self.book.active)
 
 
 class FakeSheet:
     def __init__(self, book: FakeBook, name: str) -> None:
         self.book = book
         self.name = name
-        self.visible = True
+
+    @property
+    def visible(self) -> bool:
+        return self.name not in self.book.hidden
+
+    @visible.setter
+    def visible(self, value: bool) -> None:
+        (self.book.hidden.discard if value else self.book.hidden.add)(self.name)
 
     @property
     def pictures(self) -> FakePictures:
@@ -124,11 +138,15 @@ class FakeSheet:
         cols = [k[1] for k in keys]
         return FakeRange(self, min(rows), min(cols), max(rows), max(cols))
 
-    def range(self, where: Any) -> FakeRange:
+    def range(self, where: Any, corner: Any = None) -> FakeRange:
         if isinstance(where, tuple):
-            return FakeRange(self, where[0], where[1], where[0], where[1])
+            last = corner if corner is not None else where
+            return FakeRange(self, where[0], where[1], last[0], last[1])
         col1, row1, col2, row2 = range_boundaries(where.replace("$", ""))
         return FakeRange(self, row1, col1, row2, col2)
+
+    def activate(self) -> None:
+        self.book.active = self.name
 
 
 class FakePictures:

@@ -310,3 +310,13 @@ def test_offline_weekly_ff6_says_unreachable(monkeypatch):
     text = cell[0][0]
     assert text.startswith("#N/A offline: Kenneth French Data Library unreachable"), text
     assert "not published" not in text
+
+
+def test_warnings_are_listed_by_factor_info(folders):
+    px, _ = folders
+    lines = lines_of(px / "AAPL.csv")
+    write_lines(px / "AAPL.csv", [line for line in lines if not line.startswith("2022-")])
+    xlfactor.fit("AAPL", "FF3", "2020-01-01", "2024-12-31")
+    rows = udfs.FACTOR_INFO()
+    assert any(r[0] == "Data warning" and "AAPL: no prices for 251 trading days" in r[1]
+               for r in rows)

@@ -38,7 +38,8 @@ def test_fifty_cells_end_within_ten_seconds(scenario, shared_data):
         basic_compile.skip_or_fail("unshare (util-linux) is not installed")
     result = outage.run(scenario, reference=False)
     assert result["total_s"] <= outage.TARGET_SECONDS, result
-    assert result["max_cell_s"] <= 4.0 + 1.0  # one wait of XLFACTOR_NET_WAIT at most
+    # the first cell's prefetch waits at most once per source (XLFACTOR_NET_WAIT, 4 s)
+    assert result["max_cell_s"] <= 2 * 4.0 + 1.0
     assert result["median_cell_s"] < 0.05
     for text in result["messages"]:
         assert text.startswith("#N/A offline: ") and text.endswith("press Refresh when online")

@@ -129,11 +129,18 @@ def test_the_same_numbers_with_and_without_the_prefetch(yahoo, tmp_path, monkeyp
     assert [t[1][0] for t in warm] == [t[1][0] for t in cold]
 
 
-def test_a_new_ticker_triggers_one_more_scan(yahoo, tmp_path):
+def test_a_new_ticker_triggers_one_more_scan(yahoo, tmp_path, monkeypatch):
     book = FakeBook(fifty_cells(tmp_path))
     recalculate(book, with_caller=True)
-    assert not prefetch.prefetch_workbook(FakeCaller(book, "Sheet1"), "T03")
-    assert prefetch.prefetch_workbook(FakeCaller(book, "Sheet1"), "NEWT")
+    scans = []
+    real_plan = prefetch.plan
+    monkeypatch.setattr(prefetch, "plan", lambda *a, **k: scans.append(1) or real_plan(*a, **k))
+    prefetch.prefetch_workbook(FakeCaller(book, "Sheet1"), "T03")
+    assert scans == []
+    prefetch.prefetch_workbook(FakeCaller(book, "Sheet1"), "NEWT")
+    assert scans == [1]
+    prefetch.prefetch_workbook(FakeCaller(book, "Sheet1"), "NEWT")  # seen now: no rescan
+    assert scans == [1]
 
 
 def test_a_broken_caller_never_breaks_the_cell(yahoo):
@@ -154,3 +161,4 @@ def test_unreadable_formulas_are_listed_not_fatal(tmp_path):
     plan = prefetch.plan(FileBook(path))
     assert plan.tickers == ("AAPL", "MSFT")
     assert [u.split(":")[0] for u in plan.unreadable] == ["S!A1", "S!A3"]
+    assert "VLOOKUP" in plan.unreadable[0] and "not a date" in plan.unreadable[1]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import shutil
 import subprocess
 import sys
@@ -24,10 +25,8 @@ from xlfactor import refresh as refresh_mod
 from xlfactor import registration
 from xlfactor.errors import InvalidInputError
 from xlfactor.excel import values
-from xlfactor.excel.books import FileBook, split_address
-from xlfactor.excel.evaluate import Evaluator, ExcelError
+from xlfactor.excel.books import split_address
 from xlfactor.excel.file_refresh import refresh_file
-from xlfactor.excel.formula import Call, parse
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "workbook" / "xlfactor_template.xlsm"
 PRICES = "yahoo_csv/yfinance_autoadjust_CarlosGBerreteaga_2025-10-08"
@@ -42,27 +41,55 @@ def local_data(shared_data, tmp_cache, monkeypatch):
     return shared_data
 
 
-def com_value(value):
-    """An evaluated argument as COM hands it to xlwings: ranges as tuples of rows, errors
-    as their VT_ERROR codes."""
-    if isinstance(value, ExcelError):
-        return registration.EXCEL_ERROR_CODES[value.code]
-    if isinstance(value, list):
-        return tuple(tuple(com_value(v) for v in row) for row in value)
-    return value
+def template_arguments(wb: openpyxl.Workbook, ws, text: str) -> tuple[str, list]:
+    """The function and arguments of one of the template's FACTOR_* formulas, read here
+    with openpyxl alone, as COM would hand them to xlwings (ranges as tuples of rows).
+
+    Written for the template's own formulas (input names, TRUE, "table", INDEX(Tickers,1)),
+    independently of xlfactor's formula evaluator; the Weights cells hold the template's
+    equal-weight formula, whose value is computed here."""
+    name, inner = re.fullmatch(r"=(\w+)\((.*)\)", text).groups()
+    tickers = [row[0] for row in _named(wb, "Tickers")]
+    args = []
+    for token in re.findall(r'INDEX\(Tickers,1\)|"[^"]*"|[^,]+', inner):
+        if token == "INDEX(Tickers,1)":
+            args.append(tickers[0])
+        elif token == "TRUE":
+            args.append(True)
+        elif token.startswith('"'):
+            args.append(token.strip('"'))
+        elif re.fullmatch(r"[A-Z]+[0-9]+:[A-Z]+[0-9]+", token):  # a range on the same sheet
+            args.append(tuple(tuple(c.value for c in row) for row in ws[token]))
+        elif token == "Weights":
+            n = sum(1 for t in tickers if t not in (None, ""))
+            args.append(tuple(("" if t in (None, "") else 1 / n,) for t in tickers))
+        else:
+            rows = _named(wb, token)
+            args.append(rows[0][0] if len(rows) == 1 and len(rows[0]) == 1 else
+                        tuple(tuple(r) for r in rows))
+    return name, args
+
+
+def _named(wb: openpyxl.Workbook, name: str) -> list[list]:
+    sheet, ref = wb.defined_names[name].attr_text.split("!")
+    cells = wb[sheet.strip("'")][ref.replace("$", "")]
+    if not isinstance(cells, tuple):
+        return [[cells.value]]
+    return [[c.value for c in row] for row in cells]
 
 
 def formula_path(book_path: Path) -> dict[tuple[str, str], list[list]]:
-    """Every FACTOR_* anchor's table as Excel's formula path would compute it."""
-    book = FileBook(book_path)
-    evaluator = Evaluator(book)
-    book.attach(evaluator)
+    """Every FACTOR_* anchor's table as Excel's formula path computes it: arguments as the
+    cells hold them, through xlwings' own conversion (registration.excel_call)."""
+    wb = openpyxl.load_workbook(book_path)
     out = {}
-    for cell in values.factor_formulas(book):
-        node = parse(cell.formula)
-        assert isinstance(node, Call), cell
-        args = [com_value(evaluator.evaluate(a, cell.sheet)) for a in node.args]
-        out[(cell.sheet, cell.address)] = registration.excel_call(node.name, *args)
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                text = getattr(cell.value, "text", None)
+                if text and text.startswith("=FACTOR_"):
+                    name, args = template_arguments(wb, ws, text)
+                    out[(ws.title, cell.coordinate)] = registration.excel_call(name, *args)
     return out
 
 
@@ -208,23 +235,53 @@ def test_not_a_workbook(tmp_path):
 
 
 # -- in Excel: the Refresh button in values mode ------------------------------------------------
+def _kept(book: FakeBook) -> list[list]:
+    return book.sheets[values.FORMULA_SHEET].range("A1").options(ndim=2, expand="table").value
+
+
+def _values_refresh(book: FakeBook):
+    return refresh_mod.refresh(book, values=lambda b: values.refresh_live(b).errors)
+
+
 def test_refresh_button_in_values_mode_writes_and_keeps_formulas(local_data):
     book = FakeBook(TEMPLATE)
-    first = refresh_mod.refresh(book, values=lambda b: values.refresh_live(b).errors)
+    first = _values_refresh(book)
     assert first.ok, first.message
     betas = book.sheets["Betas"].range("A6:E7").options(ndim=2).value
     assert betas[0] == ["Ticker", "Alpha", "MKT", "SMB", "HML"] and betas[1][0] == "AAPL"
     assert (6, 1) not in book.formulas["Betas"]  # the anchor holds values now
-    kept = book.sheets[values.FORMULA_SHEET].range("A1").options(ndim=2, expand="table").value
-    assert kept[0] == ["Sheet", "Cell", "Formula", "Rows", "Columns"] and len(kept) == 13
-    assert ["Betas", "A6"] == kept[1][:2] and kept[1][2].startswith("=FACTOR_BETAS(")
-    # the next refresh finds the formulas again, and a shorter answer leaves no old rows
+    kept = _kept(book)
+    assert kept[0] == ["Anchor", "Formula", "Rows", "Columns"] and len(kept) == 13
+    assert kept[1][:2] == ["=Betas!A6", "=FACTOR_BETAS(Tickers,Model,StartDate,EndDate,Freq,"
+                                        "TRUE,Region)"]
+    assert kept[1][2:] == [5, 5]  # header + 4 tickers, Ticker + alpha + 3 betas
+    assert values.FORMULA_SHEET in book.hidden and book.active == "How to"
+    # the next refreshes find the same 12 formulas (the hidden sheet is not read as
+    # formulas), and a shorter answer leaves no old rows behind
     book.values["Inputs"][(7, 2)] = None  # JNJ removed from the tickers
     book.values["Inputs"][(8, 2)] = None  # XOM removed
-    second = refresh_mod.refresh(book, values=lambda b: values.refresh_live(b).errors)
-    assert second.ok, second.message
+    for _ in range(2):
+        again = _values_refresh(book)
+        assert again.ok, again.message
+        assert len(_kept(book)) == 13
     rows = book.sheets["Betas"].range("A6:A11").options(ndim=2).value
     assert [r[0] for r in rows] == ["Ticker", "AAPL", "MSFT", None, None, None]
+
+
+def test_values_mode_never_overwrites_data_in_the_way(local_data):
+    book = FakeBook(TEMPLATE)
+    book.values["Betas"][(9, 3)] = "my note"  # inside where FACTOR_BETAS will spill
+    _values_refresh(book)
+    assert book.values["Betas"][(6, 1)].startswith("#SPILL! values mode: the table needs A6:E10")
+    assert book.values["Betas"][(9, 3)] == "my note"
+
+
+def test_a_table_whose_values_were_cleared_is_dropped(local_data):
+    book = FakeBook(TEMPLATE)
+    _values_refresh(book)
+    book.sheets["Betas"].range("A6:E10").clear_contents()  # the user deletes the table
+    _values_refresh(book)
+    assert len(_kept(book)) == 12 and (6, 1) not in book.values["Betas"]
 
 
 @pytest.mark.parametrize("cell, platform, mode", [

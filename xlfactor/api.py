@@ -308,6 +308,10 @@ def _align_and_label(names, spec, freq, s, e, pdata: PriceData, fdata: FactorDat
         stale=pdata.stale or fdata.stale, notes=(*pdata.notes, *fdata.notes), region=region,
         warnings=tuple(dict.fromkeys(warnings)),
     )
+    if info.warnings:
+        from .status import note_warnings
+
+        note_warnings(info.warnings)
     if info.stale:
         from .status import note_stale
 

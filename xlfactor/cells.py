@@ -15,7 +15,7 @@ from .sheet import NA, Table, cell_safe, error_row, with_header
 SE_HEADERS = {"TSTATS": "t", "PVALUES": "p", "SE": "SE"}
 
 
-def _split_tickers(raw: Any) -> tuple[list[str], dict[str, Exception], list[str]]:
+def split_ticker_argument(raw: Any) -> tuple[list[str], dict[str, Exception], list[str]]:
     """Valid tickers, per-ticker errors, and the display order of everything given."""
     from .errors import InvalidInputError
     from .tickers import normalize_ticker, split_tickers
@@ -46,7 +46,7 @@ def _region(value) -> str | None:
 def _fit(tickers, model, start, end, freq, se=None, lags=None, region=None):
     from . import api
 
-    good, bad, order = _split_tickers(tickers)
+    good, bad, order = split_ticker_argument(tickers)
     res = None
     if good:
         try:
@@ -160,7 +160,7 @@ def coef_stat(which: str):
 @cell_safe
 def stats(ticker, model=None, start=None, end=None, freq=None, se_type=None, lags=None,
           region=None) -> Table:
-    good, bad, order = _split_tickers(ticker)
+    good, bad, order = split_ticker_argument(ticker)
     if len(order) != 1:
         from .errors import InvalidInputError
 

@@ -109,6 +109,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Seconds a source may stay silent on the command line: no spreadsheet is waiting, and a
+#: slow first byte is not an outage (Excel's cells use XLFACTOR_NET_WAIT, 4 s by default).
+CLI_NET_WAIT = 30.0
+
+
 def _settings(args: argparse.Namespace):
     from .config import Settings
 
@@ -116,6 +121,7 @@ def _settings(args: argparse.Namespace):
         cache_dir=args.cache_dir, offline=args.offline or None,
         price_dir=args.price_dir, french_dir=args.french_dir,
         sample={"sample": True, "web": False}.get(args.source),
+        net_wait=None if os.environ.get("XLFACTOR_NET_WAIT") else CLI_NET_WAIT,
     )
 
 
@@ -322,10 +328,14 @@ def _settings_to_environment(args: argparse.Namespace) -> None:
     pairs = {"XLFACTOR_CACHE_DIR": settings.cache_dir, "XLFACTOR_PRICE_DIR": settings.price_dir,
              "XLFACTOR_FRENCH_DIR": settings.french_dir,
              "XLFACTOR_OFFLINE": "1" if settings.offline else None,
-             "XLFACTOR_SOURCE": "sample" if settings.sample else None}
+             "XLFACTOR_NET_WAIT": settings.net_wait}
     for key, value in pairs.items():
         if value is not None:
             os.environ[key] = str(value)
+    if settings.sample:
+        os.environ["XLFACTOR_SOURCE"] = "sample"
+    else:  # --source web must win over an XLFACTOR_SOURCE=sample in the environment
+        os.environ.pop("XLFACTOR_SOURCE", None)
 
 
 def _cmd_info(args) -> int:

@@ -169,7 +169,15 @@ def main() -> None:
     import xlwings as xw
 
     book = xw.Book.caller()
-    if results_mode(book) == "values":
+    try:
+        mode = results_mode(book)
+    except Exception as err:  # noqa: BLE001 - a button must never end in a traceback dialog
+        try:
+            _write(book, NAME_STATUS, failure_message("reading the inputs", err))
+        except Exception:  # noqa: BLE001, S110 - nowhere left to report
+            pass
+        return
+    if mode == "values":
         from .excel.values import refresh_live
 
         refresh(book, values=lambda b: refresh_live(b).errors)
@@ -212,9 +220,11 @@ def refresh(book: BookLike, *, clock: Callable[[], datetime] = datetime.now,
         formulas and write their tables; returns one line per formula that ended in an
         error message (see :mod:`xlfactor.excel.values`).
     """
+    from .excel.prefetch import forget
     from .sources.reachability import clear as clear_outages
 
     clear_outages()  # pressing Refresh means: try the network again now
+    forget()  # and let the next cold cell batch its workbook's tickers again
     app = book.app
     previous = _read_status_bar(app)
     progress = _Progress(app, total=4)

@@ -19,6 +19,29 @@ def note_stale(source: str, notes: tuple[str, ...]) -> None:
         _STALE[source] = (datetime.now(timezone.utc), text)
 
 
+# The latest data warnings of this process (returns left out, unadjusted-looking prices,
+# shortened samples...), newest last, so FACTOR_INFO can list them after the fact.
+_WARNINGS: dict[str, datetime] = {}
+MAX_WARNINGS = 10
+
+
+def note_warnings(warnings: tuple[str, ...]) -> None:
+    """Remember the data warnings of a regression for FACTOR_INFO and ``xlfactor info``."""
+    now = datetime.now(timezone.utc)
+    with _LOCK:
+        for text in warnings:
+            _WARNINGS.pop(text, None)
+            _WARNINGS[text] = now
+        while len(_WARNINGS) > MAX_WARNINGS:
+            _WARNINGS.pop(next(iter(_WARNINGS)))
+
+
+def warning_rows() -> list[list[Any]]:
+    with _LOCK:
+        items = list(_WARNINGS.items())
+    return [["Data warning", f"{when:%Y-%m-%d %H:%M} UTC: {text}"] for text, when in items]
+
+
 def stale_rows() -> list[list[Any]]:
     with _LOCK:
         items = sorted(_STALE.items())
@@ -41,7 +64,20 @@ def status_rows() -> list[list[Any]]:
     rows.append(["Offline mode", "on" if settings.offline else "off"])
     rows.extend(cache_rows(settings))
     rows.extend(stale_rows())
+    rows.extend(outage_rows())
+    rows.extend(warning_rows())
     return rows
+
+
+def outage_rows() -> list[list[Any]]:
+    """Sources this process currently treats as unreachable, and until when."""
+    import time
+
+    from .sources.reachability import REACHABILITY
+
+    now = time.monotonic()
+    return [[f"Unreachable: {o.source}", f"{o.reason}; asked again in {o.until - now:.0f} s "
+             "or on Refresh"] for o in REACHABILITY.outages()]
 
 
 def cache_rows(settings) -> list[list[Any]]:

@@ -11,6 +11,7 @@ Addresses are A1 style without ``$`` (``"B5:B14"``); sheet names as the workbook
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,18 +45,40 @@ class BookView(Protocol):
         ...
 
 
+_CELL = re.compile(r"([A-Z]{1,3})([0-9]+)")
+
+
 def split_address(address: str) -> tuple[int, int, int, int]:
     """``"B5:C14"`` -> ``(min_row, min_col, max_row, max_col)``, 1-based."""
-    from openpyxl.utils.cell import range_boundaries
+    corners = []
+    for part in address.replace("$", "").upper().split(":")[:2]:
+        match = _CELL.fullmatch(part)
+        if match is None:
+            raise ValueError(f"not a cell range: {address!r}")
+        corners.append((int(match[2]), column_number(match[1])))
+    (r1, c1), (r2, c2) = corners[0], corners[-1]
+    return min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2)
 
-    min_col, min_row, max_col, max_row = range_boundaries(address.replace("$", ""))
-    return min_row, min_col, max_row, max_col
+
+def column_number(letters: str) -> int:
+    """``"A"`` -> 1, ``"AB"`` -> 28."""
+    number = 0
+    for ch in letters:
+        number = number * 26 + ord(ch) - 64
+    return number
+
+
+def column_letters(number: int) -> str:
+    """1 -> ``"A"``, 28 -> ``"AB"``."""
+    letters = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
 
 
 def cell_address(row: int, col: int) -> str:
-    from openpyxl.utils.cell import get_column_letter
-
-    return f"{get_column_letter(col)}{row}"
+    return f"{column_letters(col)}{row}"
 
 
 # -- a file ------------------------------------------------------------------------------------
@@ -155,10 +178,19 @@ class LiveBook:
     ----------
     book : xlwings.Book
         E.g. ``caller.sheet.book`` inside a worksheet function, or ``xw.Book.caller()``.
+    skip_sheets : collection of str
+        Sheets whose formulas are not read (values mode's own hidden sheet).
     """
 
-    def __init__(self, book: Any) -> None:
+    #: Sheets whose used range is larger than this are not scanned (a used range blown up
+    #: by formatting to the last row would cost millions of cells over COM).
+    MAX_CELLS_PER_SHEET = 500_000
+
+    def __init__(self, book: Any, skip_sheets: frozenset[str] = frozenset()) -> None:
         self.book = book
+        self.skip_sheets = skip_sheets
+        self._names: dict[str, str] | None = None
+        self.skipped: list[str] = []
 
     @property
     def key(self) -> str:
@@ -167,35 +199,49 @@ class LiveBook:
 
     def formula_cells(self) -> Iterator[FormulaCell]:
         for sheet in self.book.sheets:
+            if sheet.name in self.skip_sheets:
+                continue
             used = sheet.used_range
+            rows, cols = used.shape
+            if rows * cols > self.MAX_CELLS_PER_SHEET:
+                self.skipped.append(f"{sheet.name}: used range of {rows * cols} cells not read")
+                continue
             # formula2 is the dynamic-array formula; formula would add "@" operators
             grid = used.formula2
             if not isinstance(grid, (list, tuple)):
                 grid = ((grid,),)
             elif grid and not isinstance(grid[0], (list, tuple)):
-                grid = (tuple(grid),) if used.shape[0] == 1 else tuple((g,) for g in grid)
+                grid = (tuple(grid),) if rows == 1 else tuple((g,) for g in grid)
             for i, row in enumerate(grid):
                 for j, text in enumerate(row):
                     if isinstance(text, str) and text.startswith("="):
-                        yield FormulaCell(sheet.name, cell_address(used.row + i, used.column + j),
-                                          text)
+                        address = cell_address(used.row + i, used.column + j)
+                        if _array_child(sheet, address):
+                            continue
+                        yield FormulaCell(sheet.name, address, text)
 
     def cells(self, sheet: str, address: str) -> list[list[Any]]:
         value = self.book.sheets[sheet].range(address).options(ndim=2).value
         return [list(row) for row in value]
 
     def defined_name(self, name: str, sheet: str) -> str | None:
-        wanted = name.upper()
-        local = f"{sheet}!{name}".upper()
-        found = None
-        for defined in self.book.names:
-            full = str(defined.name).upper()
-            if full == local or full == f"'{sheet.upper()}'!{wanted}":
-                return _refers_to(defined)
-            if full == wanted:
-                found = _refers_to(defined)
-        return found
+        if self._names is None:  # one pass over the names: each is a COM round trip
+            self._names = {str(n.name).upper(): str(n.refers_to).lstrip("=")
+                           for n in self.book.names}
+        names = self._names
+        for key in (f"{sheet}!{name}".upper(), f"'{sheet}'!{name}".upper(), name.upper()):
+            if key in names:
+                return names[key]
+        return None
 
 
-def _refers_to(defined: Any) -> str:
-    return str(defined.refers_to).lstrip("=")
+def _array_child(sheet: Any, address: str) -> bool:
+    """Whether the cell is part of a legacy (Ctrl+Shift+Enter) array formula other than
+    its top-left cell: every cell of such an array reports the same formula."""
+    try:
+        api = sheet.range(address).api
+        if not api.HasArray:
+            return False
+        return str(api.CurrentArray.Cells(1, 1).Address).replace("$", "") != address
+    except Exception:  # noqa: BLE001 - no COM (Mac, a stand-in): treat as a plain formula
+        return False

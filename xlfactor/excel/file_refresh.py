@@ -22,7 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from .books import FileBook, split_address
-from .values import Computed, Report, compute
+from .values import (
+    Computed,
+    Report,
+    area,
+    compute,
+    in_the_way,
+    spill_message,
+    xlwings_shape,
+)
 
 
 def default_output(path: Path) -> Path:
@@ -115,11 +123,14 @@ def _round_trip_floats() -> Iterator[None]:
         _writer.safe_string = original
 
 
-def write_table(ws: Any, done: Computed) -> None:
-    """The table at its anchor, after clearing what an older result left in its range."""
-    from ..export import neutralize
-
-    top, left, _, _ = split_address(done.cell.address)
+def write_table(ws: Any, done: Computed) -> Computed:
+    """The table at its anchor, after clearing what an older result left in its range;
+    ``#SPILL!`` instead when other data are in the way, as Excel would show."""
+    top, left, bottom, right = split_address(area(done.cell, done.shape))
+    current = [[ws.cell(row=r, column=c).value for c in range(left, right + 1)]
+               for r in range(top, bottom + 1)]
+    if in_the_way(current, done, done.cell.spill):
+        done = Computed(done.cell, spill_message(area(done.cell, done.shape)))
     if done.cell.spill:
         a, b, c, d = split_address(done.cell.spill)
         for r in range(a, c + 1):
@@ -128,9 +139,12 @@ def write_table(ws: Any, done: Computed) -> None:
     for i, row in enumerate(done.table):
         for j, value in enumerate(row):
             target = ws.cell(row=top + i, column=left + j)
-            target.value = neutralize(value)
+            target.value = value
+            if isinstance(value, str) and value.startswith("="):
+                target.data_type = "s"  # text, not a formula (openpyxl's only formula mark)
             if isinstance(value, (datetime, date)) and not target.is_date:
                 target.number_format = "yyyy-mm-dd"
+    return done
 
 
 # -- the object model refresh.refresh uses, over a file ------------------------------------
@@ -212,12 +226,7 @@ class _Range:
 
     @property
     def value(self) -> Any:
-        rows = self.model.file.cells(self.sheet_name, self.address)
-        if len(rows) == 1 and len(rows[0]) == 1:
-            return rows[0][0]
-        if len(rows) == 1 or all(len(r) == 1 for r in rows):
-            return [v for r in rows for v in r]
-        return rows
+        return xlwings_shape(self.model.file.cells(self.sheet_name, self.address))
 
     @value.setter
     def value(self, value: Any) -> None:

@@ -63,9 +63,14 @@ def parameters(function_name: str) -> list[str]:
     return [p for p in inspect.signature(func).parameters if p != "caller"]
 
 
-def plan(book: BookView) -> Plan:
-    """Read every ``FACTOR_*`` formula of ``book`` and collect what it will fetch."""
-    from ..api import resolve_period
+def plan(book: BookView, cells: Any = None) -> Plan:
+    """Read every ``FACTOR_*`` formula of ``book`` (or of ``cells``, formula cells of it)
+    and collect what it will fetch.
+
+    Only the arguments that decide the data are evaluated (tickers, dates, model,
+    frequency, region), each on its own and read by the same helpers as the cells, so an
+    argument the evaluator cannot read costs only itself.
+    """
     from .evaluate import Evaluator
     from .formula import calls, parse
 
@@ -75,7 +80,7 @@ def plan(book: BookView) -> Plan:
     tickers: dict[str, None] = {}
     requests: dict[tuple[Any, Any, Any], None] = {}
     starts, ends, unreadable, count = [], [], [], 0
-    for cell in book.formula_cells():
+    for cell in book.formula_cells() if cells is None else cells:
         if "FACTOR_" not in cell.formula.upper():
             continue
         try:
@@ -88,52 +93,74 @@ def plan(book: BookView) -> Plan:
             if not names or names[0] not in ("tickers", "ticker"):
                 continue
             count += 1
-            try:
-                args = {n: evaluator.evaluate(node, cell.sheet)
-                        for n, node in zip(names, call.args)}
-                tickers.update(dict.fromkeys(_tickers(args.get(names[0]))))
-                start, end = resolve_period(_plain(args.get("start_date")),
-                                            _plain(args.get("end_date")))
-            except Exception as err:  # noqa: BLE001 - a cell with bad arguments says so itself
-                unreadable.append(f"{cell.sheet}!{cell.address}: {err}")
-                continue
-            starts.append(start)
-            ends.append(end)
-            requests[(_plain(args.get("model")), _plain(args.get("freq")),
-                      _plain(args.get("region")))] = None
+            read = _Reader(evaluator, call, names, cell.sheet)
+            tickers.update(dict.fromkeys(read.tickers()))
+            period = read.period()
+            if read.problems:
+                unreadable.append(f"{cell.sheet}!{cell.address}: {read.problems[0]}")
+            if period is not None:
+                starts.append(period[0])
+                ends.append(period[1])
+            requests[(read.text("model"), read.text("freq"), read.text("region"))] = None
     return Plan(tuple(tickers), min(starts, default=None), max(ends, default=None),
                 tuple(requests), count, tuple(unreadable))
 
 
-def _plain(value: Any) -> Any:
-    """A scalar argument as a cell function would read it; errors and blanks give None."""
-    from .evaluate import ExcelError
+class _Reader:
+    """One FACTOR_* call's data-deciding arguments, each evaluated on its own and read
+    as the cell function reads it."""
 
-    while isinstance(value, list) and len(value) == 1:
-        value = value[0]
-    if isinstance(value, (list, ExcelError)) or value == "":
-        return None
-    return value
+    def __init__(self, evaluator: Any, call: Any, names: list[str], sheet: str) -> None:
+        self.evaluator, self.sheet = evaluator, sheet
+        self.positions = {name: i for i, name in enumerate(names)}
+        self.call = call
+        self.problems: list[str] = []
 
+    def _value(self, name: str) -> Any:
+        from .values import udf_arguments
 
-def _tickers(value: Any) -> list[str]:
-    """Valid tickers in an argument (a name, a list, a range); invalid pieces are skipped."""
-    from ..errors import InvalidInputError
-    from ..tickers import normalize_ticker, split_tickers
-    from .evaluate import ExcelError
+        i = self.positions.get(name)
+        if i is None or i >= len(self.call.args):
+            return None
+        try:
+            value = self.evaluator.evaluate(self.call.args[i], self.sheet)
+            padded = [None] * i + [value]  # udf_arguments shapes by position
+            return udf_arguments(self.call.name, padded)[i]
+        except Exception as err:  # noqa: BLE001 - the cell itself will say what is wrong
+            self.problems.append(f"{name}: {err}")
+            return None
 
-    cells = value if isinstance(value, list) else [[value]]
-    good = []
-    for row in cells:
-        for item in row if isinstance(row, list) else [row]:
-            if item is None or isinstance(item, ExcelError):
-                continue
-            for piece in split_tickers(item):
-                try:
-                    good.append(normalize_ticker(piece))
-                except InvalidInputError:
-                    continue
-    return good
+    def tickers(self) -> list[str]:
+        from ..cells import split_ticker_argument
+        from ..errors import XlFactorError
+
+        name = "tickers" if "tickers" in self.positions else "ticker"
+        try:
+            return split_ticker_argument(self._value(name))[0]
+        except XlFactorError as err:
+            self.problems.append(f"{name}: {err}")
+            return []
+
+    def period(self) -> tuple[Any, Any] | None:
+        from .. import sheet
+        from ..api import resolve_period
+        from ..errors import XlFactorError
+
+        try:
+            return resolve_period(sheet.date_arg(self._value("start_date"), "start"),
+                                  sheet.date_arg(self._value("end_date"), "end"))
+        except XlFactorError as err:
+            self.problems.append(str(err))
+            return None
+
+    def text(self, name: str) -> str | None:
+        from .. import sheet
+        from ..errors import XlFactorError
+
+        try:
+            return sheet.text_arg(self._value(name), name)
+        except XlFactorError:
+            return None
 
 
 def fetch(plan_: Plan) -> None:
@@ -143,13 +170,13 @@ def fetch(plan_: Plan) -> None:
 
     if not plan_.tickers:
         return
-    api.load_prices(list(plan_.tickers), plan_.start, plan_.end,
-                    prices=api.get_sources().prices)
-    for model, freq, region in plan_.factor_requests:
+    for model, freq, region in plan_.factor_requests:  # as the cells load them: first
         try:
             api.load_factors(model or "FF3", freq or "D", region=region)
         except XlFactorError:
             pass  # the cells that need it will say why
+    api.load_prices(list(plan_.tickers), plan_.start, plan_.end,
+                    prices=api.get_sources().prices)
 
 
 # -- once per workbook, from inside a worksheet function ------------------------------------
@@ -167,20 +194,29 @@ def prefetch_workbook(caller: Any, tickers_arg: Any = None) -> bool:
         Whether a scan was made.
     """
     try:
-        book = LiveBook(caller.sheet.book)
+        from ..cells import split_ticker_argument
+
+        book = LiveBook(caller.sheet.book, skip_sheets=frozenset({"xlfactor_formulas"}))
         key = book.key
-        wanted = frozenset(_tickers(tickers_arg))
-        with _lock:
-            seen = _scanned.get(key)
-            if seen is not None and time.monotonic() - seen[0] < RESCAN_SECONDS \
-                    and wanted <= seen[1]:
-                return False
-            found = plan(book)
-            _scanned[key] = (time.monotonic(), frozenset(found.tickers))
-        fetch(found)
-        return True
-    except Exception:  # noqa: BLE001 - an optimisation: the cell fetches what it needs itself
+        wanted = frozenset(split_ticker_argument(tickers_arg)[0])
+    except Exception:  # noqa: BLE001 - not a cell of a workbook, or no valid ticker
         return False
+    with _lock:
+        seen = _scanned.get(key)
+        if seen is not None and time.monotonic() - seen[0] < RESCAN_SECONDS \
+                and wanted <= seen[1]:
+            return False
+        # Recorded before the scan and the download: a workbook whose scan or download
+        # fails is not scanned again by every other cell (Refresh calls forget()).
+        _scanned[key] = (time.monotonic(), (seen[1] if seen else frozenset()) | wanted)
+    try:
+        found = plan(book)
+        with _lock:
+            _scanned[key] = (_scanned[key][0], _scanned[key][1] | frozenset(found.tickers))
+        fetch(found)
+    except Exception:  # noqa: BLE001 - an optimisation: the cell fetches what it needs itself
+        pass
+    return True
 
 
 def forget() -> None:

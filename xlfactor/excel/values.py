@@ -9,15 +9,17 @@ and the table is written where the formula's result would spill. It serves
 * the Refresh button on a Mac, or where the VBA project is not trusted
   (:func:`refresh_live`): the anchors' formulas are kept on a hidden sheet, so the next
   Refresh computes them again;
-* ``xlfactor refresh BOOK.xlsm`` (:mod:`xlfactor.excel.file_refresh`): a values copy of a workbook file,
-  for scheduled jobs and for people without Python. The original is never written.
+* ``xlfactor refresh BOOK.xlsm`` (:mod:`xlfactor.excel.file_refresh`): a values copy
+  of a workbook file, for scheduled jobs and for people without Python.
 
 Formulas other than ``FACTOR_*`` stay formulas: the application that opens the copy
-computes them, from the values written here.
+computes them, from the values written here. As in Excel, a table never overwrites data
+in its way: the anchor then says ``#SPILL!`` and why.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +31,8 @@ from .books import FileBook, FormulaCell, LiveBook, cell_address, split_address
 FORMULA_SHEET = "xlfactor_formulas"
 #: Values written for a table longer than this are cut (a sheet-sized answer, not a dump).
 MAX_ROWS = 100_000
+#: A cell message written by a worksheet function: an Excel error code, then words.
+_MESSAGE = re.compile(r"^#[A-Z0-9/!?]+ \S")
 
 
 @dataclass(frozen=True)
@@ -53,13 +57,15 @@ class Report:
 
     @property
     def errors(self) -> list[str]:
-        """``Sheet!A1: #N/A ...`` for every formula whose answer is an error message."""
-        return [f"{c.cell.sheet}!{c.cell.address}: {c.table[0][0]}" for c in self.computed
-                if len(c.table) == 1 and len(c.table[0]) == 1 and _is_error_text(c.table[0][0])]
-
-
-def _is_error_text(value: Any) -> bool:
-    return isinstance(value, str) and value.startswith("#") and " " in value
+        """``Sheet!A1: <message>`` for every table holding an error message (a whole-table
+        error, or a row such as one ticker's ``#N/A unknown ticker``)."""
+        found = []
+        for c in self.computed:
+            message = next((v for row in c.table for v in row
+                            if isinstance(v, str) and _MESSAGE.match(v)), None)
+            if message is not None:
+                found.append(f"{c.cell.sheet}!{c.cell.address}: {message}")
+        return found
 
 
 # -- computing ---------------------------------------------------------------------------------
@@ -69,20 +75,29 @@ def udf_arguments(function_name: str, values: Iterable[Any]) -> list[Any]:
     Error values arrive as their text (the functions are declared ``err_to_str``); range
     arguments (:data:`xlfactor.udfs.RANGE_ARGUMENTS`) as 2-D lists even for one cell; other
     arguments as a scalar for one cell, a list for one row or column, else 2-D lists.
+
+    Raises
+    ------
+    InvalidInputError
+        More arguments than the function declares.
     """
     from .. import udfs
+    from ..errors import InvalidInputError
     from .evaluate import ExcelError
     from .prefetch import parameters
 
     names = parameters(function_name)
+    values = list(values)
+    if len(values) > len(names):
+        raise InvalidInputError(f"{function_name} takes at most {len(names)} arguments, "
+                                f"got {len(values)}")
     out = []
-    for i, value in enumerate(values):
+    for name, value in zip(names, values):
         if isinstance(value, ExcelError):
             value = str(value)
         elif isinstance(value, list):
             value = [[str(v) if isinstance(v, ExcelError) else v for v in row] for row in value]
-        name = names[i] if i < len(names) else ""
-        out.append(_as_2d(value) if name in udfs.RANGE_ARGUMENTS else _as_xlwings(value))
+        out.append(_as_2d(value) if name in udfs.RANGE_ARGUMENTS else xlwings_shape(value))
     return out
 
 
@@ -92,7 +107,9 @@ def _as_2d(value: Any) -> Any:
     return value if isinstance(value, list) else [[value]]
 
 
-def _as_xlwings(value: Any) -> Any:
+def xlwings_shape(value: Any) -> Any:
+    """Rows of a range as xlwings reads a range without ``ndim``: a scalar for one cell,
+    a list for one row or one column, else the rows."""
     if not isinstance(value, list):
         return value
     if len(value) == 1 and len(value[0]) == 1:
@@ -119,9 +136,11 @@ def compute(book: FileBook | LiveBook, cells: Iterable[FormulaCell] | None = Non
             ) -> list[Computed]:
     """Compute every ``FACTOR_*`` formula of ``book`` (or those in ``cells``), in order.
 
-    A formula the evaluator cannot read becomes a one-cell table saying why, as a cell
+    Never raises for one formula: a formula the evaluator cannot read, or whose
+    arguments a function refuses, becomes a one-cell table saying why, as the cell
     function's own error would.
     """
+    from ..sheet import error_cell
     from .evaluate import Evaluator, ExcelError
     from .formula import parse
 
@@ -134,6 +153,8 @@ def compute(book: FileBook | LiveBook, cells: Iterable[FormulaCell] | None = Non
             value = evaluator.evaluate(parse(cell.formula), cell.sheet)
         except (ValueError, RecursionError) as err:
             value = f"#N/A values mode cannot compute this formula: {err}"[:250]
+        except Exception as err:  # noqa: BLE001 - one formula must not stop the others
+            value = error_cell(err)
         if isinstance(value, ExcelError):
             value = str(value)
         table = _table(value)
@@ -158,14 +179,41 @@ def _table(value: Any) -> list[list[Any]]:
     return [list(r) + [None] * (width - len(r)) for r in rows]
 
 
-def _prefetch(book: FileBook | LiveBook, report: Report) -> None:
-    from ..errors import XlFactorError
+def prefetch_for(book: FileBook | LiveBook, cells: Iterable[FormulaCell], report: Report
+                 ) -> None:
+    """One download for everything ``cells`` name; a failure is a warning, no more."""
     from . import prefetch
 
     try:
-        prefetch.fetch(prefetch.plan(book))
-    except XlFactorError as err:
+        prefetch.fetch(prefetch.plan(book, cells))
+    except Exception as err:  # noqa: BLE001 - an optimisation: each formula fetches itself
         report.warnings.append(f"prefetch failed ({err}); each formula fetched on its own")
+
+
+def area(cell: FormulaCell, shape: tuple[int, int]) -> str:
+    """The range a table of ``shape`` occupies from the cell's anchor."""
+    top, left, _, _ = split_address(cell.address)
+    rows, cols = max(shape[0], 1), max(shape[1], 1)
+    return f"{cell.address}:{cell_address(top + rows - 1, left + cols - 1)}"
+
+
+def in_the_way(cells: list[list[Any]], done: Computed, old: str) -> bool:
+    """Whether the target area (rows of its current values) holds data that the table
+    would overwrite: anything but the anchor and the previous result's area."""
+    top, left, _, _ = split_address(done.cell.address)
+    a, b, c, d = split_address(old) if old else (0, 0, -1, -1)
+    for i, row in enumerate(cells):
+        for j, value in enumerate(row):
+            r, col = top + i, left + j
+            if (i, j) == (0, 0) or (a <= r <= c and b <= col <= d):
+                continue
+            if value not in (None, ""):
+                return True
+    return False
+
+
+def spill_message(target: str) -> list[list[Any]]:
+    return [[f"#SPILL! values mode: the table needs {target}; cells in the way hold data"]]
 
 
 # -- a workbook open in Excel --------------------------------------------------------------
@@ -173,66 +221,123 @@ def refresh_live(book: Any) -> Report:
     """Values mode inside Excel (the Refresh button on a Mac): compute every ``FACTOR_*``
     formula of the xlwings ``book`` and write its table in place of the formula.
 
-    The replaced formulas are kept on the hidden sheet :data:`FORMULA_SHEET` (sheet,
-    cell, formula, rows and columns written), where the next refresh finds them again.
+    The formulas are recorded on the hidden sheet :data:`FORMULA_SHEET` *before* any
+    table is written (anchor as a reference formula that Excel keeps up to date when rows,
+    columns or sheets change; formula text; the size of the table written), so the next
+    refresh finds them again. A kept anchor whose cell was cleared is dropped: deleting a
+    table's values deletes the table. One table failing does not stop the others.
     """
-    view = LiveBook(book)
+    view = LiveBook(book, skip_sheets=frozenset({FORMULA_SHEET}))
     kept = _kept_formulas(book)
-    current = {(c.sheet, c.address): c for c in factor_formulas(view)}
+    current: dict[tuple[str, str], FormulaCell] = {}
+    for c in factor_formulas(view):
+        old = kept.get((c.sheet, c.address))  # a formula retyped over last refresh's table
+        current[(c.sheet, c.address)] = FormulaCell(c.sheet, c.address, c.formula,
+                                                    area(c, old[1]) if old else "")
     for key, (cell, shape) in kept.items():
-        if key not in current:  # its anchor holds last refresh's values
-            current[key] = FormulaCell(cell.sheet, cell.address, cell.formula, _spill(cell, shape))
+        if key in current:
+            continue
+        anchor = book.sheets[cell.sheet].range(cell.address).value
+        if anchor not in (None, ""):  # still holds last refresh's table
+            current[key] = FormulaCell(cell.sheet, cell.address, cell.formula, area(cell, shape))
     report = Report()
-    _prefetch(view, report)
-    report.computed = compute(view, list(current.values()))
+    cells = list(current.values())
+    _keep_formulas(book, [Computed(c, _old_shape(c)) for c in cells])
+    prefetch_for(view, cells, report)
+    report.computed = compute(view, cells)
+    written = []
     for done in report.computed:
-        sheet = book.sheets[done.cell.sheet]
-        if done.cell.spill:
-            sheet.range(done.cell.spill).clear_contents()
-        top, left, _, _ = split_address(done.cell.address)
-        sheet.range((top, left)).value = [[_live_value(v) for v in row] for row in done.table]
-    _keep_formulas(book, report.computed)
+        try:
+            written.append(_write_live(book, done))
+        except Exception as err:  # noqa: BLE001 - one table must not stop the others
+            report.warnings.append(f"{done.cell.sheet}!{done.cell.address} not written: {err}")
+            written.append(done)
+    _keep_formulas(book, written)
     return report
 
 
-def _spill(cell: FormulaCell, shape: tuple[int, int]) -> str:
-    top, left, _, _ = split_address(cell.address)
-    rows, cols = shape
-    if rows < 1 or cols < 1:
-        return ""
-    return f"{cell.address}:{cell_address(top + rows - 1, left + cols - 1)}"
+def _old_shape(cell: FormulaCell) -> list[list[Any]]:
+    """A placeholder table of the previous result's size (what to clear next time)."""
+    if not cell.spill:
+        return [[None]]
+    top, left, bottom, right = split_address(cell.spill)
+    return [[None] * (right - left + 1) for _ in range(bottom - top + 1)]
 
 
-def _live_value(value: Any) -> Any:
+def _write_live(book: Any, done: Computed) -> Computed:
     from ..export import neutralize
 
-    return neutralize(value)
+    sheet = book.sheets[done.cell.sheet]
+    target = area(done.cell, done.shape)
+    current = sheet.range(target).options(ndim=2).value
+    if in_the_way(current, done, done.cell.spill):
+        done = Computed(done.cell, spill_message(target))
+    if done.cell.spill:
+        sheet.range(done.cell.spill).clear_contents()
+    top, left, _, _ = split_address(done.cell.address)
+    sheet.range((top, left)).value = [[neutralize(v) for v in row] for row in done.table]
+    return done
 
 
 def _kept_formulas(book: Any) -> dict[tuple[str, str], tuple[FormulaCell, tuple[int, int]]]:
-    names = [s.name for s in book.sheets]
-    if FORMULA_SHEET not in names:
+    """Anchor -> (its formula, the size of the table last written), from the hidden sheet."""
+    from .formula import Ref, parse
+
+    if FORMULA_SHEET not in [s.name for s in book.sheets]:
         return {}
-    rows = book.sheets[FORMULA_SHEET].range("A1").options(ndim=2, expand="table").value or []
+    sheet = book.sheets[FORMULA_SHEET]
+    used = sheet.used_range
+    anchors = sheet.range((2, 1), (max(used.row + used.shape[0] - 1, 2), 1)).formula2
+    values = sheet.range((2, 2), (max(used.row + used.shape[0] - 1, 2), 4)).options(
+        ndim=2).value
+    if not isinstance(anchors, (list, tuple)):
+        anchors = ((anchors,),)
     kept = {}
-    for row in rows[1:]:
-        if len(row) >= 5 and row[0] and row[1] and isinstance(row[2], str):
-            cell = FormulaCell(str(row[0]), str(row[1]), _formula_text(row[2]))
-            kept[(cell.sheet, cell.address)] = (cell, (int(row[3] or 0), int(row[4] or 0)))
+    for anchor, row in zip(anchors, values):
+        text = anchor[0] if isinstance(anchor, (list, tuple)) else anchor
+        try:
+            ref = parse(str(text))
+        except ValueError:
+            continue
+        if not isinstance(ref, Ref) or ref.sheet is None or not isinstance(row[0], str):
+            continue
+        cell = FormulaCell(ref.sheet, ref.address.split(":")[0], row[0].removeprefix("'"))
+        kept[(cell.sheet, cell.address)] = (cell, (int(row[1] or 0), int(row[2] or 0)))
     return kept
 
 
-def _formula_text(stored: str) -> str:
-    # Kept with a leading apostrophe so that the hidden sheet holds text, not formulas.
-    return stored.removeprefix("'")
-
-
 def _keep_formulas(book: Any, computed: list[Computed]) -> None:
+    """Write the hidden sheet: ``=Sheet!A1`` anchors, formula texts, table sizes."""
     names = [s.name for s in book.sheets]
-    sheet = book.sheets[FORMULA_SHEET] if FORMULA_SHEET in names else \
-        book.sheets.add(FORMULA_SHEET, after=book.sheets[len(names) - 1])
-    rows = [["Sheet", "Cell", "Formula", "Rows", "Columns"]]
-    rows += [[c.cell.sheet, c.cell.address, "'" + c.cell.formula, *c.shape] for c in computed]
-    sheet.range("A1").options(ndim=2, expand="table").clear_contents()
+    active = _active_sheet(book)
+    if FORMULA_SHEET in names:
+        sheet = book.sheets[FORMULA_SHEET]
+        sheet.used_range.clear_contents()
+    else:
+        sheet = book.sheets.add(FORMULA_SHEET, after=book.sheets[len(names) - 1])
+    rows = [["Anchor", "Formula", "Rows", "Columns"]]
+    rows += [[f"={_quoted(c.cell.sheet)}!{c.cell.address}", "'" + c.cell.formula, *c.shape]
+             for c in computed]
     sheet.range("A1").value = rows
     sheet.visible = False
+    if active is not None:
+        _activate(active)
+
+
+def _quoted(sheet: str) -> str:
+    return sheet if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", sheet) else \
+        "'" + sheet.replace("'", "''") + "'"
+
+
+def _active_sheet(book: Any) -> Any:
+    try:
+        return book.sheets.active
+    except Exception:  # noqa: BLE001 - no active sheet to give back
+        return None
+
+
+def _activate(sheet: Any) -> None:
+    try:
+        sheet.activate()
+    except Exception:  # noqa: BLE001 - the user is at worst left on another sheet
+        pass

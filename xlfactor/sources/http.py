@@ -197,6 +197,7 @@ def fetch_bytes(
     attempts = max(0, int(retries)) + 1
     failure = _TransientError("no attempt made")
     made = 0
+    answered = False  # some attempt got an HTTP answer: the server is there
     for attempt in range(attempts):
         if attempt:
             if remaining() <= 0:
@@ -209,8 +210,9 @@ def fetch_bytes(
             return _attempt(opener, url, min(timeout, max(remaining(), 0.05)), source)
         except _TransientError as exc:
             failure = exc
+            answered = answered or not exc.unreachable
     tries = f"{made} attempt{'s' if made != 1 else ''}"
-    if failure.unreachable:
+    if failure.unreachable and not answered:
         raise SourceUnreachableError(source, f"{failure.cause} after {tries}")
     raise DataUnavailableError(f"{source}: {failure.cause} after {tries} ({url})")
 

@@ -45,9 +45,12 @@ SOURCE_NAME = "Yahoo Finance (yfinance)"
 #: Distinct (tickers, range) answers kept in memory per source.
 MEMO_SIZE = 256
 
-# yfinance's download() mutates process-wide state (its config, its logger, warning
-# filters); serialising our calls keeps that state consistent between callers.
-_DOWNLOAD_LOCK = threading.Lock()
+# yfinance's download() reads process-wide state that we change while it runs (its
+# logger's propagation, its hide_exceptions switch): the first download in flight sets
+# it, the last one to finish restores it.
+_QUIET_LOCK = threading.Lock()
+_quiet_depth = 0
+_quiet_saved: tuple[bool, Any, list] | None = None
 _COUNTER_LOCK = threading.Lock()
 _download_calls = 0
 
@@ -257,12 +260,12 @@ class YahooPrices(PriceSource):
             reasons = _failure_reasons(log_lines)
             series = {t: _clip(s, first, last) for t, s in _close_series(raw, symbols).items()}
             series = {t: s for t, s in series.items() if not s.empty}
+            for ticker, values in series.items():  # what arrived is kept, whatever failed
+                self._save(ticker, values, first, last)
             _raise_on_faults(symbols, series, reasons, log_lines)
         except SourceUnreachableError as exc:
             REACHABILITY.report(exc, self.retry_after)
             raise
-        for ticker, values in series.items():
-            self._save(ticker, values, first, last)
         return series, reasons
 
     def _cached(self, ticker: str) -> CachedPrices | None:
@@ -364,50 +367,51 @@ def _download(
 
     yfinance's own ``timeout`` does not bound every request it makes (against a server
     that accepts connections and never answers, one ticker took 70 s with ``timeout=3``),
-    so the call runs on a worker thread watched from here: when no response has arrived
-    for ``wait`` seconds, it is abandoned and Yahoo counts as unreachable.
+    so the call runs on a worker thread watched from here: when no request has started or
+    finished for ``wait`` seconds, the call is abandoned and Yahoo counts as unreachable.
+    An abandoned worker ends on its own later; nothing waits for it.
     """
     import yfinance as yf
 
-    if not _DOWNLOAD_LOCK.acquire(timeout=wait):
-        raise SourceUnreachableError(SOURCE_NAME, "an earlier download is still unanswered")
-    session = _WatchedSession.create()
-    outcome: dict[str, Any] = {}
+    try:
+        session = _WatchedSession.create()
+    except Exception as exc:  # noqa: BLE001 - a yfinance without the session helpers
+        raise DataUnavailableError(
+            f"Yahoo Finance: this yfinance version is not supported ({type(exc).__name__}: "
+            f"{exc}); install the version xlfactor requires") from exc
+    outcome: dict[str, Any] = {"log": []}
 
     def work() -> None:
         try:
-            outcome["raw"] = yf.download(
-                list(symbols),
-                start=first.strftime("%Y-%m-%d"),
-                # yfinance's end is exclusive, ours inclusive
-                end=(last + timedelta(days=1)).strftime("%Y-%m-%d"),
-                interval="1d",
-                auto_adjust=True,
-                actions=False,
-                threads=True,
-                progress=False,
-                multi_level_index=True,
-                group_by="column",
-                session=session,
-            )
+            with _quiet_yfinance() as log_lines:
+                outcome["log"] = log_lines
+                outcome["raw"] = yf.download(
+                    list(symbols),
+                    start=first.strftime("%Y-%m-%d"),
+                    # yfinance's end is exclusive, ours inclusive
+                    end=(last + timedelta(days=1)).strftime("%Y-%m-%d"),
+                    interval="1d",
+                    auto_adjust=True,
+                    actions=False,
+                    threads=True,
+                    progress=False,
+                    multi_level_index=True,
+                    group_by="column",
+                    session=session,
+                )
         except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
             outcome["error"] = exc
-        finally:
-            # Released here, not by the caller: an abandoned download keeps yfinance's
-            # shared state until it really ends.
-            _DOWNLOAD_LOCK.release()
 
-    with _quiet_yfinance() as log_lines:
-        _count_download()
-        worker = threading.Thread(target=work, name="xlfactor-yfinance", daemon=True)
-        worker.start()
-        while worker.is_alive():
-            worker.join(0.02)
-            if worker.is_alive() and session.idle_seconds() > wait:
-                session.abandon()
-                raise SourceUnreachableError(SOURCE_NAME, f"no answer within {wait:g} s")
+    _count_download()
+    worker = threading.Thread(target=work, name="xlfactor-yfinance", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.02)
+        if worker.is_alive() and session.idle_seconds() > wait:
+            session.abandon()
+            raise SourceUnreachableError(SOURCE_NAME, f"no answer within {wait:g} s")
     _raise_download_error(outcome.get("error"))
-    return outcome.get("raw"), list(log_lines)
+    return outcome.get("raw"), list(outcome["log"])
 
 
 def _raise_download_error(exc: BaseException | None) -> None:
@@ -445,6 +449,7 @@ class _WatchedSession:
 
 
 def _stamped_request(self: Any, *args: Any, **kwargs: Any) -> Any:
+    self._xlfactor_last = time.monotonic()  # a request starting is activity too
     try:
         return super(type(self), self).request(*args, **kwargs)
     finally:
@@ -466,40 +471,52 @@ def _quiet_yfinance() -> Iterator[list[str]]:
     """Capture yfinance's log output instead of printing it; surface its exceptions.
 
     Yields the list that receives the messages of the WARNING+ records yfinance logs
-    during the block. While active, yfinance's ``hide_exceptions`` switch is off so
-    that a per-ticker failure is reported with its exception class (a network fault
-    is otherwise indistinguishable from an unknown symbol); yfinance's own deprecation
-    warnings (pandas 3 ``inplace=`` noise) are ignored.
+    while the block runs (every download in flight receives every message: failure lines
+    name their tickers). While any block is active, yfinance's logger does not propagate
+    and its ``hide_exceptions`` switch is off, so that a per-ticker failure is reported
+    with its exception class (a network fault is otherwise indistinguishable from an
+    unknown symbol); the last block to end restores both.
     """
+    global _quiet_depth, _quiet_saved
     collector = _Collector()
     logger = logging.getLogger("yfinance")
-    saved_propagate = logger.propagate
-    logger.addHandler(collector)
-    logger.propagate = False
-    try:
-        with warnings.catch_warnings(), _exceptions_visible():
+    with _QUIET_LOCK:
+        if _quiet_depth == 0:
+            _quiet_saved = (logger.propagate, _set_hide_exceptions(False),
+                            list(warnings.filters))
+            logger.propagate = False
+            # yfinance's own deprecation noise (pandas 3 ``inplace=``)
             warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"yfinance")
             warnings.filterwarnings("ignore", category=FutureWarning, module=r"yfinance")
-            yield collector.messages
+        _quiet_depth += 1
+        logger.addHandler(collector)
+    try:
+        yield collector.messages
     finally:
-        logger.removeHandler(collector)
-        logger.propagate = saved_propagate
+        with _QUIET_LOCK:
+            logger.removeHandler(collector)
+            _quiet_depth -= 1
+            if _quiet_depth == 0 and _quiet_saved is not None:
+                logger.propagate = _quiet_saved[0]
+                _set_hide_exceptions(_quiet_saved[1])
+                warnings.filters[:] = _quiet_saved[2]
+                warnings._filters_mutated()  # type: ignore[attr-defined]
 
 
-@contextlib.contextmanager
-def _exceptions_visible() -> Iterator[None]:
-    """Temporarily set ``yfinance.config.debug.hide_exceptions`` to False, if it exists."""
+_NO_SWITCH = object()
+
+
+def _set_hide_exceptions(value: Any) -> Any:
+    """Set ``yfinance.config.debug.hide_exceptions`` (if this yfinance has it); return
+    the previous value."""
     try:
         from yfinance.config import YfConfig
     except ImportError:  # yfinance < 1.0 has no config object
-        yield
-        return
-    saved = YfConfig.debug.hide_exceptions
-    YfConfig.debug.hide_exceptions = False
-    try:
-        yield
-    finally:
-        YfConfig.debug.hide_exceptions = saved
+        return _NO_SWITCH
+    previous = YfConfig.debug.hide_exceptions
+    if value is not _NO_SWITCH:
+        YfConfig.debug.hide_exceptions = value
+    return previous
 
 
 class _Collector(logging.Handler):
@@ -551,7 +568,7 @@ def _raise_on_faults(
     if any(m in line for line in log for m in _RATE_LIMIT_MARKERS):
         raise DataUnavailableError(_rate_limit_message())
     faults = {t: reasons[t] for t in failed if t in reasons and not _is_not_found(reasons[t])}
-    if faults and all(_UNREACHABLE_RE.search(r) for r in faults.values()):
+    if faults and not series and all(_UNREACHABLE_RE.search(r) for r in faults.values()):
         raise SourceUnreachableError(SOURCE_NAME, _unreachable_reason(next(iter(faults.values()))))
     if faults:
         detail = "; ".join(f"{t}: {_shorten(r)}" for t, r in faults.items())
