@@ -41,7 +41,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("XLFACTOR_SHARED_DATA", ROOT.parent / "shared" / "data"))
+SHARED = Path(os.environ.get("XLFACTOR_SHARED_DATA", ROOT / "tests" / "data"))
 FRENCH_ZIPS = SHARED / "kenneth_french" / "vintage_202510" / "zip"
 SCENARIOS = ("down", "silent", "down-yahoo", "silent-yahoo")
 TARGET_SECONDS = 10.0

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("XLFACTOR_SHARED_DATA", ROOT.parent / "shared" / "data"))
+SHARED = Path(os.environ.get("XLFACTOR_SHARED_DATA", ROOT / "tests" / "data"))
 sys.path.insert(0, str(ROOT))
 
 RTOL = 1e-9
@@ -86,6 +86,7 @@ def simulated_assets(F: np.ndarray, n_assets: int, seed: int = 0) -> np.ndarray:
 def bench_batch() -> None:
     import statsmodels.api as sm
 
+    import xlfactor
     from xlfactor.engine.model import FactorModel
 
     print("\n1. Batch: 500 assets x FF5 x 2,520 daily observations, full statistics")
@@ -108,17 +109,32 @@ def bench_batch() -> None:
                             fit.rsquared_adj))
             return out
 
-        def ours(cov=cov):
-            res = FactorModel(dep, fac).fit(cov, lags)
+        def stats(res):
             return (res.params, res.std_errors, res.tstats, res.pvalues, res.rsquared,
                     res.rsquared_adj)
 
-        expected, got = ref(), ours()
-        for j in (0, 137, 499):
-            for e, g, what in zip(expected[j], [x.iloc[j] for x in got], ["params", "se", "t", "p", "r2", "adjr2"]):
-                close(g, e, f"{cov} asset {j} {what}")
-        line(f"{cov} SEs ({'Newey-West, ' + str(lags) + ' lags' if cov == 'HAC' else 'OLS'})",
-             timeit(ours), timeit(ref, 3), target)
+        def engine(cov=cov):
+            return stats(FactorModel(dep, fac).fit(cov, lags))
+
+        def api_arrays(cov=cov):  # what a Python user calls, on plain arrays
+            return stats(xlfactor.regress(Y, F, se=cov, lags=lags))
+
+        def api_frames(cov=cov):  # and on labelled DataFrames
+            return stats(xlfactor.regress(dep, fac, se=cov, lags=lags))
+
+        expected = ref()
+        for ours in (engine, api_arrays, api_frames):
+            got = ours()
+            for j in (0, 137, 499):
+                for e, g, what in zip(expected[j], [x.iloc[j] for x in got],
+                                      ["params", "se", "t", "p", "r2", "adjr2"]):
+                    close(g, e, f"{cov} asset {j} {what} ({ours.__name__})")
+        assert list(api_frames()[0].index) == list(dep.columns)  # labels carried through
+        reference = timeit(ref, 3)
+        label = f"{cov} SEs ({'Newey-West, ' + str(lags) + ' lags' if cov == 'HAC' else 'OLS'})"
+        line(f"{label}, engine", timeit(engine), reference, target)
+        line(f"{label}, xlfactor.regress(arrays)", timeit(api_arrays), reference, target)
+        line(f"{label}, xlfactor.regress(DataFrames)", timeit(api_frames), reference, target)
 
 
 # -- 2. rolling -----------------------------------------------------------------------------

@@ -1,33 +1,43 @@
 """Shared fixtures.
 
-Tests that read real market data use ``shared_data``. ``../shared/data`` lies beside the
-project; under CI (``CI=true``) its absence is a failure, elsewhere a skip.
+Tests that read real market data use ``shared_data``: the recorded files in ``tests/data``
+(see its README for their sources), laid out with the French library's CSVs unzipped from
+its own zips. ``XLFACTOR_SHARED_DATA`` may point at another copy of the same layout.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("XLFACTOR_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
-
-
-def _require_shared_data() -> Path:
-    if SHARED_DATA.is_dir():
-        return SHARED_DATA
-    message = f"real test data not found at {SHARED_DATA}"
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(message + " (required under CI)")
-    pytest.skip(message)
+PROJECT_DATA = PROJECT_ROOT / "tests" / "data"
 
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """Root of the real recorded data (``../shared/data``)."""
-    return _require_shared_data()
+def shared_data(tmp_path_factory) -> Path:
+    """Root of the real recorded data: a copy of ``tests/data`` with
+    ``kenneth_french/vintage_202510/csv`` holding the CSV members of the zips beside it
+    (the library's own files, unzipped byte for byte)."""
+    other = os.environ.get("XLFACTOR_SHARED_DATA")
+    if other:
+        return Path(other)
+    if not PROJECT_DATA.is_dir():
+        pytest.fail(f"the recorded test data are missing: {PROJECT_DATA}")
+    root = tmp_path_factory.mktemp("recorded") / "data"
+    shutil.copytree(PROJECT_DATA, root)
+    vintage = root / "kenneth_french" / "vintage_202510"
+    (vintage / "csv").mkdir()
+    for archive in sorted((vintage / "zip").glob("*_CSV.zip")):
+        with zipfile.ZipFile(archive) as z:
+            (member,) = z.namelist()
+            name = archive.name.removesuffix("_CSV.zip") + ".csv"
+            (vintage / "csv" / name).write_bytes(z.read(member))
+    return root
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,7 @@
 cell (a short readable message, never a traceback, never a plausible number).
 
 Data come from the bundled offline sample (monthly portfolios such as NoDur, Hlth), so
-nothing here needs the network or ../shared.
+nothing here needs the network or recorded data.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Download tests against a real HTTP server on 127.0.0.1 serving the real library zips.
 
 The server (``http.server.ThreadingHTTPServer`` on port 0, in a thread) serves the files of
-``../shared/data/kenneth_french/vintage_202510/zip`` and can be told, per path, to answer the
+``tests/data/kenneth_french/vintage_202510/zip`` and can be told, per path, to answer the
 next requests with faults: an HTTP status, a truncated body, a slow answer, a redirect.
 Waits between retries go through ``xlfactor.sources.http.sleep``, replaced here by a
 recorder, so retry tests take no time.

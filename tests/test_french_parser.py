@@ -1,4 +1,4 @@
-"""Parser tests on the real Kenneth French library files in ../shared/data/kenneth_french.
+"""Parser tests on the real Kenneth French library files in tests/data/kenneth_french.
 
 Expected numbers come from MANIFEST.md (vintage 202510) or from an independent, deliberately
 simple reading of the raw text inside the test (regular expressions over the lines), never

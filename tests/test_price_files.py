@@ -1,7 +1,7 @@
-"""PriceFiles on the real saved Yahoo CSVs in ../shared/data/yahoo_csv and on bad files.
+"""PriceFiles on the real saved Yahoo CSVs in tests/data/yahoo_csv and on bad files.
 
 Expected values are read from the raw files here with the ``csv`` module, independently
-of the code under test. Files of layouts the shared data does not contain (classic
+of the code under test. Files of layouts the recorded data do not contain (classic
 ``Adj Close``, multi-ticker yfinance headers) are written to ``tmp_path`` from real rows.
 """
 
@@ -37,7 +37,7 @@ AUTO_DIR = "yfinance_autoadjust_CarlosGBerreteaga_2025-10-08"
 MULTI_DIR = "yfinance_multiindex_header_Brice580_2023-12-29"
 EVERYTHING = (date(1990, 1, 1), date(2030, 12, 31))
 
-# (folder, ticker, rows, first date, last date) as listed in ../shared/data/MANIFEST.md;
+# (folder, ticker, rows, first date, last date) as listed in tests/data/README.md;
 # SPY ends one trading day earlier, so it has one row fewer than the others.
 EXPECTED = [
     (AUTO_DIR, "AAPL", 5031, "2005-10-10", "2025-10-08"),

@@ -95,13 +95,15 @@ def plausible(name: str) -> st.SearchStrategy[Any]:
         "model": st.sampled_from(["FF3", "CAPM", "CARHART4", "MKT,MOM", "ff3"]),
         # Sample months 1949-01 .. 2017-03: start early, end late, or a few days apart
         # (no complete month: an empty table).
-        "start": st.one_of(dates(17899, 31000), st.just("1990-01-02")),
-        "end": st.one_of(dates(33000, 42825), st.just("1990-01-20")),
+        "start_date": st.one_of(dates(17899, 31000), st.just("1990-01-02")),
+        "end_date": st.one_of(dates(33000, 42825), st.just("1990-01-20")),
         "freq": st.sampled_from(["M", "m", "Monthly"]),  # the sample is monthly
         "se_type": st.sampled_from(["classical", "HC0", "HC1", "HC2", "HC3", "HAC", None]),
         "lags": st.one_of(st.none(), st.integers(1, 30).map(float)),
         "window": st.integers(3, 120).map(float),
         "header": st.sampled_from([True, False, None, "FALSE", 1.0]),
+        "small_sample": st.sampled_from([True, False, None, "TRUE", 0.0]),
+        "layout": st.sampled_from(["table", "series", None, "TABLE"]),
         "excess": st.sampled_from([True, False, None]),
         "annualize": st.sampled_from([True, False, "geometric", None, 0.0]),
         "labels": st.one_of(st.none(), st.just([["a", "b"]]), st.just([["a"], ["a"]])),

@@ -1,9 +1,9 @@
 """YahooPrices against recorded Yahoo chart responses, offline.
 
-The HTTP boundary is ``yfinance.data.YfData.get`` / ``cache_get`` (see
-``../shared/notes/FACTS.md``). Everything above it -- ``yf.download``, the per-ticker
+The HTTP boundary is ``yfinance.data.YfData.get`` / ``cache_get``: the method yfinance
+sends every chart request through. Everything above it -- ``yf.download``, the per-ticker
 threads, yfinance's JSON parsing and auto-adjustment -- runs for real on the recorded
-bodies in ``../shared/data/yahoo_chart_json``. Every request is recorded; any attempt at
+bodies in ``tests/data/yahoo_chart_json``. Every request is recorded; any attempt at
 real network I/O (Python sockets, DNS, libcurl via curl_cffi, requests) is recorded and
 fails the test.
 """
@@ -43,7 +43,7 @@ from xlfactor.sources.yahoo import YahooPrices, to_naive_dates
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*inplace.*:DeprecationWarning")
 
-# paths relative to ../shared/data/yahoo_chart_json
+# paths relative to tests/data/yahoo_chart_json
 NODE = "node-yahoo-finance2/bodies/"
 AAPL_SPLIT = NODE + "chart-AAPL-2020-08-31-to-2020-11-07.body.json"
 AAPL_EMPTY_1M = (

@@ -360,6 +360,7 @@ def fit(
     progress: Callable[[str], None] | None = None,
     region: str | None = None,
     factor_frequency: str | None = None,
+    small_sample: bool = False,
 ) -> FactorResults:
     """Regress the excess returns of ``tickers`` on a factor model.
 
@@ -379,6 +380,9 @@ def fit(
         ``"D"`` compounds daily factors to ``freq`` instead of using a published file.
     se : {"classical", "HC0", "HC1", "HC2", "HC3", "HAC"}
         Standard-error type; ``lags`` sets Newey-West lags (default rule if omitted).
+    small_sample : bool
+        Stata's convention for HAC (and HC0): covariance times n / (n - k), t inference.
+        Off by default, as in statsmodels and R's ``sandwich::NeweyWest``.
     region : str, optional
         French-library factor region: US (default), Developed, Developed ex US, Europe,
         Japan, Asia Pacific ex Japan, North America, Emerging.
@@ -394,7 +398,7 @@ def fit(
         factor_source=factor_source, settings=settings, progress=progress, region=region,
         factor_frequency=factor_frequency,
     )
-    key = (id(sample), se, lags, use_t, conf_level, min_obs)
+    key = (id(sample), se, lags, use_t, conf_level, min_obs, small_sample)
     hit = _FITS.get(key)
     if hit is not None and hit[0] is sample:  # same data, same options: same answer
         return hit[1].with_info()
@@ -403,7 +407,8 @@ def fit(
         raise UnknownTickerError(f"unknown ticker {missing[0]!r}")
     dependent = sample.excess if len(present) == sample.excess.shape[1] else sample.excess[present]
     model_obj = FactorModel(dependent, sample.factors, min_obs=min_obs)
-    res = model_obj.fit(se, lags, use_t=use_t, conf_level=conf_level, info=info)
+    res = model_obj.fit(se, lags, use_t=use_t, conf_level=conf_level, info=info,
+                        small_sample=small_sample)
     for name in missing:
         res.failed[name] = UnknownTickerError(f"unknown ticker {name!r}")
     if sample.excess.size <= MEMO_MAX_CELLS:  # fits keep their T x N residuals
@@ -425,47 +430,117 @@ def regress(
     *,
     use_t: bool | None = None,
     conf_level: float = 0.95,
+    small_sample: bool = False,
 ) -> FactorResults:
-    """OLS of ``y`` on ``x`` plus a constant, for in-sheet data (no dates, no excess).
+    """OLS of each column of ``y`` on ``x`` plus a constant: any data, no dates needed.
 
-    ``y`` is one column (or several: each is regressed separately); ``x`` has one column
-    per regressor. Rows with a missing value anywhere are dropped.
+    Parameters
+    ----------
+    y : array-like, Series or DataFrame
+        One column per dependent variable (each is regressed on its own, in one batch).
+    x : array-like, Series or DataFrame
+        One column per regressor.
+    names : sequence of str, optional
+        Regressor labels; default the DataFrame's columns, else ``x1, x2...``.
+    se, lags, use_t, conf_level, small_sample
+        As in :func:`fit`.
+
+    Returns
+    -------
+    FactorResults
+        Rows labelled by ``y``'s columns (``y`` or ``y1, y2...`` for arrays), residuals on
+        ``y``'s index. When both ``y`` and ``x`` carry an index they are aligned on it
+        (inner join); otherwise they must have the same number of rows. Rows with a missing
+        value in ``x`` are dropped for every column; a missing ``y`` value drops the row for
+        that column only.
+
+    Raises
+    ------
+    InvalidInputError
+        A cell that is not a number (named by row and column), mismatched shapes, labels.
     """
-    Y = _matrix(y, "y")
-    X = _matrix(x, "X")
-    if Y.shape[0] != X.shape[0]:
-        raise InvalidInputError(f"y has {Y.shape[0]} rows but X has {X.shape[0]}")
-    labels = list(names) if names is not None else [f"x{i + 1}" for i in range(X.shape[1])]
-    if len(labels) != X.shape[1]:
-        raise InvalidInputError(f"{len(labels)} labels for {X.shape[1]} X columns")
-    if len(set(labels)) != len(labels):
+    dep = _frame(y, "y", "y")
+    fac = _frame(x, "X", "x")
+    if _has_index(y) and _has_index(x):
+        dep, fac = dep.align(fac, join="inner", axis=0)
+    elif len(dep) != len(fac):
+        raise InvalidInputError(f"y has {len(dep)} rows but X has {len(fac)}")
+    else:
+        fac.index = dep.index
+    if names is not None:
+        labels = [str(n) for n in names]
+        if len(labels) != fac.shape[1]:
+            raise InvalidInputError(f"{len(labels)} labels for {fac.shape[1]} X columns")
+        fac.columns = labels
+    if len(set(fac.columns)) != fac.shape[1]:
         raise InvalidInputError("labels must be distinct")
-    index = pd.RangeIndex(1, Y.shape[0] + 1, name="row")
-    ycols = ["y"] if Y.shape[1] == 1 else [f"y{i + 1}" for i in range(Y.shape[1])]
-    dep = pd.DataFrame(Y, index=index, columns=ycols)
-    fac = pd.DataFrame(X, index=index, columns=labels)
-    info = EstimationInfo(model="in-sheet regression", factors=tuple(labels), excess=False)
-    return FactorModel(dep, fac).fit(se, lags, use_t=use_t, conf_level=conf_level, info=info)
+    info = EstimationInfo(model="regression", factors=tuple(map(str, fac.columns)),
+                          excess=False)
+    return FactorModel(dep, fac).fit(se, lags, use_t=use_t, conf_level=conf_level, info=info,
+                                     small_sample=small_sample)
+
+
+def _has_index(data: object) -> bool:
+    return isinstance(data, (pd.Series, pd.DataFrame))
+
+
+def _frame(data: object, what: str, prefix: str) -> pd.DataFrame:
+    """``data`` as a float DataFrame, labels kept; numbers checked in one pass."""
+    if isinstance(data, pd.Series):
+        data = data.to_frame(data.name if data.name is not None else prefix)
+    if isinstance(data, pd.DataFrame):
+        values = _matrix(data.to_numpy(), what)
+        return pd.DataFrame(values, index=data.index, columns=[str(c) for c in data.columns])
+    values = _matrix(data, what)
+    if values.shape[1] == 1:
+        columns = [prefix]
+    else:
+        columns = [f"{prefix}{i + 1}" for i in range(values.shape[1])]
+    return pd.DataFrame(values, index=pd.RangeIndex(1, values.shape[0] + 1, name="row"),
+                        columns=columns)
 
 
 def _matrix(data: object, what: str) -> np.ndarray:
-    arr = np.asarray(data.to_numpy() if hasattr(data, "to_numpy") else data, dtype=object)
+    """A 2-D float array; blanks and None become NaN. Numeric arrays pass through without a
+    per-element loop; other input is checked vectorised, naming the first bad cell."""
+    # Lists (cell ranges) keep each cell's own type: numpy would turn True into 1.0.
+    arr = np.asarray(data) if isinstance(data, np.ndarray) else np.asarray(data, dtype=object)
     if arr.ndim == 1:
         arr = arr[:, None]
     if arr.ndim != 2 or arr.size == 0:
         raise InvalidInputError(f"{what} must be a non-empty column or table of numbers")
-    out = np.empty(arr.shape, dtype=float)
-    for (i, j), v in np.ndenumerate(arr):
-        if v is None or (isinstance(v, str) and not v.strip()):
-            out[i, j] = np.nan
-        elif isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.number)):
-            raise InvalidInputError(f"{what} row {i + 1}, column {j + 1}: {v!r} is not a number")
-        elif not np.isfinite(v) and not np.isnan(v):
-            raise InvalidInputError(
-                f"{what} row {i + 1}, column {j + 1}: missing or non-finite value {v!r}")
-        else:
-            out[i, j] = float(v)
+    if arr.dtype.kind in "fiu":
+        out = arr.astype(float, copy=False)
+    elif arr.dtype.kind == "b":
+        raise InvalidInputError(f"{what} row 1, column 1: {arr.flat[0]!r} is not a number")
+    else:
+        out = _object_matrix(arr.astype(object, copy=False), what)
+    bad = np.isinf(out)
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        raise InvalidInputError(
+            f"{what} row {i + 1}, column {j + 1}: missing or non-finite value {float(out[i, j])!r}")
     return out
+
+
+_NUMBER_TYPES = (int, float, np.integer, np.floating)
+
+
+def _object_matrix(arr: np.ndarray, what: str) -> np.ndarray:
+    flat = arr.ravel()
+    kinds = np.fromiter((type(v) for v in flat), dtype=object, count=flat.size)
+    blank = np.fromiter((v is None or (type(v) is str and not v.strip()) for v in flat),
+                        dtype=bool, count=flat.size)
+    numeric = np.fromiter((issubclass(k, _NUMBER_TYPES) and not issubclass(k, (bool, np.bool_))
+                           for k in kinds), dtype=bool, count=flat.size)
+    bad = ~(blank | numeric)
+    if bad.any():
+        pos = int(np.flatnonzero(bad)[0])
+        i, j = divmod(pos, arr.shape[1])
+        raise InvalidInputError(f"{what} row {i + 1}, column {j + 1}: {flat[pos]!r} is not a number")
+    out = np.full(flat.size, np.nan)
+    out[numeric] = flat[numeric].astype(float)
+    return out.reshape(arr.shape)
 
 
 def rolling(

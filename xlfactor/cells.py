@@ -43,7 +43,7 @@ def _region(value) -> str | None:
     return sheet.text_arg(value, "region")
 
 
-def _fit(tickers, model, start, end, freq, se=None, lags=None, region=None):
+def _fit(tickers, model, start, end, freq, se=None, lags=None, region=None, small_sample=None):
     from . import api
 
     good, bad, order = split_ticker_argument(tickers)
@@ -56,6 +56,7 @@ def _fit(tickers, model, start, end, freq, se=None, lags=None, region=None):
                 sheet.text_arg(se, "se_type") or "classical",
                 sheet.int_arg(lags, None, "lags", minimum=1),
                 region=_region(region),
+                small_sample=sheet.bool_arg(small_sample, False, "small_sample"),
             )
         except Exception as err:
             if len(order) == 1 or isinstance(err, _whole_call_errors()):
@@ -147,9 +148,10 @@ def coef_stat(which: str):
 
     @cell_safe
     def compute(tickers, model=None, start=None, end=None, freq=None, se_type=None,
-                lags=None, header=True, region=None) -> Table:
+                lags=None, header=True, region=None, small_sample=None) -> Table:
         show = sheet.bool_arg(header, True, "header")
-        res, bad, order = _fit(tickers, model, start, end, freq, se_type, lags, region)
+        res, bad, order = _fit(tickers, model, start, end, freq, se_type, lags, region,
+                               small_sample)
         coefs = res.coef_names if res is not None else ["alpha"]
         cols = ["Ticker", *(f"{SE_HEADERS[which]}({c})" for c in coefs)]
         return _per_ticker(res, bad, order, show, cols, lambda t: getattr(res, attr).loc[t].tolist())
@@ -159,7 +161,7 @@ def coef_stat(which: str):
 
 @cell_safe
 def stats(ticker, model=None, start=None, end=None, freq=None, se_type=None, lags=None,
-          region=None) -> Table:
+          region=None, small_sample=None) -> Table:
     good, bad, order = split_ticker_argument(ticker)
     if len(order) != 1:
         from .errors import InvalidInputError
@@ -167,7 +169,7 @@ def stats(ticker, model=None, start=None, end=None, freq=None, se_type=None, lag
         raise InvalidInputError("FACTOR_STATS takes one ticker")
     if bad:
         raise next(iter(bad.values()))
-    res, bad, _ = _fit(good, model, start, end, freq, se_type, lags, region)
+    res, bad, _ = _fit(good, model, start, end, freq, se_type, lags, region, small_sample)
     if good[0] in bad:
         raise bad[good[0]]
     return stats_table(res, good[0])
@@ -240,7 +242,8 @@ def asset_returns(tickers, start=None, end=None, freq=None, excess=False, header
 
 
 @cell_safe
-def regress(y_range, x_range, labels=None, se_type=None, lags=None, header=True) -> Table:
+def regress(y_range, x_range, labels=None, se_type=None, lags=None, header=True,
+            small_sample=None) -> Table:
     """Coefficient table then fit statistics, for data typed into the sheet."""
     from . import api
     from .inputs import orient_like_linest, split_header
@@ -255,7 +258,8 @@ def regress(y_range, x_range, labels=None, se_type=None, lags=None, header=True)
     if names:  # echoed into the coefficient column: keep them from reading as formulas
         names = [sheet.inert_text(n) for n in names]
     res = api.regress(y, x, names, sheet.text_arg(se_type, "se_type") or "classical",
-                      sheet.int_arg(lags, None, "lags", minimum=1))
+                      sheet.int_arg(lags, None, "lags", minimum=1),
+                      small_sample=sheet.bool_arg(small_sample, False, "small_sample"))
     asset = res.assets[0]
     rows: list[list[Any]] = []
     for coef, values in res.asset_table(asset).iterrows():
@@ -273,10 +277,7 @@ def regress(y_range, x_range, labels=None, se_type=None, lags=None, header=True)
 
 
 def _se_label(res) -> str:
-    from .engine.results import COV_LABELS
-
-    label = COV_LABELS.get(res.info.cov_type, res.info.cov_type)
-    return label + (f", {res.info.lags} lags" if res.info.lags else "")
+    return res.info.se_label
 
 
 def _labels(value) -> list[str] | None:

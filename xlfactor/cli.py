@@ -62,6 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     _common(betas)
     betas.add_argument("--format", choices=("table", "csv"), default="table")
     betas.add_argument("--chart", type=Path, help="also write an exposure chart (PNG)")
+    betas.add_argument("--small-sample", action="store_true",
+                       help="HAC/HC0 standard errors as Stata computes them (x n/(n-k), t tests)")
     betas.add_argument("--compound-daily", action="store_true",
                        help="weekly/monthly: compound daily factors instead of using the "
                             "library's published weekly/monthly files")
@@ -151,7 +153,8 @@ def _fit(args, tickers, progress: _Progress):
     sources = api.get_sources(_settings(args))
     res = api.fit(tickers, args.model, args.start, args.end, args.freq, args.se, args.lags,
                   sources=sources, progress=progress.step, region=args.region,
-                  factor_frequency="D" if getattr(args, "compound_daily", False) else None)
+                  factor_frequency="D" if getattr(args, "compound_daily", False) else None,
+                  small_sample=getattr(args, "small_sample", False))
     for line in res.warnings:
         print(f"xlfactor: warning: {line}", file=sys.stderr)
     return res

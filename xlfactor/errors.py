@@ -63,4 +63,6 @@ class CollinearityError(XlFactorError):
 
 
 class CacheError(XlFactorError):
-    """The local cache could not be read or written."""
+    """The local cache could not be read or written (data could not be had: ``#N/A``)."""
+
+    code = "#N/A"

@@ -32,6 +32,8 @@ ARGUMENT_DOCS = {
     "header": "TRUE to include a header row (default TRUE)",
     "se_type": "classical, HC0, HC1, HC2, HC3 or HAC (Newey-West); default classical",
     "lags": "Newey-West lags for HAC (default floor(4(T/100)^(2/9)))",
+    "small_sample": ("TRUE: Stata's convention for HAC and HC0, x n/(n-k) with t tests; "
+                     "default FALSE (statsmodels, R)"),
     "region": (
         "Factor region: US (default), Developed, Developed ex US, Europe, Japan, "
         "Asia Pacific ex Japan, North America, Emerging"
@@ -145,11 +147,12 @@ def FACTOR_TSTATS(
     lags=None,
     header=True,
     region=None,
+    small_sample=None,
     caller=None,
 ):
     """t-statistics of alpha and each beta per ticker, with the chosen standard errors."""
     return _cells(caller, tickers).coef_stat("TSTATS")(
-        tickers, model, start_date, end_date, freq, se_type, lags, header, region
+        tickers, model, start_date, end_date, freq, se_type, lags, header, region, small_sample
     )
 
 
@@ -164,11 +167,12 @@ def FACTOR_PVALUES(
     lags=None,
     header=True,
     region=None,
+    small_sample=None,
     caller=None,
 ):
     """Two-sided p-values of alpha and each beta per ticker, with the chosen standard errors."""
     return _cells(caller, tickers).coef_stat("PVALUES")(
-        tickers, model, start_date, end_date, freq, se_type, lags, header, region
+        tickers, model, start_date, end_date, freq, se_type, lags, header, region, small_sample
     )
 
 
@@ -183,11 +187,12 @@ def FACTOR_SE(
     lags=None,
     header=True,
     region=None,
+    small_sample=None,
     caller=None,
 ):
     """Standard errors of alpha and each beta per ticker: classical, HC0-HC3 or HAC."""
     return _cells(caller, tickers).coef_stat("SE")(
-        tickers, model, start_date, end_date, freq, se_type, lags, header, region
+        tickers, model, start_date, end_date, freq, se_type, lags, header, region, small_sample
     )
 
 
@@ -201,11 +206,12 @@ def FACTOR_STATS(
     se_type=None,
     lags=None,
     region=None,
+    small_sample=None,
     caller=None,
 ):
     """Full regression summary: coefficients with SE, t, p and CI; R², F, N, residual vol, DW, data release."""
     return _cells(caller, ticker).stats(
-        ticker, model, start_date, end_date, freq, se_type, lags, region
+        ticker, model, start_date, end_date, freq, se_type, lags, region, small_sample
     )
 
 
@@ -249,9 +255,10 @@ def FACTOR_RETURNS(
     x_range="Regressors: one column each (optional labels on top); one row each if y_range is a row",
     labels="Names of the regressors (default: x_range's header row or x1, x2...)",
 )
-def FACTOR_REGRESS(y_range, x_range, labels=None, se_type=None, lags=None, header=True):
+def FACTOR_REGRESS(y_range, x_range, labels=None, se_type=None, lags=None, header=True,
+                   small_sample=None):
     """OLS with intercept on sheet ranges: LINEST in natural order with labels, t, p, CI, adj. R², robust SEs."""
-    return _cells().regress(y_range, x_range, labels, se_type, lags, header)
+    return _cells().regress(y_range, x_range, labels, se_type, lags, header, small_sample)
 
 
 @_worksheet_function(fetches=False)

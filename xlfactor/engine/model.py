@@ -92,6 +92,7 @@ class FactorModel:
         use_t: bool | None = None,
         conf_level: float = 0.95,
         info: EstimationInfo | None = None,
+        small_sample: bool = False,
     ) -> FactorResults:
         """Estimate every asset.
 
@@ -106,6 +107,9 @@ class FactorModel:
             Level of the confidence intervals.
         info : EstimationInfo, optional
             Labels carried into the results (model name, sources, ...).
+        small_sample : bool
+            Stata's n / (n - k) factor on HAC and HC0 covariances, with t inference (see
+            :func:`xlfactor.engine.ols.ols`).
 
         Raises
         ------
@@ -122,15 +126,17 @@ class FactorModel:
         failed: dict[Hashable, XlFactorError] = {}
         for cols in _group_by_sample(valid):
             rows = valid[:, cols[0]]
-            self._fit_group(cols, rows, Y, F, cov_type, lags, use_t, conf_level, fits, failed)
+            self._fit_group(cols, rows, Y, F, cov_type, lags, use_t, conf_level, fits, failed,
+                            small_sample)
         if not fits:
             first = failed.get(assets[0]) or next(iter(failed.values()))
             raise first
         info = info or EstimationInfo(factors=tuple(map(str, self.factors.columns)))
-        info = replace(info, cov_type=cov_type)
+        info = replace(info, cov_type=cov_type, small_sample=bool(small_sample))
         return _assemble(self.coef_names, assets, index, fits, failed, info, conf_level)
 
-    def _fit_group(self, cols, rows, Y, F, cov_type, lags, use_t, conf_level, fits, failed):
+    def _fit_group(self, cols, rows, Y, F, cov_type, lags, use_t, conf_level, fits, failed,
+                   small_sample=False):
         T = int(rows.sum())
         columns = self._columns
         names = [columns[j] for j in cols]
@@ -156,7 +162,8 @@ class FactorModel:
         X = np.column_stack([np.ones(T), F[rows]])
         try:
             Yk = Ys if len(keep) == Ys.shape[1] else Ys[:, keep]
-            res = ols(Yk, X, cov_type, lags, use_t=use_t, conf_level=conf_level)
+            res = ols(Yk, X, cov_type, lags, use_t=use_t, conf_level=conf_level,
+                      small_sample=small_sample)
         except XlFactorError as err:
             failed.update({names[i]: err for i in keep})
             return

@@ -149,13 +149,15 @@ def _meat_hac(X: np.ndarray, E: np.ndarray, lags: int) -> np.ndarray:
 
 def _covariance(
     X: np.ndarray, Q: np.ndarray, XtX_inv: np.ndarray, E: np.ndarray, s2: np.ndarray,
-    cov_type: str, lags: int | None,
+    cov_type: str, lags: int | None, small_sample: bool = False,
 ) -> np.ndarray:
     T, k = X.shape
     if cov_type == "classical":
         return s2[:, None, None] * XtX_inv[None]
     if cov_type == "HAC":
         meat = _meat_hac(X, E, lags or 0)
+        if small_sample:  # Stata's newey: the n / (n - k) factor
+            meat *= T / (T - k)
     else:
         w = E * E
         if cov_type in ("HC2", "HC3"):
@@ -168,7 +170,7 @@ def _covariance(
             power = 1.0 if cov_type == "HC2" else 2.0
             w = w / (1.0 - leverage)[:, None] ** power
         meat = _meat_hc(X, w)
-        if cov_type == "HC1":
+        if cov_type == "HC1" or (cov_type == "HC0" and small_sample):
             meat *= T / (T - k)
     return XtX_inv[None] @ meat @ XtX_inv[None]
 
@@ -213,6 +215,7 @@ def ols(
     *,
     use_t: bool | None = None,
     conf_level: float = 0.95,
+    small_sample: bool = False,
 ) -> OLSArrays:
     """Regress every column of ``Y`` on ``X``.
 
@@ -232,6 +235,11 @@ def ols(
         convention). The F statistic always uses F(k - 1, T - k).
     conf_level : float
         Confidence level of ``ci_lower``/``ci_upper``.
+    small_sample : bool
+        Stata's small-sample convention for robust standard errors: HAC and HC0
+        covariances are multiplied by T / (T - k) (HC1 always is; HC2 and HC3 are not),
+        and inference uses t with T - k degrees of freedom unless ``use_t`` says
+        otherwise. ``newey y x, lag(L)`` in Stata equals ``HAC`` with ``lags=L`` and this.
     """
     Y = np.asarray(Y, dtype=float)
     if Y.ndim == 1:
@@ -251,7 +259,7 @@ def ols(
     cov_type = canonical_cov_type(cov_type)
     lags = check_lags(lags, T) if cov_type == "HAC" else None
     if use_t is None:
-        use_t = cov_type == "classical"
+        use_t = cov_type == "classical" or small_sample
 
     Q, R_inv, XtX_inv = _decompose(X)
     # R^-1 (Q'Y): LAPACK's triangular solve with hundreds of right-hand sides is far
@@ -267,7 +275,7 @@ def ols(
     tss = _centered_sum_squares(Y)
     s2 = ssr / df_resid
 
-    cov = _covariance(X, Q, XtX_inv, E, s2, cov_type, lags)
+    cov = _covariance(X, Q, XtX_inv, E, s2, cov_type, lags, small_sample)
     params = B.T
     with np.errstate(divide="ignore", invalid="ignore"):
         se = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))

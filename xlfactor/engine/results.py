@@ -43,16 +43,25 @@ class EstimationInfo:
     notes: tuple[str, ...] = field(default_factory=tuple)
     region: str = "US"
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    small_sample: bool = False
 
     @property
     def periods_per_year(self) -> int:
         return PERIODS_PER_YEAR.get(self.frequency, 252)
 
-    def describe(self) -> list[tuple[str, str]]:
-        """Label/value pairs for headers, in reading order."""
+    @property
+    def se_label(self) -> str:
+        """The standard errors in words, e.g. ``Newey-West (HAC), 4 lags``."""
         se = COV_LABELS.get(self.cov_type, self.cov_type)
         if self.cov_type == "HAC" and self.lags is not None:
             se += f", {self.lags} lags"
+        if self.small_sample and self.cov_type in ("HAC", "HC0"):
+            se += ", small-sample n/(n-k) as Stata"
+        return se
+
+    def describe(self) -> list[tuple[str, str]]:
+        """Label/value pairs for headers, in reading order."""
+        se = self.se_label
         period = ""
         if self.start is not None and self.end is not None:
             period = f"{self.start:%Y-%m-%d} to {self.end:%Y-%m-%d}"
