@@ -28,6 +28,8 @@ RETURNS: dict[str, str] = {
                     "t, p` (no annualised column with `annualize` FALSE), then one row per ticker.",
     "FACTOR_BETAS": "Header `Ticker, Alpha, <factor>...` (factors in model order), then one row "
                     "per ticker.",
+    "FACTOR_FIT": "Header `Series, Alpha, <factor>..., t(Alpha), R², Adj. R², N`, then one "
+                  "row per return column (its label from the header row, else r1, r2...).",
     "FACTOR_DATA": "Header `Date, <factor>..., RF`, then one row per date; decimals per period.",
     "FACTOR_INFO": "Two columns `Item, Value`: version, data sources, offline mode, cache file, "
                    "entries, size, last fetch and cached data releases.",

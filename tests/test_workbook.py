@@ -264,7 +264,8 @@ def test_every_factor_formula_passes_the_region_input(template):
         assert count <= bounds[name][1]
         assert f.text.endswith(f",{refresh.NAME_REGION})"), f"{f.sheet}!{f.ref}: {f.text}"
         checked.add(name)
-    assert checked == with_region - {"FACTOR_PVALUES", "FACTOR_SE"}
+    # not on the template: PVALUES and SE (TSTATS is), FIT (returns typed in by the user)
+    assert checked == with_region - {"FACTOR_PVALUES", "FACTOR_SE", "FACTOR_FIT"}
 
 
 def test_no_future_function_prefixes_needed(template):

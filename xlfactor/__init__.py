@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "fit": "api", "regress": "api", "rolling": "api", "factor_returns": "api",
-    "asset_returns": "api", "build_sample": "api",
+    "asset_returns": "api", "build_sample": "api", "fit_returns": "own_returns",
     "FactorModel": "engine.model", "FactorResults": "engine.results",
     "Settings": "config", "resolve_model": "models", "MODELS": "models",
 }

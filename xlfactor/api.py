@@ -187,7 +187,9 @@ def load_factors(
         try:
             data = src.get_factors(spec.factors, freq, **kw)
         except (NotPublishedError, FileMissingError) as exc:
-            why = f"no {_FREQ_WORDS[freq]} file: {exc}"
+            why = (f"the library publishes no {_FREQ_WORDS[freq]} file for this model"
+                   if isinstance(exc, NotPublishedError)
+                   else f"no {_FREQ_WORDS[freq]} file in the folder of saved files")
         else:
             return replace(data, notes=(*data.notes,
                                         f"factors: the published {_FREQ_WORDS[freq]} files"))

@@ -407,3 +407,54 @@ __all__ = [
     "rsq",
     "stats",
 ]
+
+
+@cell_safe
+def fit_returns(dates, returns, model=None, freq=None, se_type=None, lags=None, header=True,
+                region=None, excess=None, small_sample=None) -> Table:
+    """Own returns in sheet ranges: one row per return column (labels from a header row)."""
+    import pandas as pd
+
+    from .errors import InvalidInputError
+    from .inputs import as_rows, split_header
+    from .own_returns import fit_returns as fit
+
+    show = sheet.bool_arg(header, True, "header")
+    sheet.reject_error_values(dates, "dates")
+    sheet.reject_error_values(returns, "returns")
+    values, labels = split_header(as_rows(returns, "returns"), "returns")
+    date_rows = as_rows(dates, "dates")
+    if len(date_rows) == len(values) + 1:  # a "Date" label above the dates
+        date_rows = date_rows[1:]
+    if len(date_rows) != len(values) or any(len(r) != 1 for r in date_rows):
+        raise InvalidInputError(f"dates must be one column as long as the returns "
+                                f"({len(values)} rows), got {len(date_rows)} rows")
+    index = pd.DatetimeIndex([_date_cell(r[0], i) for i, r in enumerate(date_rows)])
+    names = labels or [f"r{j + 1}" if len(values[0]) > 1 else "returns"
+                       for j in range(len(values[0]))]
+    frame = pd.DataFrame(values, index=index, columns=[sheet.inert_text(n) for n in names])
+    res = fit(frame, sheet.text_arg(model, "model"), sheet.text_arg(freq, "freq"),
+              sheet.text_arg(se_type, "se_type") or "classical",
+              sheet.int_arg(lags, None, "lags", minimum=1), region=_region(region),
+              excess=sheet.bool_arg(excess, False, "excess"),
+              small_sample=sheet.bool_arg(small_sample, False, "small_sample"))
+    cols = ["Series", *(c.capitalize() if c == "alpha" else c for c in res.coef_names),
+            "t(Alpha)", "R²", "Adj. R²", "N"]
+
+    def row(name):
+        return [*res.row("params", name).tolist(), res.tstats.loc[name, "alpha"],
+                res.rsquared[name], res.rsquared_adj[name], int(res.nobs[name])]
+
+    order = list(frame.columns)
+    return _per_ticker(res, dict(res.failed), order, show, cols, row)
+
+
+def _date_cell(value, row: int):
+    from .api import parse_date
+    from .errors import InvalidInputError
+
+    day = parse_date(value, f"dates row {row + 1}")
+    if day is None:
+        raise InvalidInputError(f"dates row {row + 1} is blank")
+    return day
+

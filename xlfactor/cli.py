@@ -100,6 +100,18 @@ def _parser() -> argparse.ArgumentParser:
     cmp_.add_argument("ticker")
     _common(cmp_)
 
+    own = add("fit", help="regress your own returns (a CSV: dates, then one column per series)")
+    own.add_argument("file", type=Path, help="CSV with a date column first and a header row")
+    _common(own)
+    own.set_defaults(freq=None)
+    own.add_argument("--prices", action="store_true", help="the columns are prices, not returns")
+    own.add_argument("--excess", action="store_true",
+                     help="the returns are already in excess of the risk-free rate")
+    own.add_argument("--small-sample", action="store_true",
+                     help="HAC/HC0 standard errors as Stata computes them (x n/(n-k), t tests)")
+    own.add_argument("--compound-daily", action="store_true",
+                     help="weekly/monthly: compound daily factors instead of the published files")
+
     book = add("refresh", help="compute a workbook's FACTOR_* formulas and write a values copy")
     book.add_argument("workbook", type=Path, help="an .xlsx or .xlsm workbook (only read)")
     book.add_argument("--output", "-o", type=Path,
@@ -311,6 +323,26 @@ def _cmd_models(args) -> int:
     return 0
 
 
+def _cmd_fit(args) -> int:
+    import pandas as pd
+
+    from .own_returns import fit_returns
+
+    try:
+        frame = pd.read_csv(args.file, index_col=0)
+    except (OSError, ValueError, pd.errors.ParserError) as err:
+        raise InvalidInputError(f"cannot read {args.file}: {err}") from err
+    res = fit_returns(frame, args.model, args.freq, args.se, args.lags,
+                      kind="prices" if args.prices else "returns", excess=args.excess,
+                      start=args.start, end=args.end, region=args.region,
+                      factor_frequency="D" if args.compound_daily else None,
+                      small_sample=args.small_sample, settings=_settings(args))
+    for line in res.warnings:
+        print(f"xlfactor: warning: {line}", file=sys.stderr)
+    print(res.summary())
+    return 0
+
+
 def _cmd_refresh(args) -> int:
     from .excel.file_refresh import refresh_file
 
@@ -355,7 +387,7 @@ COMMANDS = {
     "demo": _cmd_demo, "betas": _cmd_betas, "factors": _cmd_factors,
     "rolling": _cmd_rolling, "models": _cmd_models, "info": _cmd_info,
     "portfolio": _cmd_portfolio, "grs": _cmd_grs, "attribution": _cmd_attribution,
-    "compare": _cmd_compare, "refresh": _cmd_refresh,
+    "compare": _cmd_compare, "refresh": _cmd_refresh, "fit": _cmd_fit,
 }
 
 
@@ -369,6 +401,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"xlfactor: error: {err}", file=sys.stderr)
         return 2 if isinstance(err, InvalidInputError) else 1
+    except BrokenPipeError:  # output piped into head & co. (before OSError: a subclass)
+        sys.stderr.close()
+        return 0
     except OSError as err:  # a path given on the command line: unwritable, missing...
         if args.debug:
             raise
@@ -376,9 +411,6 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:  # output piped into head & co.
-        sys.stderr.close()
-        return 0
 
 
 if __name__ == "__main__":

@@ -32,6 +32,9 @@ ARGUMENT_DOCS = {
     "header": "TRUE to include a header row (default TRUE)",
     "se_type": "classical, HC0, HC1, HC2, HC3 or HAC (Newey-West); default classical",
     "lags": "Newey-West lags for HAC (default floor(4(T/100)^(2/9)))",
+    "dates": "Dates of the returns: one column, same length (an optional label on top)",
+    "returns": ("Your returns in decimals per period: one column per series, labels in an "
+                "optional header row"),
     "small_sample": ("TRUE: Stata's convention for HAC and HC0, x n/(n-k) with t tests; "
                      "default FALSE (statsmodels, R)"),
     "region": (
@@ -41,7 +44,8 @@ ARGUMENT_DOCS = {
 }
 
 #: Arguments that take ranges: always read as lists of rows, even from a single cell.
-RANGE_ARGUMENTS = frozenset({"tickers", "weights", "y_range", "x_range", "labels"})
+RANGE_ARGUMENTS = frozenset({"tickers", "weights", "y_range", "x_range", "labels", "dates",
+                             "returns"})
 
 
 def _worksheet_function(
@@ -339,3 +343,14 @@ def FACTOR_COMPARE(
     return _cells(caller, ticker).compare(
         ticker, start_date, end_date, freq, se_type, header, region
     )
+
+
+@_worksheet_function(
+    excess="TRUE if the returns are already in excess of RF (default FALSE: RF is subtracted)",
+    freq="D, W or M (default: from the dates); weekly/monthly returns may be dated any day "
+         "of their period")
+def FACTOR_FIT(dates, returns, model=None, freq=None, se_type=None, lags=None, header=True,
+               region=None, excess=None, small_sample=None):
+    """Your own returns (a fund, a strategy) on a factor model: alpha, betas, t(alpha), R² and N per column."""
+    return _cells().fit_returns(dates, returns, model, freq, se_type, lags, header, region,
+                                excess, small_sample)

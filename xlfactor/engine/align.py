@@ -225,3 +225,65 @@ def require_overlap(sample: AlignedSample, label: str = "") -> None:
 
 def _name(freq: str) -> str:
     return {"D": "daily", "W": "weekly", "M": "monthly"}[freq]
+
+
+def align_returns(
+    returns: pd.DataFrame,
+    factor_returns: pd.DataFrame,
+    factor_frequency: str,
+    factors: tuple[str, ...],
+    freq: str,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    *,
+    excess: bool = False,
+) -> AlignedSample:
+    """Align returns a user supplies (not prices) with factor returns at ``freq``.
+
+    Daily returns are matched to factor trading days by date; a return dated on a day
+    without factor data is left out and counted. Weekly and monthly returns are matched by
+    calendar period, whatever day of the period they are dated (the last trading day, the
+    last calendar day or the 1st): ``2021-03-01`` and ``2021-03-31`` both mean March 2021.
+
+    Parameters
+    ----------
+    returns : DataFrame
+        Simple returns in decimals per period, dates x series, sorted, one row per date.
+    excess : bool
+        The returns are already in excess of the risk-free rate: ``RF`` is not subtracted.
+
+    Raises
+    ------
+    InvalidInputError
+        Two returns in one period.
+    """
+    freq = check_frequency(freq)
+    warnings: list[str] = []
+    if freq == "D":
+        fac = factor_returns[(factor_returns.index >= start) & (factor_returns.index <= end)]
+        fac = fac.dropna(subset=[*factors, "RF"])
+        inside = returns[(returns.index >= start) & (returns.index <= end)]
+        off = inside.index.difference(fac.index)
+        off = off[inside.loc[off].notna().any(axis=1)] if len(off) else off
+        if len(off):
+            warnings.append(f"{len(off)} return{'s' if len(off) > 1 else ''} dated on days "
+                            f"without factor data left out (first {off[0]:%Y-%m-%d}): daily "
+                            "returns are matched to factor trading days")
+        asset = inside.reindex(fac.index)
+    else:
+        rule = "W-FRI" if freq == "W" else "M"
+        labels = returns.index.to_period(rule).to_timestamp(how="end").normalize()
+        doubled = labels[labels.duplicated()]
+        if len(doubled):
+            raise InvalidInputError(
+                f"two returns in the {_name(freq)[:-2]} period ending {doubled[0]:%Y-%m-%d}: "
+                f"are these {_name(freq)} returns?")
+        relabelled = returns.set_axis(labels)
+        if factor_frequency == "D":
+            fac = period_factor_returns(factor_returns, freq, start, end)
+        else:
+            fac = native_period_factors(factor_returns, freq, start, end)
+        fac = fac.dropna(subset=[*factors, "RF"])
+        asset = relabelled.reindex(fac.index)
+    excess_returns = asset if excess else asset.sub(fac["RF"], axis=0)
+    return AlignedSample(excess_returns, fac[list(factors)], fac["RF"], freq, tuple(warnings))

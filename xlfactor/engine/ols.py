@@ -136,14 +136,28 @@ def _meat_hc(X: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 def _meat_hac(X: np.ndarray, E: np.ndarray, lags: int) -> np.ndarray:
-    """Newey-West long-run covariance of the scores x_t e_t, Bartlett weights, (N, k, k)."""
+    """Newey-West long-run covariance of the scores x_t e_t, Bartlett weights, (N, k, k).
+
+    S = sum_j w_j (G_j + G_j'), G_j = sum_t e_t e_(t-j) x_t x_(t-j)' (w_0 = 1/2). Only the
+    symmetric part of each x_t x_(t-j)' matters: its k(k+1)/2 distinct entries meet the
+    lag-j residual products in one GEMM per lag, the products written into one reused
+    buffer (a fresh T x N array per lag costs more in page faults than the arithmetic).
+    """
     T, k = X.shape
-    S = _meat_hc(X, E * E)
-    for j in range(1, lags + 1):
-        w = 1.0 - j / (lags + 1.0)
-        cross = (X[j:, :, None] * X[:-j, None, :]).reshape(T - j, k * k)
-        G = ((E[j:] * E[:-j]).T @ cross).reshape(-1, k, k)
-        S += w * (G + G.transpose(0, 2, 1))
+    rows, cols = np.triu_indices(k)
+    acc = np.zeros((len(rows), E.shape[1]))
+    buffer = np.empty_like(E)
+    for j in range(lags + 1):
+        w = 1.0 if j == 0 else 1.0 - j / (lags + 1.0)
+        a, b = X[j:], X[:T - j]
+        sym = a[:, rows] * b[:, cols]
+        if j:  # the symmetric part of x_t x_(t-j)', doubled: G_j + G_j'
+            sym += a[:, cols] * b[:, rows]
+        sym *= w
+        acc += sym.T @ np.multiply(E[j:], E[:T - j], out=buffer[:T - j])
+    S = np.empty((E.shape[1], k, k))
+    S[:, rows, cols] = acc.T
+    S[:, cols, rows] = acc.T
     return S
 
 

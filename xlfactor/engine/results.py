@@ -71,7 +71,8 @@ class EstimationInfo:
             ("Frequency", FREQ_NAMES.get(self.frequency, self.frequency)),
             ("Std. errors", se),
             ("Dependent", "excess return over RF" if self.excess else "return as given"),
-            ("Prices", self.price_source),
+            ("Returns" if self.price_source.startswith(("returns supplied", "prices supplied"))
+             else "Prices", self.price_source),
             ("Factors", self.factor_source + ("" if self.region == "US" else f", {self.region}")
              + (f", release {self.release}" if self.release else "")),
         ]
