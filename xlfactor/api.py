@@ -492,14 +492,16 @@ def _frame(data: object, what: str, prefix: str) -> pd.DataFrame:
         data = data.to_frame(data.name if data.name is not None else prefix)
     if isinstance(data, pd.DataFrame):
         values = _matrix(data.to_numpy(), what)
-        return pd.DataFrame(values, index=data.index, columns=[str(c) for c in data.columns])
+        return pd.DataFrame(values, index=data.index,
+                            columns=[str(c) for c in data.columns.tolist()], copy=False)
     values = _matrix(data, what)
     if values.shape[1] == 1:
         columns = [prefix]
     else:
         columns = [f"{prefix}{i + 1}" for i in range(values.shape[1])]
+    # copy=False: pandas would otherwise copy the whole block, for nothing
     return pd.DataFrame(values, index=pd.RangeIndex(1, values.shape[0] + 1, name="row"),
-                        columns=columns)
+                        columns=columns, copy=False)
 
 
 def _matrix(data: object, what: str) -> np.ndarray:
@@ -511,12 +513,11 @@ def _matrix(data: object, what: str) -> np.ndarray:
         arr = arr[:, None]
     if arr.ndim != 2 or arr.size == 0:
         raise InvalidInputError(f"{what} must be a non-empty column or table of numbers")
-    if arr.dtype.kind in "fiu":
-        out = arr.astype(float, copy=False)
-    elif arr.dtype.kind == "b":
+    if arr.dtype.kind in "fiu":  # infinities are refused by the model, in its one pass
+        return arr.astype(float, copy=False)
+    if arr.dtype.kind == "b":
         raise InvalidInputError(f"{what} row 1, column 1: {arr.flat[0]!r} is not a number")
-    else:
-        out = _object_matrix(arr.astype(object, copy=False), what)
+    out = _object_matrix(arr.astype(object, copy=False), what)
     bad = np.isinf(out)
     if bad.any():
         i, j = np.argwhere(bad)[0]

@@ -115,7 +115,8 @@ def fit_returns(
     else:
         sample = align_returns(frame, fdata.returns, fdata.frequency, spec.factors, freq, s, e,
                                excess=excess)
-    require_overlap(sample, f" for {', '.join(map(str, frame.columns))}")
+    if sample.factors.empty:  # no overlap at all is told by the model, series by series
+        require_overlap(sample, f" for {', '.join(frame.columns.tolist()[:5])}")
     info = EstimationInfo(
         model=spec.name, factors=spec.factors, frequency=freq,
         start=sample.factors.index[0], end=sample.factors.index[-1],
@@ -138,13 +139,16 @@ def _as_frame(returns: pd.Series | pd.DataFrame) -> pd.DataFrame:
         raise InvalidInputError("returns must be a pandas Series or DataFrame indexed by date")
     if returns.empty:
         raise InvalidInputError("no returns given")
-    try:
-        index = pd.DatetimeIndex(pd.to_datetime(returns.index))
-    except (TypeError, ValueError) as err:
-        raise InvalidInputError(f"the index must be dates: {err}") from err
+    index = returns.index
+    if not isinstance(index, pd.DatetimeIndex):
+        try:
+            index = pd.DatetimeIndex(pd.to_datetime(index))
+        except (TypeError, ValueError) as err:
+            raise InvalidInputError(f"the index must be dates: {err}") from err
     if index.tz is not None:
         index = index.tz_localize(None)
-    index = index.normalize()
+    if (index.as_unit("ns").asi8 % 86_400_000_000_000).any():  # times of day: drop them
+        index = index.normalize()
     if index.hasnans:
         raise InvalidInputError("a date is missing in the index")
     doubled = index[index.duplicated()]
@@ -158,7 +162,7 @@ def _as_frame(returns: pd.Series | pd.DataFrame) -> pd.DataFrame:
 
     values = _matrix(returns.to_numpy(), "returns")
     return pd.DataFrame(values, index=index.rename("date"),
-                        columns=[str(c) for c in returns.columns])
+                        columns=[str(c) for c in returns.columns.tolist()], copy=False)
 
 
 def _spacing(index: pd.DatetimeIndex) -> float:
@@ -179,9 +183,9 @@ def _infer_frequency(index: pd.DatetimeIndex) -> str:
 
 
 def _refuse_percent(frame: pd.DataFrame, freq: str) -> None:
-    flat = frame.to_numpy().ravel()
+    flat = np.ravel(frame.to_numpy(), order="K")  # a view, whatever the memory layout
     # the unit shows in any few thousand values: an evenly spread sample keeps this cheap
-    values = np.abs(flat[::max(1, flat.size // 20_000)])
+    values = np.abs(flat[::max(1, flat.size // 5_000)])
     values = values[np.isfinite(values)]
     if values.size and np.median(values) > PERCENT_THRESHOLD[freq]:
         m = float(np.median(values))

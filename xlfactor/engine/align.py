@@ -219,7 +219,7 @@ def require_overlap(sample: AlignedSample, label: str = "") -> None:
     """Raise a clear error when no asset has any date in common with the factors."""
     if sample.factors.empty:
         raise InsufficientDataError(f"no factor data in the requested period{label}")
-    if sample.excess.notna().sum().sum() == 0:
+    if not np.isfinite(sample.excess.to_numpy()).any():
         raise InsufficientDataError(f"no dates where prices and factors overlap{label}")
 
 
@@ -260,16 +260,16 @@ def align_returns(
     freq = check_frequency(freq)
     warnings: list[str] = []
     if freq == "D":
-        fac = factor_returns[(factor_returns.index >= start) & (factor_returns.index <= end)]
-        fac = fac.dropna(subset=[*factors, "RF"])
-        inside = returns[(returns.index >= start) & (returns.index <= end)]
+        # label slices of sorted indexes: no boolean-mask copy of a large block
+        fac = factor_returns.loc[start:end].dropna(subset=[*factors, "RF"])
+        inside = returns.loc[start:end]
         off = inside.index.difference(fac.index)
         off = off[inside.loc[off].notna().any(axis=1)] if len(off) else off
         if len(off):
             warnings.append(f"{len(off)} return{'s' if len(off) > 1 else ''} dated on days "
                             f"without factor data left out (first {off[0]:%Y-%m-%d}): daily "
                             "returns are matched to factor trading days")
-        asset = inside.reindex(fac.index)
+        asset = inside if inside.index.equals(fac.index) else inside.reindex(fac.index)
     else:
         rule = "W-FRI" if freq == "W" else "M"
         labels = returns.index.to_period(rule).to_timestamp(how="end").normalize()

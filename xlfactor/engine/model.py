@@ -38,6 +38,17 @@ def _group_by_sample(valid: np.ndarray) -> list[list[int]]:
     return [np.flatnonzero(inverse.ravel() == g).tolist() for g in order]
 
 
+def _refuse_infinity(Y: np.ndarray, F: np.ndarray, assets: pd.Index, factors: pd.Index
+                     ) -> None:
+    """NaN marks a missing value; an infinity is an error in the data, never dropped."""
+    for values, names, what in ((Y, assets, "returns"), (F, factors, "factor")):
+        bad = np.isinf(values)
+        if bad.any():
+            i, j = np.argwhere(bad)[0]
+            raise InvalidInputError(f"{what} {names[j]!r} row {i + 1}: non-finite value "
+                                    f"{float(values[i, j])!r}")
+
+
 class FactorModel:
     """Time-series factor regression r_i,t = alpha_i + sum_f beta_i,f F_f,t + e_i,t.
 
@@ -119,13 +130,19 @@ class FactorModel:
         """
         cov_type = canonical_cov_type(cov_type)
         index, Y, F = self._arrays()
-        self._columns = list(self.dependent.columns)
-        valid = np.isfinite(Y) & np.isfinite(F).all(axis=1)[:, None]
-        assets = list(self.dependent.columns)
+        self._columns = self.dependent.columns.tolist()  # tolist: no per-label Python loop
+        finite_y = np.isfinite(Y)
+        finite_f = np.isfinite(F).all(axis=1)
+        assets = self._columns
         fits: dict[Hashable, tuple[OLSArrays, int, np.ndarray]] = {}
         failed: dict[Hashable, XlFactorError] = {}
-        for cols in _group_by_sample(valid):
-            rows = valid[:, cols[0]]
+        if finite_f.all() and finite_y.all():  # the usual case: one batch, no masks
+            groups = [(list(range(Y.shape[1])), finite_f)]
+        else:
+            _refuse_infinity(Y, F, self.dependent.columns, self.factors.columns)
+            valid = finite_y & finite_f[:, None]
+            groups = [(cols, valid[:, cols[0]]) for cols in _group_by_sample(valid)]
+        for cols, rows in groups:
             self._fit_group(cols, rows, Y, F, cov_type, lags, use_t, conf_level, fits, failed,
                             small_sample)
         if not fits:
@@ -152,28 +169,31 @@ class FactorModel:
         Ys = Y if rows.all() else Y[rows]
         if len(cols) != Y.shape[1]:
             Ys = Ys[:, cols]
-        keep = np.flatnonzero(np.ptp(Ys, axis=0) > 0.0).tolist()
-        for i in set(range(len(cols))) - set(keep):
-            failed[names[i]] = InsufficientDataError(
-                f"returns of {names[i]!r} are constant over the sample: nothing to explain"
-            )
-        if not keep:
-            return
         X = np.column_stack([np.ones(T), F[rows]])
         try:
-            Yk = Ys if len(keep) == Ys.shape[1] else Ys[:, keep]
-            res = ols(Yk, X, cov_type, lags, use_t=use_t, conf_level=conf_level,
-                      small_sample=small_sample)
+            res = ols(Ys, X, cov_type, lags, use_t=use_t, conf_level=conf_level,
+                      small_sample=small_sample, check_finite=False)
         except XlFactorError as err:
-            failed.update({names[i]: err for i in keep})
+            failed.update({name: err for name in names})
             return
-        for pos, i in enumerate(keep):
-            fits[names[i]] = (res, pos, rows)
+        # A constant column has nothing to explain; it is told by its zero centred sum of
+        # squares, which the regression computes anyway (no separate pass over the data).
+        for pos, name in enumerate(names):
+            if res.tss[pos] > 0.0:
+                fits[name] = (res, pos, rows)
+            else:
+                failed[name] = InsufficientDataError(
+                    f"returns of {name!r} are constant over the sample: nothing to explain")
 
 
 def _assemble(coef_names, assets, index, fits, failed, info, conf_level) -> FactorResults:
     done = [a for a in assets if a in fits]
     k = len(coef_names)
+    single = {id(fit[0]) for fit in fits.values()}
+    if len(single) == 1 and len(done) == len(assets):
+        res, _, rows = fits[done[0]]
+        if [fits[a][1] for a in done] == list(range(len(done))):  # one batch, in order
+            return _single_batch(coef_names, done, index, res, rows, failed, info, conf_level)
     arrays: dict[str, np.ndarray] = {
         **{f: np.empty((len(done), k)) for f in FactorResults._COEF_FIELDS},
         **{f: np.empty(len(done)) for f in FactorResults._ASSET_FIELDS},
@@ -212,6 +232,31 @@ def _assemble(coef_names, assets, index, fits, failed, info, conf_level) -> Fact
         for j, a in enumerate(done):
             res, pos, rows = fits[a]
             frame.iloc[np.flatnonzero(rows), j] = res.resid[:, pos]
+        return frame
+
+    return FactorResults(coef_names, done, arrays, resid, info, failed, conf_level)
+
+
+def _single_batch(coef_names, done, index, res, rows, failed, info, conf_level
+                  ) -> FactorResults:
+    """Every asset from one batched solve, in order: its arrays are used as they are."""
+    arrays = {f: getattr(res, f) for f in (*FactorResults._COEF_FIELDS,
+                                           *FactorResults._ASSET_FIELDS, "cov")}
+    n = len(done)
+    arrays["nobs"] = np.full(n, res.nobs, dtype=np.int64)
+    first, last = np.flatnonzero(rows)[[0, -1]]
+    labels = index.values if isinstance(index, pd.DatetimeIndex) else np.asarray(index)
+    dtype = "datetime64[ns]" if isinstance(index, pd.DatetimeIndex) else object
+    arrays["first_date"] = np.full(n, labels[first], dtype=dtype)
+    arrays["last_date"] = np.full(n, labels[last], dtype=dtype)
+    for values in arrays.values():  # results may be shared by memos: no in-place edits
+        values.setflags(write=False)
+    if info.cov_type == "HAC":
+        info = replace(info, lags=res.lags)
+
+    def resid() -> pd.DataFrame:
+        frame = pd.DataFrame(np.nan, index=index, columns=done)
+        frame.iloc[np.flatnonzero(rows), :] = res.resid
         return frame
 
     return FactorResults(coef_names, done, arrays, resid, info, failed, conf_level)

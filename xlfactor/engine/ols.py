@@ -23,8 +23,11 @@ zero: the classical ratio of mean squares, or a Wald F built from the robust cov
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import special
@@ -107,6 +110,7 @@ class OLSArrays:
     lags: int | None
     use_t: bool
     conf_level: float
+    tss: np.ndarray | None = None  # centred sum of squares of each response
 
 
 def _decompose(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -202,23 +206,51 @@ def _wald_f(params: np.ndarray, cov: np.ndarray) -> np.ndarray:
         return np.einsum("ni,ni->n", b, sol) / q
 
 
-def _centered_sum_squares(Y: np.ndarray) -> np.ndarray:
-    """Sum of squared deviations from the column mean.
+def _total_sum_squares(Y: np.ndarray, Q: np.ndarray, QtY: np.ndarray, ssr: np.ndarray
+                       ) -> np.ndarray:
+    """Centred total sum of squares without another pass over ``Y``.
 
-    Uses sum(y^2) - T mean^2 (no T x N temporary) where the mean is small next to the
-    spread, so at most one bit is lost; columns dominated by their mean (price levels,
-    say) are centred explicitly.
+    The design holds a constant, so y - y_hat is orthogonal to it and
+    TSS = SSR + ||P y||^2 - T mean^2, where ||P y|| = ||Q'y|| and 1'y = (Q'1)'(Q'y) come
+    from the (k x N) projection already computed. Columns whose mean dominates their
+    explained part (price levels, constants) would lose digits to the subtraction: those
+    are centred explicitly, which also makes a constant column's TSS exactly zero.
     """
-    T = Y.shape[0]
-    mean = Y.mean(axis=0)
-    raw = np.einsum("tn,tn->n", Y, Y)
-    shift = T * mean * mean
-    tss = raw - shift
-    risky = shift > 0.5 * raw
+    T = Q.shape[0]
+    sums = Q.sum(axis=0) @ QtY  # 1'y per column
+    explained = np.einsum("kn,kn->n", QtY, QtY)
+    shift = sums * sums / T
+    tss = ssr + (explained - shift)
+    risky = shift > 0.5 * explained
     if risky.any():
-        centered = Y[:, risky] - mean[risky]
+        subset = Y[:, risky]
+        centered = subset - subset.mean(axis=0)
         tss[risky] = np.einsum("tn,tn->n", centered, centered)
     return tss
+
+
+#: Above this many response values (T x N) a regression runs its BLAS calls on one
+#: thread: for these shapes (k around 6, N in the hundreds) OpenBLAS's second thread
+#: costs more in hand-offs than it computes (500 x 2,520 x FF5 with HAC(8): 47 ms on two
+#: threads, 32 ms on one, measured on a 2-core machine).
+ONE_THREAD_ABOVE = 200_000
+
+
+@functools.cache
+def _blas_threads() -> Any:
+    """threadpoolctl's controller, built once (inspecting the loaded libraries takes ms)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def _single_blas_thread(size: int) -> contextlib.AbstractContextManager:
+    if size < ONE_THREAD_ABOVE:
+        return contextlib.nullcontext()
+    try:
+        return _blas_threads().limit(limits=1, user_api="blas")
+    except Exception:  # noqa: BLE001 - no controllable BLAS: run as it is
+        return contextlib.nullcontext()
 
 
 def ols(
@@ -230,6 +262,7 @@ def ols(
     use_t: bool | None = None,
     conf_level: float = 0.95,
     small_sample: bool = False,
+    check_finite: bool = True,
 ) -> OLSArrays:
     """Regress every column of ``Y`` on ``X``.
 
@@ -254,15 +287,23 @@ def ols(
         covariances are multiplied by T / (T - k) (HC1 always is; HC2 and HC3 are not),
         and inference uses t with T - k degrees of freedom unless ``use_t`` says
         otherwise. ``newey y x, lag(L)`` in Stata equals ``HAC`` with ``lags=L`` and this.
+    check_finite : bool
+        Refuse missing or non-finite values (callers that checked already pass False).
     """
     Y = np.asarray(Y, dtype=float)
+    with _single_blas_thread(Y.size):
+        return _ols(Y, X, cov_type, lags, use_t, conf_level, small_sample, check_finite)
+
+
+def _ols(Y: np.ndarray, X: np.ndarray, cov_type: str, lags: int | None, use_t: bool | None,
+         conf_level: float, small_sample: bool, check_finite: bool) -> OLSArrays:
     if Y.ndim == 1:
         Y = Y[:, None]
     X = np.asarray(X, dtype=float)
     T, k = X.shape
     if Y.shape[0] != T:
         raise InvalidInputError(f"y has {Y.shape[0]} rows but X has {T}")
-    if not (np.isfinite(Y).all() and np.isfinite(X).all()):
+    if check_finite and not (np.isfinite(Y).all() and np.isfinite(X).all()):
         raise InvalidInputError("missing or non-finite values in the regression data")
     if T < k + 2:
         raise InsufficientDataError(
@@ -279,14 +320,15 @@ def ols(
     # R^-1 (Q'Y): LAPACK's triangular solve with hundreds of right-hand sides is far
     # slower here than one k x k inverse applied by GEMM, at no cost in accuracy that
     # the Longley certified values can detect.
-    B = R_inv @ (Q.T @ Y)  # (k, N)
+    QtY = Q.T @ Y  # (k, N)
+    B = R_inv @ QtY
     # Fitted values in Y's memory layout (pandas hands over column-major blocks), so the
     # in-place subtraction streams instead of striding; no second T x N temporary.
     E = (B.T @ X.T).T if Y.flags.f_contiguous and not Y.flags.c_contiguous else X @ B
     np.subtract(Y, E, out=E)
     df_resid = T - k
     ssr = np.einsum("tn,tn->n", E, E)
-    tss = _centered_sum_squares(Y)
+    tss = _total_sum_squares(Y, Q, QtY, ssr)
     s2 = ssr / df_resid
 
     cov = _covariance(X, Q, XtX_inv, E, s2, cov_type, lags, small_sample)
@@ -319,5 +361,5 @@ def ols(
         ssr=ssr, resid_std=np.sqrt(s2), durbin_watson=dw,
         loglik=loglik, aic=-2.0 * loglik + 2.0 * k, bic=-2.0 * loglik + k * np.log(T),
         resid=E, nobs=T, df_resid=df_resid, cov_type=cov_type, lags=lags,
-        use_t=use_t, conf_level=conf_level,
+        use_t=use_t, conf_level=conf_level, tss=tss,
     )
