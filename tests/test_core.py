@@ -192,3 +192,31 @@ def test_a_month_ending_on_a_weekend_is_complete_on_its_last_friday():
     got = period_asset_returns(prices, "M", pd.Timestamp("2024-01-01"), pd.Timestamp("2024-06-28"))
     assert got["A"].dropna().index[-1] == pd.Timestamp("2024-06-30")
     assert len(got["A"].dropna()) == 6
+
+
+def test_regress_keeps_labels_and_the_date_index():
+    """DataFrame labels and the date index carry through; two indexes are aligned."""
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(3)
+    days = pd.bdate_range("2021-01-01", periods=120)
+    x = pd.DataFrame(rng.normal(size=(120, 2)), index=days, columns=["growth", "value"])
+    y = pd.DataFrame({"fund": 0.5 * x["growth"] + rng.normal(size=120),
+                      "other": rng.normal(size=120)}, index=days)
+    res = xlfactor.regress(y.iloc[10:], x, se="HC3")  # x has 10 more dates: inner join
+    assert list(res.params.index) == ["fund", "other"]
+    assert res.coef_names == ["alpha", "growth", "value"]
+    assert res.resid.index.equals(days[10:])
+    fit = sm.OLS(y["fund"].iloc[10:], sm.add_constant(x.iloc[10:])).fit(cov_type="HC3")
+    np.testing.assert_allclose(res.params.loc["fund"].to_numpy(), fit.params.to_numpy(),
+                               rtol=1e-12)
+    np.testing.assert_allclose(res.std_errors.loc["fund"].to_numpy(), fit.bse.to_numpy(),
+                               rtol=1e-12)
+
+
+def test_regress_refuses_an_infinity_in_an_array():
+    y = np.ones((30, 1))
+    y[4, 0] = np.inf
+    x = np.arange(30.0)[:, None]
+    with pytest.raises(InvalidInputError, match=r"at row 5: non-finite value inf"):
+        xlfactor.regress(y, x)

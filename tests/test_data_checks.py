@@ -205,20 +205,36 @@ def test_monthly_betas_use_the_published_monthly_file(folders, shared_data):
         "published monthly" in n for n in res.info.notes)
 
 
-def test_compounding_daily_factors_stays_available_and_is_said(folders):
+def test_compounding_daily_factors_stays_available_and_is_said(folders, shared_data):
+    """The explicit option compounds the daily file (the market as a total return, as
+    docs/methods.md states), computed here with pandas from the raw daily CSV."""
+    px, _ = folders
     res = xlfactor.fit("MSFT", "FF3", "2010-01-01", "2022-12-31", freq="M",
                        factor_frequency="D")
     assert any("compounded from daily" in w for w in (*res.warnings, *res.info.notes))
-    assert round(res.params.loc["MSFT", "MKT"], 4) == 1.0762
+    daily = french_daily(shared_data).loc["2010-01-01":"2022-12-31"]
+    growth = (1 + daily).resample("ME").prod()
+    monthly = pd.DataFrame({
+        "MKT": (1 + daily["MKT"] + daily["RF"]).resample("ME").prod() - growth["RF"],
+        "SMB": growth["SMB"] - 1, "HML": growth["HML"] - 1, "RF": growth["RF"] - 1})
+    closes = pd.read_csv(px / "MSFT.csv", index_col=0, parse_dates=True)["Close"]
+    month_end = closes.resample("ME").last()
+    returns = (month_end / month_end.shift(1) - 1).loc["2010-01":"2022-12"]
+    frame = pd.concat([returns.rename("r"), monthly], axis=1, join="inner").dropna()
+    fit = ols(frame["r"] - frame["RF"], frame[["MKT", "SMB", "HML"]])
+    np.testing.assert_allclose(res.params.loc["MSFT"].to_numpy(), fit.params, rtol=1e-10)
 
 
 # -- 6. the sample is what was asked, or says why not -----------------------------------------------
-def test_a_factor_release_that_ends_early_is_said(folders):
+def test_a_sample_shorter_than_asked_is_said(folders):
     res = xlfactor.fit("AAPL", "FF3", "2025-06-02", "2025-10-08")
-    assert res.last_date["AAPL"] == pd.Timestamp("2025-10-08")
+    assert res.last_date["AAPL"] == pd.Timestamp("2025-10-08") and res.warnings == ()
     res = xlfactor.fit("AAPL", "FF3", "2025-06-02", "2025-11-28")
     text = " | ".join(res.warnings)
-    assert "prices end 2025-10-08" in text and "sample shortened" in text
+    # prices end 2025-10-08: 17 factor days follow to 2025-10-31, the factors' last day
+    assert "AAPL: prices end 2025-10-08: sample shortened by 17 trading days" in text
+    # factors end 2025-10-31: November's 20 weekdays to the 28th are not in any release
+    assert "factors end 2025-10-31: sample shortened by 20 weekdays" in text
 
 
 # -- 4. the cache never loses data and never blocks a read ------------------------------------

@@ -125,3 +125,42 @@ def test_the_cli_as_documented(local, tmp_path):
                          text=True, timeout=300, check=False)
     assert run.returncode == 0, run.stderr
     assert "FF5 (MKT, SMB, HML, RMW, CMA)" in run.stdout and "MSFT" in run.stdout
+
+
+def test_weekly_returns_dated_on_sunday_are_the_week_before(local):
+    """pandas' resample("W") labels weeks by their Sunday: those are Friday-ending weeks."""
+    fridays = xlfactor.asset_returns(["MSFT"], *PERIOD, "W")
+    sundays = fridays.set_axis(fridays.index + pd.Timedelta(days=2))
+    a = xlfactor.fit_returns(fridays, "FF3", "W")
+    b = xlfactor.fit_returns(sundays, "FF3", "W")
+    np.testing.assert_allclose(b.params.to_numpy(), a.params.to_numpy(), rtol=1e-12)
+
+
+def test_monthly_closes_dated_on_the_first_are_prices_of_that_month(local, shared_data):
+    closes = pd.read_csv(shared_data / AUTO / "MSFT.csv", index_col=0, parse_dates=True)
+    month_end = closes["Close"].resample("ME").last().loc["2014-12":"2022-12"]
+    firsts = month_end.set_axis(month_end.index.to_period("M").to_timestamp(how="start"))
+    own = xlfactor.fit_returns(firsts.rename("MSFT"), "FF3", "M", kind="prices")
+    ticker = xlfactor.fit("MSFT", "FF3", *PERIOD, "M")
+    np.testing.assert_allclose(own.params.to_numpy(), ticker.params.to_numpy(), rtol=1e-10)
+
+
+def test_a_missing_daily_return_leaves_the_next_one_out(local):
+    returns = xlfactor.asset_returns(["MSFT"], "2021-01-01", "2021-12-31", "D")
+    full = xlfactor.fit_returns(returns, "FF3", "D")
+    holed = xlfactor.fit_returns(returns.drop(pd.Timestamp("2021-06-15")), "FF3", "D")
+    assert int(holed.nobs["MSFT"]) == int(full.nobs["MSFT"]) - 2
+    assert any("MSFT: 1 return(s) left out" in w and "2021-06-16" in w for w in holed.warnings)
+
+
+def test_duplicate_labels_are_refused(local):
+    returns = xlfactor.asset_returns(TICKERS, *PERIOD, "M")
+    with pytest.raises(InvalidInputError, match="two series are named 'F'"):
+        xlfactor.fit_returns(returns.set_axis(["F", "F"], axis=1), "FF3", "M")
+
+
+def test_constant_returns_are_told(local):
+    returns = xlfactor.asset_returns(["MSFT"], *PERIOD, "M", excess=True)
+    returns["FLAT"] = 0.001  # not exact in binary: told all the same
+    res = xlfactor.fit_returns(returns, "FF3", "M", excess=True)
+    assert "constant" in str(res.failed["FLAT"]) and list(res.params.index) == ["MSFT"]

@@ -22,7 +22,7 @@ from .config import Settings
 from .engine.align import AlignedSample, align, check_frequency, require_overlap
 from .engine.model import FactorModel
 from .engine.results import EstimationInfo, FactorResults
-from .errors import InvalidInputError, UnknownTickerError
+from .errors import InvalidInputError, UnknownTickerError, XlFactorError
 from .memo import BoundedMemo
 from .models import ModelSpec, resolve_model
 from .sources.base import FactorData, FactorSource, PriceData, PriceSource
@@ -175,10 +175,14 @@ def load_factors(
     """
     from .errors import FileMissingError, NotPublishedError
     from .sources.french import canonical_region
+    from .sources.reachability import SourceUnreachableError
 
     spec = resolve_model(model)
     freq = check_frequency(freq)
-    compound = factor_frequency is not None and check_frequency(factor_frequency) == "D"
+    if factor_frequency is not None and check_frequency(factor_frequency) != "D":
+        raise InvalidInputError(f"factor_frequency can only be 'D' (compound daily factors), "
+                                f"not {factor_frequency!r}")
+    compound = factor_frequency is not None
     src = factor_source or _pick(sources, None, None, settings).factors
     place = canonical_region(region)
     kw = {} if place == "US" else {"region": place}
@@ -190,14 +194,38 @@ def load_factors(
             why = (f"the library publishes no {_FREQ_WORDS[freq]} file for this model"
                    if isinstance(exc, NotPublishedError)
                    else f"no {_FREQ_WORDS[freq]} file in the folder of saved files")
+        except SourceUnreachableError as exc:
+            try:  # offline: the cached daily files still give an answer, said as such
+                daily = src.get_factors(spec.factors, "D", **kw)
+            except XlFactorError:
+                raise exc from None
+            note = (f"factors compounded from cached daily data: the {_FREQ_WORDS[freq]} "
+                    f"file could not be had ({exc.reason})")
+            return _with_notes(daily, (note,), (note,))
         else:
-            return replace(data, notes=(*data.notes,
-                                        f"factors: the published {_FREQ_WORDS[freq]} files"))
+            return _with_notes(data, (f"factors: the published {_FREQ_WORDS[freq]} files",))
     data = src.get_factors(spec.factors, "D", **kw)
     if freq == "D":
         return data
     note = f"factors compounded from daily data ({why})"
-    return replace(data, notes=(*data.notes, note), warnings=(*data.warnings, note))
+    return _with_notes(data, (note,), (note,))
+
+
+def _with_notes(data: FactorData, notes: tuple[str, ...], warnings: tuple[str, ...] = ()
+                ) -> FactorData:
+    """``data`` with notes added: the same object while ``data`` is (sources hand back the
+    same object until their data change, and the sample memo relies on identity)."""
+    key = (id(data), notes, warnings)
+    hit = _NOTED.get(key)
+    if hit is not None and hit[0] is data:
+        return hit[1]
+    noted = replace(data, notes=(*data.notes, *notes), warnings=(*data.warnings, *warnings))
+    _NOTED.put(key, (data, noted))
+    return noted
+
+
+#: Factor data with notes added, by the identity of the data they were added to.
+_NOTED = BoundedMemo(32)
 
 
 _FREQ_WORDS = {"D": "daily", "W": "weekly", "M": "monthly"}

@@ -269,15 +269,11 @@ def regress(y_range, x_range, labels=None, se_type=None, lags=None, header=True,
         ["R²", res.rsquared[asset]], ["Adj. R²", res.rsquared_adj[asset]],
         ["F", res.fstat[asset]], ["Prob (F)", res.f_pvalue[asset]],
         ["N", int(res.nobs[asset])], ["Std. error of regression", res.resid_std[asset]],
-        ["Std. errors", _se_label(res)],
+        ["Std. errors", res.info.se_label],
     ])
     pct = f"{res.conf_level:.0%}"
     head = ["Coefficient", "Estimate", "Std. error", "t", "p", f"CI {pct} low", f"CI {pct} high"]
     return with_header(head, rows, show)
-
-
-def _se_label(res) -> str:
-    return res.info.se_label
 
 
 def _labels(value) -> list[str] | None:
@@ -446,7 +442,11 @@ def fit_returns(dates, returns, model=None, freq=None, se_type=None, lags=None, 
                 res.rsquared[name], res.rsquared_adj[name], int(res.nobs[name])]
 
     order = list(frame.columns)
-    return _per_ticker(res, dict(res.failed), order, show, cols, row)
+    table = _per_ticker(res, dict(res.failed), order, show, cols, row)
+    if res.warnings:  # below the table, as FACTOR_STATS shows them
+        table += [[]] + [["Warning", w] for w in res.warnings]
+        table = sheet.rectangle(table)
+    return table
 
 
 def _date_cell(value, row: int):

@@ -62,8 +62,9 @@ def fit_returns(
         against them when given. Weekly and monthly returns may be dated on any day of
         their period (the last trading day, the 1st...).
     kind : {"returns", "prices"}
-        ``"prices"``: the columns are price levels (adjusted for distributions); returns
-        are formed exactly as for tickers (never across a missing price).
+        ``"prices"``: the columns are price levels (adjusted for distributions). Daily
+        prices make returns as for tickers (never across a missing price); weekly or monthly
+        closes, dated any day of their period, make returns between consecutive periods.
     excess : bool
         The returns are already in excess of the risk-free rate.
     start, end : date-like, optional
@@ -97,11 +98,13 @@ def fit_returns(
     frame = _as_frame(returns)
     inferred = _infer_frequency(frame.index)
     freq = check_frequency(freq) if freq is not None else inferred
-    coarser = "DWM".index(freq) >= "DWM".index(inferred)  # daily prices make monthly returns
-    if freq != inferred and not (kind == "prices" and coarser):
+    from_daily = kind == "prices" and inferred == "D"  # daily prices make any frequency
+    if freq != inferred and not from_daily:
         raise InvalidInputError(
             f"the dates are {_WORDS[inferred]} (median spacing {_spacing(frame.index):g} days) "
             f"but freq is {_WORDS[freq]}")
+    if kind == "prices" and not from_daily:  # weekly or monthly closes, however dated
+        frame, kind = period_returns(frame, freq), "returns"
     if kind == "returns":
         _refuse_percent(frame, freq)
     spec = resolve_model(model)
@@ -125,11 +128,32 @@ def fit_returns(
         notes=fdata.notes, region=place, excess=not excess,
         warnings=tuple(dict.fromkeys((*fdata.warnings, *sample.warnings))),
     )
+    if info.warnings:
+        from .status import note_warnings
+
+        note_warnings(info.warnings)
     return FactorModel(sample.excess, sample.factors, min_obs=min_obs).fit(
         se, lags, use_t=use_t, conf_level=conf_level, info=info, small_sample=small_sample)
 
 
 _WORDS = {"D": "daily", "W": "weekly", "M": "monthly"}
+
+
+def period_returns(prices: pd.DataFrame, freq: str) -> pd.DataFrame:
+    """Returns from weekly or monthly closes: each close over the previous period's, only
+    between consecutive periods (whatever day of its period a close is dated)."""
+    from .engine.align import periods_of
+
+    periods = periods_of(prices.index, freq)
+    if periods.has_duplicates:
+        raise InvalidInputError(f"two closes in the period of {periods[periods.duplicated()][0]}")
+    values = prices.to_numpy(dtype=float)
+    if (values <= 0).any():
+        raise InvalidInputError("prices must be positive")
+    returns = values[1:] / values[:-1] - 1.0
+    consecutive = np.diff(periods.asi8) == 1
+    returns[~consecutive] = np.nan
+    return pd.DataFrame(returns, index=prices.index[1:], columns=prices.columns)
 
 
 def _as_frame(returns: pd.Series | pd.DataFrame) -> pd.DataFrame:
@@ -201,16 +225,15 @@ def _period(index: pd.DatetimeIndex, freq: str, start: object, end: object
 
     s = parse_date(start, "start")
     e = parse_date(end, "end")
+    if freq != "D":  # whole periods, as the dates' own periods say
+        from .engine.align import periods_of
+
+        periods = periods_of(index[[0, -1]], freq)
     if s is None:
-        s = index[0]
-        if freq != "D":  # the whole first period
-            rule = "W-FRI" if freq == "W" else "M"
-            s = index[:1].to_period(rule).to_timestamp(how="start")[0]
+        s = index[0] if freq == "D" else periods[:1].to_timestamp(how="start")[0]
     if e is None:
-        e = index[-1]
-        if freq != "D":
-            rule = "W-FRI" if freq == "W" else "M"
-            e = index[-1:].to_period(rule).to_timestamp(how="end").normalize()[0]
+        e = index[-1] if freq == "D" else \
+            periods[1:].to_timestamp(how="end").normalize()[0]
     if s > e:
         raise InvalidInputError(f"start {s:%Y-%m-%d} is after end {e:%Y-%m-%d}")
     return pd.Timestamp(s), pd.Timestamp(e)

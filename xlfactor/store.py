@@ -848,7 +848,8 @@ class TolerantStore:
     Wraps a :class:`Store`. A read that fails (an unreadable file, a folder that cannot be
     created) answers "not cached"; a write that fails (a read-only file or folder, a full
     disk) keeps the freshly downloaded data in memory only. Either way :attr:`problem`
-    says what happened, in words the sources pass on as a warning, until a write succeeds.
+    says what happened, in words the sources pass on as a warning, until the operation
+    that failed succeeds again.
     """
 
     def __init__(self, store: Store) -> None:
@@ -861,10 +862,13 @@ class TolerantStore:
 
     def get_frame(self, key: str) -> CachedFrame | None:
         try:
-            return self.store.get_frame(key)
+            hit = self.store.get_frame(key)
         except CacheError as exc:
             self._failed("read", exc)
             return None
+        if self.problem and "read" in self.problem.split("(")[0]:
+            self.problem = None  # reading works again: a past read failure is history
+        return hit
 
     def version(self, key: str) -> str | None:
         try:

@@ -128,6 +128,29 @@ def period_asset_returns(
     return returns
 
 
+def _period_holes(returns: pd.DataFrame, freq: str) -> list[str]:
+    """Per asset, the periods inside its span whose return is missing (a close missing
+    near a period's end, on either side of it)."""
+    values = returns.to_numpy(dtype=float)
+    seen = ~np.isnan(values)
+    span = np.maximum.accumulate(seen, axis=0) & np.maximum.accumulate(seen[::-1], axis=0)[::-1]
+    lost = (span & ~seen).sum(axis=0)
+    word = _name(freq)
+    return [f"{name}: {int(n)} {word} return{'s' if n > 1 else ''} left out (no close in the "
+            "last days of a period, or of the one before)"
+            for name, n in zip(returns.columns, lost) if n]
+
+
+def periods_of(dates: pd.DatetimeIndex, freq: str) -> pd.PeriodIndex:
+    """The calendar period of each date: months, or weeks ending on Friday, a Saturday or
+    Sunday date belonging to the week that ended the day(s) before (as pandas'
+    ``resample("W")`` labels weeks by their Sunday)."""
+    if freq == "W":
+        weekend = np.maximum(dates.dayofweek.to_numpy() - 4, 0)
+        return (dates - pd.to_timedelta(weekend, unit="D")).to_period("W-FRI")
+    return dates.to_period("M")
+
+
 def period_factor_returns(
     daily: pd.DataFrame, freq: str, start: pd.Timestamp, end: pd.Timestamp
 ) -> pd.DataFrame:
@@ -205,6 +228,7 @@ def align(
         fac = factor_returns[(factor_returns.index >= start) & (factor_returns.index <= end)]
     else:
         asset = period_asset_returns(prices, freq, start, end)
+        warnings = _period_holes(asset, freq)
         if factor_frequency == "D":
             fac = period_factor_returns(factor_returns, freq, start, end)
         else:
@@ -261,18 +285,28 @@ def align_returns(
     warnings: list[str] = []
     if freq == "D":
         # label slices of sorted indexes: no boolean-mask copy of a large block
-        fac = factor_returns.loc[start:end].dropna(subset=[*factors, "RF"])
+        fac = factor_returns.loc[start:end]
+        if fac[[*factors, "RF"]].isna().to_numpy().any():
+            fac = fac.dropna(subset=[*factors, "RF"])
         inside = returns.loc[start:end]
-        off = inside.index.difference(fac.index)
+        same = inside.index.equals(fac.index)
+        off = inside.index[:0] if same else inside.index.difference(fac.index)
         off = off[inside.loc[off].notna().any(axis=1)] if len(off) else off
+        late = off[off > fac.index[-1]] if len(fac) else off
+        off = off[: len(off) - len(late)]
+        if len(late):
+            warnings.append(f"{len(late)} return{'s' if len(late) > 1 else ''} after the "
+                            f"factors' last date {fac.index[-1]:%Y-%m-%d} left out (the "
+                            "library publishes with a lag)")
         if len(off):
             warnings.append(f"{len(off)} return{'s' if len(off) > 1 else ''} dated on days "
                             f"without factor data left out (first {off[0]:%Y-%m-%d}): daily "
                             "returns are matched to factor trading days")
-        asset = inside if inside.index.equals(fac.index) else inside.reindex(fac.index)
+        asset = inside if same else inside.reindex(fac.index)
+        asset, lost = _no_return_across_gaps(asset, inside, off)
+        warnings += lost
     else:
-        rule = "W-FRI" if freq == "W" else "M"
-        labels = returns.index.to_period(rule).to_timestamp(how="end").normalize()
+        labels = periods_of(returns.index, freq).to_timestamp(how="end").normalize()
         doubled = labels[labels.duplicated()]
         if len(doubled):
             raise InvalidInputError(
@@ -287,3 +321,38 @@ def align_returns(
         asset = relabelled.reindex(fac.index)
     excess_returns = asset if excess else asset.sub(fac["RF"], axis=0)
     return AlignedSample(excess_returns, fac[list(factors)], fac["RF"], freq, tuple(warnings))
+
+
+def _no_return_across_gaps(asset: pd.DataFrame, given: pd.DataFrame, off: pd.DatetimeIndex
+                           ) -> tuple[pd.DataFrame, list[str]]:
+    """A supplied daily return that follows a factor day without one (or a return dated
+    on a day without factor data) may span more than its one factor day: it is left out.
+
+    Returns the returns with those set missing, and a warning per series (at most five,
+    then a count).
+    """
+    values = asset.to_numpy(dtype=float, copy=True)
+    seen = ~np.isnan(values)
+    # inside each series' own span: after its first return, before its last
+    span = np.maximum.accumulate(seen, axis=0) & np.maximum.accumulate(seen[::-1], axis=0)[::-1]
+    gap = span & ~seen
+    after = np.zeros_like(seen)
+    after[1:] = gap[:-1]
+    if len(off):  # the factor day after an off-calendar date, for series that have it
+        rows = asset.index.searchsorted(off)
+        keep = rows < len(asset)
+        has = given.loc[off].notna().to_numpy()
+        after[rows[keep]] |= has[keep]
+    drop = after & seen
+    if not drop.any():
+        return asset, []
+    values[drop] = np.nan
+    lines = []
+    for j in np.flatnonzero(drop.any(axis=0)):
+        first = asset.index[np.flatnonzero(drop[:, j])[0]]
+        lines.append(f"{asset.columns[j]}: {int(drop[:, j].sum())} return(s) left out, each "
+                     f"after a factor trading day without a return (first {first:%Y-%m-%d}): "
+                     "they may span more than one day")
+    if len(lines) > 5:
+        lines = [*lines[:5], f"... and {len(lines) - 5} more series"]
+    return pd.DataFrame(values, index=asset.index, columns=asset.columns), lines

@@ -1,7 +1,8 @@
 """Plausibility checks on the data behind a regression: warnings a user must see.
 
 Each function returns plain sentences (``"AAPL 2020-08-31: ..."``) that travel with the
-results (:attr:`FactorResults.warnings`), into ``FACTOR_STATS`` rows and the CLI's stderr.
+results (:attr:`FactorResults.warnings`), into ``FACTOR_STATS`` rows, ``FACTOR_INFO`` and
+the CLI's stderr.
 They warn rather than refuse where the data may still be right (a real crash can look like
 a split), and name the date so the user can look.
 """
@@ -40,7 +41,9 @@ def unadjusted_splits(prices: pd.DataFrame, start: pd.Timestamp, end: pd.Timesta
     for name in prices.columns:
         p = prices[name].dropna()
         ratio = (p / p.shift(1)).loc[(p.index >= start) & (p.index <= end)].dropna()
-        big = ratio[(ratio - 1.0).abs() >= SPLIT_MIN_MOVE]
+        # one-day moves only: a change across a hole in the data is no split day
+        days = p.index.to_series().diff().dt.days.reindex(ratio.index)
+        big = ratio[((ratio - 1.0).abs() >= SPLIT_MIN_MOVE) & (days <= 5)]
         for day, value in big.items():
             label = _split_label(float(value))
             if label is not None:
@@ -67,11 +70,13 @@ def shortened_sample(prices: pd.DataFrame, factors: pd.DataFrame, sample: Aligne
     slack = pd.Timedelta(days=EDGE_SLACK_DAYS)
     out = []
     factor_last = factors.dropna(how="all").index.max()
-    unit = {"D": "trading days", "W": "weeks", "M": "months"}[sample.frequency]
+    # past the factors' last date there is no trading calendar to count on: weekdays
+    unit = {"D": "weekdays", "W": "weeks", "M": "months"}[sample.frequency]
     if factor_last + slack < end:
         lost = _count(factor_last, end, sample.frequency)
-        out.append(f"factors end {factor_last:%Y-%m-%d}: sample shortened by {lost} {unit} "
-                   "(the library publishes with a lag)")
+        if lost:
+            out.append(f"factors end {factor_last:%Y-%m-%d}: sample shortened by {lost} "
+                       f"{unit if lost > 1 else unit[:-1]} (the library publishes with a lag)")
     calendar = factors.index[(factors.index >= start) & (factors.index <= end)]
     for name in prices.columns:
         seen = prices[name].dropna()
@@ -79,23 +84,34 @@ def shortened_sample(prices: pd.DataFrame, factors: pd.DataFrame, sample: Aligne
             continue
         first, last = seen.index[0], seen.index[-1]
         if last + slack < min(end, factor_last):
-            lost = int(((calendar > last) & (calendar <= end)).sum())
+            if sample.frequency == "D":
+                lost = int(((calendar > last) & (calendar <= end)).sum())
+            else:
+                lost = _count(last, min(end, factor_last), sample.frequency)
             out.append(f"{name}: prices end {last:%Y-%m-%d}: sample shortened by {lost} "
                        f"{_unit(unit, sample.frequency)}")
         if first > start + slack:
-            lost = int(((calendar >= start) & (calendar < first)).sum())
+            if sample.frequency == "D":
+                lost = int(((calendar >= start) & (calendar < first)).sum())
+            else:
+                lost = _count(start - pd.Timedelta(days=1), first, sample.frequency)
             out.append(f"{name}: prices start {first:%Y-%m-%d}: sample starts {lost} "
                        f"{_unit(unit, sample.frequency)} later than requested")
     return out
 
 
 def _unit(unit: str, freq: str) -> str:
-    return "trading days" if freq == "D" else f"{unit} (factor periods)"
+    return "trading days" if freq == "D" else unit
 
 
 def _count(after: pd.Timestamp, until: pd.Timestamp, freq: str) -> int:
+    """Weekdays, or complete weeks / months, after ``after`` up to ``until``."""
     if freq == "D":
         return int(np.busday_count((after + pd.Timedelta(days=1)).date(),
                                    (until + pd.Timedelta(days=1)).date()))
     rule = "W-FRI" if freq == "W" else "M"
-    return max(0, len(pd.period_range(after, until, freq=rule)) - 1)
+    periods = pd.period_range(after, until, freq=rule)[1:]
+    # a period counts as lost only if it was complete by ``until`` (its last weekday)
+    ends = periods.to_timestamp(how="end").normalize()
+    last_weekday = ends - pd.to_timedelta(np.maximum(ends.dayofweek - 4, 0), unit="D")
+    return int((last_weekday <= until).sum())

@@ -38,14 +38,16 @@ def _group_by_sample(valid: np.ndarray) -> list[list[int]]:
     return [np.flatnonzero(inverse.ravel() == g).tolist() for g in order]
 
 
-def _refuse_infinity(Y: np.ndarray, F: np.ndarray, assets: pd.Index, factors: pd.Index
-                     ) -> None:
+def _refuse_infinity(Y: np.ndarray, F: np.ndarray, index: pd.Index, assets: pd.Index,
+                     factors: pd.Index) -> None:
     """NaN marks a missing value; an infinity is an error in the data, never dropped."""
     for values, names, what in ((Y, assets, "returns"), (F, factors, "factor")):
         bad = np.isinf(values)
         if bad.any():
             i, j = np.argwhere(bad)[0]
-            raise InvalidInputError(f"{what} {names[j]!r} row {i + 1}: non-finite value "
+            where = f"{index[i]:%Y-%m-%d}" if isinstance(index, pd.DatetimeIndex) else \
+                f"row {index[i]}"
+            raise InvalidInputError(f"{what} {names[j]!r} at {where}: non-finite value "
                                     f"{float(values[i, j])!r}")
 
 
@@ -73,6 +75,10 @@ class FactorModel:
     ) -> None:
         self.dependent = _as_frame(dependent, "dependent")
         self.factors = _as_frame(factors, "factors")
+        for frame, what in ((self.dependent, "series"), (self.factors, "factors")):
+            doubled = frame.columns[frame.columns.duplicated()]
+            if len(doubled):  # results are labelled by name: two columns would mix up
+                raise InvalidInputError(f"two {what} are named {str(doubled[0])!r}")
         if self.factors.shape[1] == 0:
             raise InvalidInputError("no factors given")
         k = self.factors.shape[1] + 1
@@ -131,15 +137,17 @@ class FactorModel:
         cov_type = canonical_cov_type(cov_type)
         index, Y, F = self._arrays()
         self._columns = self.dependent.columns.tolist()  # tolist: no per-label Python loop
-        finite_y = np.isfinite(Y)
         finite_f = np.isfinite(F).all(axis=1)
         assets = self._columns
         fits: dict[Hashable, tuple[OLSArrays, int, np.ndarray]] = {}
         failed: dict[Hashable, XlFactorError] = {}
-        if finite_f.all() and finite_y.all():  # the usual case: one batch, no masks
+        # The usual case, everything finite, is told by one sum (NaN or inf anywhere makes
+        # it non-finite; an overflow merely sends us down the exact path): no T x N mask.
+        if finite_f.all() and np.isfinite(Y.sum()):
             groups = [(list(range(Y.shape[1])), finite_f)]
         else:
-            _refuse_infinity(Y, F, self.dependent.columns, self.factors.columns)
+            finite_y = np.isfinite(Y)
+            _refuse_infinity(Y, F, index, self.dependent.columns, self.factors.columns)
             valid = finite_y & finite_f[:, None]
             groups = [(cols, valid[:, cols[0]]) for cols in _group_by_sample(valid)]
         for cols, rows in groups:

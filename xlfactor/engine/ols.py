@@ -13,7 +13,8 @@ Covariance estimators (``cov_type``), matching statsmodels' ``OLS.fit`` conventi
 ``"HC2"``        e^2 / (1 - h) weights, h the leverage
 ``"HC3"``        e^2 / (1 - h)^2 weights
 ``"HAC"``        Newey-West with Bartlett weights 1 - j / (L + 1), j = 1..L, no small-sample
-                 correction; L defaults to floor(4 (T / 100)^(2/9)).
+                 correction unless ``small_sample`` (Stata's T / (T - k));
+                 L defaults to floor(4 (T / 100)^(2/9)).
 
 Coefficient inference uses Student t with T - k degrees of freedom or the normal
 distribution; the default (``use_t=None``) follows statsmodels: t for classical standard
@@ -214,7 +215,8 @@ def _total_sum_squares(Y: np.ndarray, Q: np.ndarray, QtY: np.ndarray, ssr: np.nd
     TSS = SSR + ||P y||^2 - T mean^2, where ||P y|| = ||Q'y|| and 1'y = (Q'1)'(Q'y) come
     from the (k x N) projection already computed. Columns whose mean dominates their
     explained part (price levels, constants) would lose digits to the subtraction: those
-    are centred explicitly, which also makes a constant column's TSS exactly zero.
+    are centred explicitly, on differences from their first value, which makes a constant
+    column's TSS exactly zero.
     """
     T = Q.shape[0]
     sums = Q.sum(axis=0) @ QtY  # 1'y per column
@@ -223,8 +225,10 @@ def _total_sum_squares(Y: np.ndarray, Q: np.ndarray, QtY: np.ndarray, ssr: np.nd
     tss = ssr + (explained - shift)
     risky = shift > 0.5 * explained
     if risky.any():
-        subset = Y[:, risky]
-        centered = subset - subset.mean(axis=0)
+        # Differences from the first row are exact for a constant column (all zero), so
+        # its TSS is exactly zero whatever binary rounding its value suffers.
+        shifted = Y[:, risky] - Y[:1, risky]
+        centered = shifted - shifted.mean(axis=0)
         tss[risky] = np.einsum("tn,tn->n", centered, centered)
     return tss
 

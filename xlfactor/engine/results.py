@@ -56,7 +56,9 @@ class EstimationInfo:
         if self.cov_type == "HAC" and self.lags is not None:
             se += f", {self.lags} lags"
         if self.small_sample and self.cov_type in ("HAC", "HC0"):
-            se += ", small-sample n/(n-k) as Stata"
+            se += ", small-sample n/(n-k) and t tests as Stata"
+        elif self.small_sample and self.cov_type != "classical":
+            se += ", t tests as Stata"
         return se
 
     def describe(self) -> list[tuple[str, str]]:
