@@ -66,28 +66,35 @@ def returns_on_calendar(prices: pd.DataFrame, calendar: pd.DatetimeIndex,
         raise InvalidInputError(
             f"non-positive price for {bad[bad].index[0]!r}: cannot form returns")
     returns = (on_days / on_days.shift(1) - 1.0).reindex(inside)
-    return returns, [w for col in on_days.columns for w in _holes(col, on_days[col], returns[col])]
+    return returns, _holes(on_days, returns)
 
 
-def _holes(name: str, prices: pd.Series, returns: pd.Series) -> list[str]:
-    """What a hole in one asset's prices cost: returns left out, and the long gaps."""
-    seen = prices.notna().to_numpy()
-    if not seen.any():
-        return []
-    first, last = np.flatnonzero(seen)[[0, -1]]
-    span = prices.index[first:last + 1]
-    lost = int(returns.reindex(span[1:]).isna().sum())
-    if not lost:
-        return []
-    plural = "s" if lost > 1 else ""
-    out = [f"{name}: {lost} return{plural} left out (a price missing on a factor trading "
-           "day; returns never span it)"]
-    missing = ~seen[first:last + 1]
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], missing.astype(int), [0]])))
-    for a, b in zip(edges[::2], edges[1::2]):
+def _span(seen: np.ndarray) -> np.ndarray:
+    """Rows from each column's first to its last True (a column's own span), as a mask."""
+    return np.maximum.accumulate(seen, axis=0) & np.maximum.accumulate(seen[::-1], axis=0)[::-1]
+
+
+def _holes(on_days: pd.DataFrame, returns: pd.DataFrame) -> list[str]:
+    """What holes in the prices cost, per asset: returns left out inside its own span of
+    prices, and every run of more than :data:`GAP_WARNING_DAYS` missing days."""
+    seen = on_days.notna().to_numpy(dtype=bool)
+    span = _span(seen)
+    first = seen & (np.cumsum(seen, axis=0) == 1)  # a span's first day has no return
+    rows = on_days.index.get_indexer(returns.index)
+    lost = ((span & ~first)[rows] & np.isnan(returns.to_numpy())).sum(axis=0)
+    missing = (span & ~seen).astype(np.int8)
+    edges = np.diff(np.vstack([np.zeros((1, seen.shape[1]), np.int8), missing,
+                               np.zeros((1, seen.shape[1]), np.int8)]), axis=0)
+    starts, ends = np.argwhere(edges.T == 1), np.argwhere(edges.T == -1)  # column-major
+    out = []
+    for j in np.flatnonzero(lost):
+        name, n = on_days.columns[j], int(lost[j])
+        out.append(f"{name}: {n} return{'s' if n > 1 else ''} left out (a price missing on a "
+                   "factor trading day; returns never span it)")
+    for (j, a), (_, b) in zip(starts, ends):
         if b - a > GAP_WARNING_DAYS:
-            out.append(f"{name}: no prices for {b - a} trading days "
-                       f"({span[a]:%Y-%m-%d} to {span[b - 1]:%Y-%m-%d})")
+            out.append(f"{on_days.columns[j]}: no prices for {b - a} trading days "
+                       f"({on_days.index[a]:%Y-%m-%d} to {on_days.index[b - 1]:%Y-%m-%d})")
     return out
 
 
@@ -109,23 +116,29 @@ def period_asset_returns(
         return pd.DataFrame(columns=prices.columns, dtype=float)
     last_close = prices.resample(_RULES[freq]).last()
     # the date of each period's last close: it must be near the period's end
-    stamped = pd.DataFrame({c: prices.index.where(prices[c].notna()) for c in prices.columns},
-                           index=prices.index)
-    close_day = stamped.resample(_RULES[freq]).max()
+    day = prices.index.as_unit("ns").asi8.astype(float)[:, None]  # ns, exact below 2^53
+    stamped = pd.DataFrame(np.where(prices.notna().to_numpy(dtype=bool), day, np.nan),
+                           index=prices.index, columns=prices.columns)
+    close_day = stamped.resample(_RULES[freq]).max().reindex(last_close.index).to_numpy()
     _, period_end = _period_bounds(last_close.index, freq)
     slack = pd.Timedelta(days=PERIOD_END_SLACK[freq])
-    near_end = close_day.ge(pd.Series(period_end - slack, index=last_close.index), axis=0)
+    threshold = (period_end - slack).as_unit("ns").asi8.astype(float)
+    with np.errstate(invalid="ignore"):
+        near_end = close_day >= threshold[:, None]  # NaN (no close at all) compares False
     last_close = last_close.where(near_end)
     returns = last_close / last_close.shift(1) - 1.0
     first_day, last_weekday = _period_bounds(returns.index, freq)
     inside = (first_day >= start) & (last_weekday <= end)
     returns = returns[inside]
     last_weekday = last_weekday[inside]
-    last_seen = prices.apply(pd.Series.last_valid_index)
-    for col in returns.columns:
-        covered = last_weekday <= last_seen[col] if last_seen[col] is not None else False
-        returns.loc[~np.asarray(covered, dtype=bool), col] = np.nan
-    return returns
+    # a period counts only if the asset's data reach its last weekday
+    seen = prices.notna().to_numpy(dtype=bool)
+    last_row = np.where(seen.any(axis=0), len(seen) - 1 - np.argmax(seen[::-1], axis=0), -1)
+    last_seen = np.where(last_row >= 0,
+                         prices.index.as_unit("ns").asi8[np.maximum(last_row, 0)],
+                         np.iinfo(np.int64).min)
+    covered = last_weekday.as_unit("ns").asi8[:, None] <= last_seen[None, :]
+    return returns.where(covered)
 
 
 def _period_holes(returns: pd.DataFrame, freq: str) -> list[str]:

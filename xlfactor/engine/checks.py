@@ -37,19 +37,26 @@ def unadjusted_splits(prices: pd.DataFrame, start: pd.Timestamp, end: pd.Timesta
     Adjusted closes have no such jumps on split days; an export of unadjusted closes
     turns a 4:1 split into a -75% "return" that a regression takes at face value.
     """
+    if prices.empty:
+        return []
+    values = prices.to_numpy(dtype=float)
+    index = prices.index
+    # each price over the asset's previous one (its own last trading day), in one pass
+    previous = prices.ffill().shift(1).to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = values / previous
+        window = ((index >= start) & (index <= end))[:, None]
+        big = window & (np.abs(ratio - 1.0) >= SPLIT_MIN_MOVE)
     out = []
-    for name in prices.columns:
-        p = prices[name].dropna()
-        ratio = (p / p.shift(1)).loc[(p.index >= start) & (p.index <= end)].dropna()
-        # one-day moves only: a change across a hole in the data is no split day
-        days = p.index.to_series().diff().dt.days.reindex(ratio.index)
-        big = ratio[((ratio - 1.0).abs() >= SPLIT_MIN_MOVE) & (days <= 5)]
-        for day, value in big.items():
-            label = _split_label(float(value))
-            if label is not None:
-                out.append(f"{name} {day:%Y-%m-%d}: a one-day move of {value - 1:+.1%} matches "
-                           f"a {label} split: the price series looks unadjusted (use split- "
-                           "and dividend-adjusted closes)")
+    for i, j in np.argwhere(big):  # rare: look closer at each
+        before = np.flatnonzero(np.isfinite(values[:i, j]))[-1]
+        if (index[i] - index[before]).days > 5:
+            continue  # a change across a hole in the data is no one-day move
+        label = _split_label(float(ratio[i, j]))
+        if label is not None:
+            out.append(f"{prices.columns[j]} {index[i]:%Y-%m-%d}: a one-day move of "
+                       f"{ratio[i, j] - 1:+.1%} matches a {label} split: the price series "
+                       "looks unadjusted (use split- and dividend-adjusted closes)")
     return out
 
 
