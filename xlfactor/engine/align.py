@@ -344,7 +344,10 @@ def _no_return_across_gaps(asset: pd.DataFrame, given: pd.DataFrame, off: pd.Dat
     Returns the returns with those set missing, and a warning per series (at most five,
     then a count).
     """
-    values = asset.to_numpy(dtype=float, copy=True)
+    values = asset.to_numpy(dtype=float)
+    if not len(off) and np.isfinite(values.sum()):  # nothing missing: nothing can span
+        return asset, []
+    values = values.copy()
     seen = ~np.isnan(values)
     # inside each series' own span: after its first return, before its last
     span = np.maximum.accumulate(seen, axis=0) & np.maximum.accumulate(seen[::-1], axis=0)[::-1]
