@@ -132,7 +132,8 @@ def fit_returns(
         from .status import note_warnings
 
         note_warnings(info.warnings)
-    return FactorModel(sample.excess, sample.factors, min_obs=min_obs).fit(
+    return FactorModel(sample.excess, sample.factors, min_obs=min_obs,
+                       check_finite=not sample.complete).fit(
         se, lags, use_t=use_t, conf_level=conf_level, info=info, small_sample=small_sample)
 
 

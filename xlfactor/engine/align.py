@@ -205,6 +205,9 @@ class AlignedSample:
     rf: pd.Series
     frequency: str
     warnings: tuple[str, ...] = ()
+    #: The aligner saw every value of ``excess`` and ``factors`` finite (a model may skip
+    #: its own check).
+    complete: bool = False
 
 
 def align(
@@ -316,7 +319,7 @@ def align_returns(
                             f"without factor data left out (first {off[0]:%Y-%m-%d}): daily "
                             "returns are matched to factor trading days")
         asset = inside if same else inside.reindex(fac.index)
-        asset, lost = _no_return_across_gaps(asset, inside, off)
+        asset, lost, complete = _no_return_across_gaps(asset, inside, off)
         warnings += lost
     else:
         labels = periods_of(returns.index, freq).to_timestamp(how="end").normalize()
@@ -332,21 +335,23 @@ def align_returns(
             fac = native_period_factors(factor_returns, freq, start, end)
         fac = fac.dropna(subset=[*factors, "RF"])
         asset = relabelled.reindex(fac.index)
+        complete = False
     excess_returns = asset if excess else asset.sub(fac["RF"], axis=0)
-    return AlignedSample(excess_returns, fac[list(factors)], fac["RF"], freq, tuple(warnings))
+    return AlignedSample(excess_returns, fac[list(factors)], fac["RF"], freq, tuple(warnings),
+                         complete=complete)
 
 
 def _no_return_across_gaps(asset: pd.DataFrame, given: pd.DataFrame, off: pd.DatetimeIndex
-                           ) -> tuple[pd.DataFrame, list[str]]:
+                           ) -> tuple[pd.DataFrame, list[str], bool]:
     """A supplied daily return that follows a factor day without one (or a return dated
     on a day without factor data) may span more than its one factor day: it is left out.
 
-    Returns the returns with those set missing, and a warning per series (at most five,
-    then a count).
+    Returns the returns with those set missing, a warning per series (at most five, then
+    a count), and whether no value was missing at all.
     """
     values = asset.to_numpy(dtype=float)
     if not len(off) and np.isfinite(values.sum()):  # nothing missing: nothing can span
-        return asset, []
+        return asset, [], True
     values = values.copy()
     seen = ~np.isnan(values)
     # inside each series' own span: after its first return, before its last
@@ -361,7 +366,7 @@ def _no_return_across_gaps(asset: pd.DataFrame, given: pd.DataFrame, off: pd.Dat
         after[rows[keep]] |= has[keep]
     drop = after & seen
     if not drop.any():
-        return asset, []
+        return asset, [], False
     values[drop] = np.nan
     lines = []
     for j in np.flatnonzero(drop.any(axis=0)):
@@ -371,4 +376,4 @@ def _no_return_across_gaps(asset: pd.DataFrame, given: pd.DataFrame, off: pd.Dat
                      "they may span more than one day")
     if len(lines) > 5:
         lines = [*lines[:5], f"... and {len(lines) - 5} more series"]
-    return pd.DataFrame(values, index=asset.index, columns=asset.columns), lines
+    return pd.DataFrame(values, index=asset.index, columns=asset.columns), lines, False

@@ -64,6 +64,9 @@ class FactorModel:
     min_obs : int, optional
         Fewest observations accepted per asset; the floor (and default) is k + 2 where k
         counts alpha and the factors.
+    check_finite : bool
+        Look for missing and non-finite values (False: the caller knows there are none,
+        which saves a pass over the data).
     """
 
     def __init__(
@@ -72,6 +75,7 @@ class FactorModel:
         factors: pd.DataFrame,
         *,
         min_obs: int | None = None,
+        check_finite: bool = True,
     ) -> None:
         self.dependent = _as_frame(dependent, "dependent")
         self.factors = _as_frame(factors, "factors")
@@ -83,6 +87,7 @@ class FactorModel:
             raise InvalidInputError("no factors given")
         k = self.factors.shape[1] + 1
         self.min_obs = max(k + 2, int(min_obs) if min_obs is not None else 0)
+        self.check_finite = check_finite
         if self.dependent.index.equals(self.factors.index):
             self._index = self.dependent.index
         else:
@@ -143,7 +148,7 @@ class FactorModel:
         failed: dict[Hashable, XlFactorError] = {}
         # The usual case, everything finite, is told by one sum (NaN or inf anywhere makes
         # it non-finite; an overflow merely sends us down the exact path): no T x N mask.
-        if finite_f.all() and np.isfinite(Y.sum()):
+        if finite_f.all() and (not self.check_finite or np.isfinite(Y.sum())):
             groups = [(list(range(Y.shape[1])), finite_f)]
         else:
             finite_y = np.isfinite(Y)
