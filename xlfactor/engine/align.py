@@ -144,10 +144,8 @@ def period_asset_returns(
 def _period_holes(returns: pd.DataFrame, freq: str) -> list[str]:
     """Per asset, the periods inside its span whose return is missing (a close missing
     near a period's end, on either side of it)."""
-    values = returns.to_numpy(dtype=float)
-    seen = ~np.isnan(values)
-    span = np.maximum.accumulate(seen, axis=0) & np.maximum.accumulate(seen[::-1], axis=0)[::-1]
-    lost = (span & ~seen).sum(axis=0)
+    seen = ~np.isnan(returns.to_numpy(dtype=float))
+    lost = (_span(seen) & ~seen).sum(axis=0)
     word = _name(freq)
     return [f"{name}: {int(n)} {word} return{'s' if n > 1 else ''} left out (no close in the "
             "last days of a period, or of the one before)"
@@ -354,9 +352,7 @@ def _no_return_across_gaps(asset: pd.DataFrame, given: pd.DataFrame, off: pd.Dat
         return asset, [], True
     values = values.copy()
     seen = ~np.isnan(values)
-    # inside each series' own span: after its first return, before its last
-    span = np.maximum.accumulate(seen, axis=0) & np.maximum.accumulate(seen[::-1], axis=0)[::-1]
-    gap = span & ~seen
+    gap = _span(seen) & ~seen  # inside each series' own span: after its first return
     after = np.zeros_like(seen)
     after[1:] = gap[:-1]
     if len(off):  # the factor day after an off-calendar date, for series that have it

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from .formula import column_letters, column_number
+
 
 @dataclass(frozen=True)
 class FormulaCell:
@@ -58,23 +60,6 @@ def split_address(address: str) -> tuple[int, int, int, int]:
         corners.append((int(match[2]), column_number(match[1])))
     (r1, c1), (r2, c2) = corners[0], corners[-1]
     return min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2)
-
-
-def column_number(letters: str) -> int:
-    """``"A"`` -> 1, ``"AB"`` -> 28."""
-    number = 0
-    for ch in letters:
-        number = number * 26 + ord(ch) - 64
-    return number
-
-
-def column_letters(number: int) -> str:
-    """1 -> ``"A"``, 28 -> ``"AB"``."""
-    letters = ""
-    while number:
-        number, rest = divmod(number - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def cell_address(row: int, col: int) -> str:

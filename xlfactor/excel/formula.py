@@ -133,14 +133,16 @@ class _Token(NamedTuple):
     pos: int
 
 
-def _column(letters: str) -> int:
+def column_number(letters: str) -> int:
+    """``"A"`` -> 1, ``"AB"`` -> 28 (upper-case letters)."""
     n = 0
     for ch in letters:
         n = n * 26 + ord(ch) - 64
     return n
 
 
-def _letters(col: int) -> str:
+def column_letters(col: int) -> str:
+    """1 -> ``"A"``, 28 -> ``"AB"``."""
     out = ""
     while col:
         col, rem = divmod(col - 1, 26)
@@ -151,7 +153,7 @@ def _letters(col: int) -> str:
 def _cell(text: str) -> tuple[int, int] | None:
     """(row, col) of a cell like ``$AB$12``, or None if outside the sheet (then it is a name)."""
     m = re.fullmatch(r"([A-Z]+)([0-9]+)", text.replace("$", "").upper())
-    row, col = int(m.group(2)), _column(m.group(1))  # type: ignore[union-attr]
+    row, col = int(m.group(2)), column_number(m.group(1))  # type: ignore[union-attr]
     return (row, col) if 1 <= row <= _MAX_ROW and col <= _MAX_COL else None
 
 
@@ -161,9 +163,9 @@ def _address(c1: str, c2: str | None) -> str | None:
     if first is None or second is None:
         return None
     (r1, k1), (r2, k2) = first, second
-    top_left = f"{_letters(min(k1, k2))}{min(r1, r2)}"
+    top_left = f"{column_letters(min(k1, k2))}{min(r1, r2)}"
     # A range stays a range even when 1x1 ("A1:A1"): the evaluator passes it as a 2-D list
-    return top_left if c2 is None else f"{top_left}:{_letters(max(k1, k2))}{max(r1, r2)}"
+    return top_left if c2 is None else f"{top_left}:{column_letters(max(k1, k2))}{max(r1, r2)}"
 
 
 def _tokens(text: str, offset: int) -> Iterator[_Token]:
