@@ -327,17 +327,18 @@ def how_to_sheet(wb: Workbook, st: Styles, xlwings_version: str) -> None:
     add_button(ws, 2, 2, "Refresh", REFRESH_MACRO, width=110, x_offset=20)
 
     steps_setup = [
-        ("Install Python 3.10+ from python.org (not the Microsoft Store build, which Excel cannot "
-         "start). xlfactor is not on PyPI: in a terminal, in a clone of its repository, run  "
-         "pip install \".[workbook]\"  (or install the wheel that  python -m build  writes to "
-         f"dist/). It brings xlwings {xlwings_version}, the version this workbook's VBA needs."),
+        ("Install Python 3.10+ from python.org (not the Microsoft Store build, which Excel "
+         "cannot start)."),
+        ("xlfactor is not on PyPI: in a clone of its repository run  pip install \".[workbook]\"  "
+         f"(or the wheel of  python -m build ). It brings xlwings {xlwings_version}, as this "
+         "workbook's VBA needs."),
         ("Install the xlwings add-in:  xlwings addin install  (its ribbon tab sets the "
          "interpreter and imports functions; the macros themselves are embedded here)."),
         ("Set the interpreter: xlwings ribbon > Interpreter, or a row on the xlwings.conf sheet. "
          "Use the full path of python(w) in the environment that has xlfactor."),
         ("Windows: File > Options > Trust Center > Macro Settings > tick 'Trust access to the VBA "
-         "project object model' (Import Functions writes a VBA module). A downloaded workbook: "
-         "right-click it > Properties > Unblock, or Excel blocks its macros."),
+         "project object model' (Import Functions writes a VBA module)."),
+        "A downloaded workbook: right-click it > Properties > Unblock, or Excel blocks its macros.",
         ("Keep xlfactor_template.py next to this workbook, with the same name. After renaming the "
          "workbook, copy the .py to the new name: Refresh imports the module named like the file."),
         ("Windows: press Import functions (above, or ribbon > Import Functions). FACTOR_BETAS and "
