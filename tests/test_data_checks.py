@@ -336,3 +336,14 @@ def test_warnings_are_listed_by_factor_info(folders):
     rows = udfs.FACTOR_INFO()
     assert any(r[0] == "Data warning" and "AAPL: no prices for 251 trading days" in r[1]
                for r in rows)
+
+
+def test_other_commands_warn_on_stderr_too(folders, capsys):
+    px, fr = folders
+    lines = lines_of(px / "AAPL.csv")
+    write_lines(px / "AAPL.csv", [line for line in lines if not line.startswith("2022-")])
+    code = cli.main(["attribution", "AAPL", "--price-dir", str(px), "--french-dir", str(fr),
+                     "--start", "2020-01-01", "--end", "2024-12-31", "--quiet"])
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "xlfactor: warning: AAPL: no prices for 251 trading days" in err

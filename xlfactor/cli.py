@@ -246,8 +246,11 @@ def _analysis_kw(args) -> dict:
 
 
 def _header(info) -> str:
+    """The labelled description of a result; its data warnings also go to stderr."""
     from .engine.report import format_pairs
 
+    for line in getattr(info, "warnings", ()):
+        print(f"xlfactor: warning: {line}", file=sys.stderr)
     return format_pairs(info.describe())
 
 
