@@ -104,7 +104,7 @@ def test_a_year_missing_from_a_price_file_leaves_returns_out(folders, shared_dat
     factors = french_daily(shared_data).loc["2019-12-20":"2024-12-31"]
     on_days = prices.reindex(factors.index)
     returns = (on_days / on_days.shift(1) - 1).loc["2020-01-01":]
-    frame = pd.concat([returns.rename("r"), factors], axis=1).dropna()
+    frame = pd.concat([returns.rename("r"), factors], axis=1, sort=True).dropna()
     fit = ols(frame["r"] - frame["RF"], frame[["MKT", "SMB", "HML"]])
     assert int(res.nobs["AAPL"]) == len(frame) == int(fit.nobs)
     np.testing.assert_allclose(res.params.loc["AAPL"].to_numpy(), fit.params, rtol=1e-10)

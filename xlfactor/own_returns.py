@@ -13,6 +13,7 @@ returns are already excess returns, and the answer is the same results object as
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -167,7 +168,9 @@ def _as_frame(returns: pd.Series | pd.DataFrame) -> pd.DataFrame:
     index = returns.index
     if not isinstance(index, pd.DatetimeIndex):
         try:
-            index = pd.DatetimeIndex(pd.to_datetime(index))
+            with warnings.catch_warnings():  # pandas' format-guessing notice: not for users
+                warnings.simplefilter("ignore", UserWarning)
+                index = pd.DatetimeIndex(pd.to_datetime(index))
         except (TypeError, ValueError) as err:
             raise InvalidInputError(f"the index must be dates: {err}") from err
     if index.tz is not None:

@@ -157,7 +157,7 @@ def periods_of(dates: pd.DatetimeIndex, freq: str) -> pd.PeriodIndex:
     Sunday date belonging to the week that ended the day(s) before (as pandas'
     ``resample("W")`` labels weeks by their Sunday)."""
     if freq == "W":
-        weekend = np.maximum(dates.dayofweek.to_numpy() - 4, 0)
+        weekend = np.maximum(dates.day_of_week.to_numpy() - 4, 0)
         return (dates - pd.to_timedelta(weekend, unit="D")).to_period("W-FRI")
     return dates.to_period("M")
 

@@ -120,5 +120,5 @@ def _count(after: pd.Timestamp, until: pd.Timestamp, freq: str) -> int:
     periods = pd.period_range(after, until, freq=rule)[1:]
     # a period counts as lost only if it was complete by ``until`` (its last weekday)
     ends = periods.to_timestamp(how="end").normalize()
-    last_weekday = ends - pd.to_timedelta(np.maximum(ends.dayofweek - 4, 0), unit="D")
+    last_weekday = ends - pd.to_timedelta(np.maximum(ends.day_of_week - 4, 0), unit="D")
     return int((last_weekday <= until).sum())
