@@ -15,7 +15,7 @@ Scenarios, each in a fresh process with an empty cache:
     A server on 127.0.0.1 accepts every connection and never answers; the French library
     URL points at it and yfinance uses it as its proxy, so both sources hang.
 ``down-yahoo``, ``silent-yahoo``
-    The same, with the factor files read from ``../shared/data`` (as with
+    The same, with the factor files read from ``tests/data`` (as with
     ``XLFACTOR_FRENCH_DIR``), so that Yahoo is the source that cannot answer (the French
     library is asked first otherwise, and its outage ends every cell before Yahoo).
 

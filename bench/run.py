@@ -8,7 +8,7 @@ Run from the project root::
 Every figure is a ratio against a reference timed in the same process, medians of several
 runs; every benchmark first asserts that xlfactor's numbers equal the reference's
 (relative 1e-9), so speed is never bought with wrong numbers. Real factor returns come
-from ``../shared/data`` when present (asset returns are simulated from them); otherwise
+from ``tests/data`` when present (asset returns are simulated from them); otherwise
 simulated factors are used and the output says so.
 """
 
@@ -224,7 +224,7 @@ def bench_warm() -> None:
     prices_dir = SHARED / "yahoo_csv" / "yfinance_autoadjust_CarlosGBerreteaga_2025-10-08"
     zips = SHARED / "kenneth_french" / "vintage_202510" / "zip"
     if not prices_dir.is_dir():
-        print("   skipped: ../shared/data not found")
+        print("   skipped: tests/data not found")
         return
     cache = tempfile.mkdtemp()
     os.environ["XLFACTOR_CACHE_DIR"] = cache
@@ -315,7 +315,7 @@ def bench_network() -> None:
     bodies = SHARED / "yahoo_chart_json" / "node-yahoo-finance2" / "bodies"
     zips = SHARED / "kenneth_french" / "vintage_202510" / "zip"
     if not bodies.is_dir():
-        print("   skipped: ../shared/data not found")
+        print("   skipped: tests/data not found")
         return
     from bench.boundary import french_server, patched_yahoo
 
@@ -346,7 +346,7 @@ def bench_prefetch() -> None:
     bodies = SHARED / "yahoo_chart_json" / "node-yahoo-finance2" / "bodies"
     zips = SHARED / "kenneth_french" / "vintage_202510" / "zip"
     if not bodies.is_dir():
-        print("   skipped: ../shared/data not found")
+        print("   skipped: tests/data not found")
         return
     from openpyxl import Workbook
 

@@ -71,3 +71,18 @@ def _no_outage_carries_over():
     REACHABILITY.clear()
     yield
     REACHABILITY.clear()
+
+
+#: The recorded yfinance price files and 2025 French zips, as folders saved by hand.
+RECORDED_PRICES = "yahoo_csv/yfinance_autoadjust_CarlosGBerreteaga_2025-10-08"
+RECORDED_FACTORS = "kenneth_french/vintage_202510/zip"
+
+
+@pytest.fixture()
+def recorded_sources(shared_data, tmp_cache, monkeypatch) -> Path:
+    """Prices and factors from the recorded files (XLFACTOR_PRICE_DIR / _FRENCH_DIR), a
+    private cache; returns the data root."""
+    monkeypatch.setenv("XLFACTOR_PRICE_DIR", str(shared_data / RECORDED_PRICES))
+    monkeypatch.setenv("XLFACTOR_FRENCH_DIR", str(shared_data / RECORDED_FACTORS))
+    monkeypatch.delenv("XLFACTOR_SOURCE", raising=False)
+    return shared_data

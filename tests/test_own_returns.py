@@ -21,17 +21,13 @@ from xlfactor import udfs
 from xlfactor.errors import InvalidInputError
 
 AUTO = "yahoo_csv/yfinance_autoadjust_CarlosGBerreteaga_2025-10-08"
-ZIPS = "kenneth_french/vintage_202510/zip"
 TICKERS = ["AAPL", "MSFT"]
 PERIOD = ("2015-01-01", "2022-12-31")
 
 
 @pytest.fixture()
-def local(shared_data, tmp_cache, monkeypatch):
-    monkeypatch.setenv("XLFACTOR_PRICE_DIR", str(shared_data / AUTO))
-    monkeypatch.setenv("XLFACTOR_FRENCH_DIR", str(shared_data / ZIPS))
-    monkeypatch.delenv("XLFACTOR_SOURCE", raising=False)
-    return shared_data
+def local(recorded_sources):
+    return recorded_sources
 
 
 @pytest.mark.parametrize("freq", ["D", "W", "M"])

@@ -29,16 +29,11 @@ from xlfactor.excel.books import split_address
 from xlfactor.excel.file_refresh import refresh_file
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "workbook" / "xlfactor_template.xlsm"
-PRICES = "yahoo_csv/yfinance_autoadjust_CarlosGBerreteaga_2025-10-08"
-FACTORS = "kenneth_french/vintage_202510/zip"
 
 
 @pytest.fixture()
-def local_data(shared_data, tmp_cache, monkeypatch):
-    monkeypatch.setenv("XLFACTOR_PRICE_DIR", str(shared_data / PRICES))
-    monkeypatch.setenv("XLFACTOR_FRENCH_DIR", str(shared_data / FACTORS))
-    monkeypatch.delenv("XLFACTOR_SOURCE", raising=False)
-    return shared_data
+def local_data(recorded_sources):
+    return recorded_sources
 
 
 def template_arguments(wb: openpyxl.Workbook, ws, text: str) -> tuple[str, list]:
@@ -252,8 +247,8 @@ def test_refresh_button_in_values_mode_writes_and_keeps_formulas(local_data):
     assert (6, 1) not in book.formulas["Betas"]  # the anchor holds values now
     kept = _kept(book)
     assert kept[0] == ["Anchor", "Formula", "Rows", "Columns"] and len(kept) == 13
-    assert kept[1][:2] == ["=Betas!A6", "=FACTOR_BETAS(Tickers,Model,StartDate,EndDate,Freq,"
-                                        "TRUE,Region)"]
+    betas = "=FACTOR_BETAS(Tickers,Model,StartDate,EndDate,Freq,TRUE,Region)"
+    assert kept[1][:2] == ["=Betas!A6", betas]
     assert kept[1][2:] == [5, 5]  # header + 4 tickers, Ticker + alpha + 3 betas
     assert values.FORMULA_SHEET in book.hidden and book.active == "How to"
     # the next refreshes find the same 12 formulas (the hidden sheet is not read as

@@ -76,8 +76,9 @@ def outage_rows() -> list[list[Any]]:
     from .sources.reachability import REACHABILITY
 
     now = time.monotonic()
-    return [[f"Unreachable: {o.source}", f"{o.reason}; asked again in {o.until - now:.0f} s "
-             "or on Refresh"] for o in REACHABILITY.outages()]
+    return [[f"Unreachable: {o.source}",
+             f"{o.reason}; asked again in {o.until - now:.0f} s or on Refresh"]
+            for o in REACHABILITY.outages()]
 
 
 def cache_rows(settings) -> list[list[Any]]:
