@@ -127,7 +127,7 @@ def child(scenario: str, reference: bool = True) -> dict:
     if not reference:
         return result
     from xlfactor.api import _sources_for
-    from xlfactor.sources.reachability import REACHABILITY
+    from xlfactor.data.reachability import REACHABILITY
 
     REACHABILITY.clear()
     os.environ["XLFACTOR_RETRY_AFTER"] = "0.000001"

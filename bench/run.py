@@ -60,7 +60,7 @@ def close(a, b, what: str) -> None:
 # -- data ---------------------------------------------------------------------------------
 def factor_matrix(n_obs: int, factors: tuple[str, ...]) -> tuple[np.ndarray, str]:
     """Daily factor returns (T x k): the last ``n_obs`` real days where available."""
-    from xlfactor.sources.french import FrenchFiles, combine_factor_files  # noqa: F401
+    from xlfactor.data.french import FrenchFiles, combine_factor_files  # noqa: F401
 
     zips = SHARED / "kenneth_french" / "vintage_202510" / "zip"
     if zips.is_dir():
@@ -154,8 +154,8 @@ def _own_returns_case(Y: np.ndarray, cov: str, lags: int):
     if not zips.is_dir():
         return None
     import xlfactor
-    from xlfactor.config import Settings
-    from xlfactor.sources.french import FrenchFiles
+    from xlfactor.data.french import FrenchFiles
+    from xlfactor.data.settings import Settings
 
     factors = ("MKT", "SMB", "HML", "RMW", "CMA")
     days = FrenchFiles(zips).get_factors(list(factors), "D").returns.dropna().index[-2520:]
@@ -228,11 +228,11 @@ def bench_warm() -> None:
         return
     cache = tempfile.mkdtemp()
     os.environ["XLFACTOR_CACHE_DIR"] = cache
-    from xlfactor.sources import french as french_mod
-    from xlfactor.sources.files import PriceFiles
-    from xlfactor.sources.french import FrenchLibrary, read_french_path
-    from xlfactor.sources.yahoo import YahooPrices
-    from xlfactor.store import Store
+    from xlfactor.data import french as french_mod
+    from xlfactor.data.french import FrenchLibrary, read_french_path
+    from xlfactor.data.price_files import PriceFiles
+    from xlfactor.data.store import Store
+    from xlfactor.data.yahoo import YahooPrices
 
     store = Store(cache)
     name = "F-F_Research_Data_Factors_daily"
@@ -322,8 +322,8 @@ def bench_network() -> None:
     tickers = ["MSFT", "NVDA", "TSLA"]
     with patched_yahoo(bodies) as yahoo, french_server(zips) as (url, french_hits):
         from xlfactor import api
-        from xlfactor.config import Settings
-        from xlfactor.sources import yahoo as yahoo_mod
+        from xlfactor.data import yahoo as yahoo_mod
+        from xlfactor.data.settings import Settings
 
         cache = tempfile.mkdtemp()
         settings = Settings(cache_dir=Path(cache), french_url=url)
@@ -352,9 +352,9 @@ def bench_prefetch() -> None:
 
     from bench.boundary import patched_yahoo
     from xlfactor import api, udfs
+    from xlfactor.data import yahoo as yahoo_mod
     from xlfactor.excel import prefetch
     from xlfactor.excel.books import FileBook
-    from xlfactor.sources import yahoo as yahoo_mod
 
     tickers = [f"Z{i:02d}" for i in range(50)]
     args = ("FF3", "2015-01-01", "2017-12-31")

@@ -7,7 +7,7 @@ Run from anywhere::
 
 Function names, descriptions, argument names, optional/default markers and argument
 texts come from the real xlwings registration metadata of :mod:`xlfactor.udfs`
-(:func:`xlfactor.registration.udf_metadata`), i.e. exactly what "Import Functions"
+(:func:`tools.registration.udf_metadata`), i.e. exactly what "Import Functions"
 shows in Excel's Insert Function dialog. Only the "Returns" line of each function is
 written here by hand, because the layout of a spilled table is not part of the metadata.
 """
@@ -112,11 +112,14 @@ def _signature(meta: dict[str, Any]) -> str:
 
 def render(module_name: str = "xlfactor.udfs") -> str:
     """The complete Markdown reference for ``module_name``."""
-    sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+    # run from a checkout without installing; the registration tool lives with the tests
+    paths = [str(ROOT), str(ROOT / "tests")]
+    sys.path[:0] = paths
     try:
-        from xlfactor.registration import udf_metadata
+        from tools.registration import udf_metadata
     finally:
-        sys.path.remove(str(ROOT))
+        for path in paths:
+            sys.path.remove(path)
 
     metadata = udf_metadata(module_name)
     missing = sorted(set(metadata) - set(RETURNS))

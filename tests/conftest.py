@@ -66,7 +66,7 @@ def tmp_cache(tmp_path, monkeypatch) -> Path:
 @pytest.fixture(autouse=True)
 def _no_outage_carries_over():
     """An unreachable source is remembered process-wide: each test starts with none."""
-    from xlfactor.sources.reachability import REACHABILITY
+    from xlfactor.data.reachability import REACHABILITY
 
     REACHABILITY.clear()
     yield

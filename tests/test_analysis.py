@@ -20,11 +20,12 @@ from scipy import stats
 
 from xlfactor import analysis
 from xlfactor.api import get_sources
-from xlfactor.config import Settings
+from xlfactor.data.french import FrenchLibrary, regional_dataset
+from xlfactor.data.sample import sample_path
+from xlfactor.data.settings import Settings
+from xlfactor.domain.errors import DataUnavailableError, InvalidInputError
+from xlfactor.domain.regions import canonical_region
 from xlfactor.engine.grs import grs_test
-from xlfactor.errors import DataUnavailableError, InvalidInputError
-from xlfactor.sources.french import FrenchLibrary, canonical_region, regional_dataset
-from xlfactor.sources.sample import sample_path
 
 SAMPLE = get_sources(Settings(sample=True))
 PORTFOLIOS = ["S1V1", "S1V3", "S1V5", "S3V1", "S3V3", "S3V5", "S5V1", "S5V3", "S5V5"]
@@ -228,7 +229,7 @@ def sample_env(monkeypatch, tmp_path):
 
 
 def test_cells_for_portfolio_grs_attribution_compare(sample_env, raw):
-    from xlfactor import udfs
+    from xlfactor.excel import udfs
 
     span = ("1990-01-01", "2010-12-31", "M")
     port = udfs.FACTOR_PORTFOLIO([["NoDur"], ["Hlth"]], [[60], [40]], "FF3", *span)
@@ -260,7 +261,7 @@ def test_cells_for_portfolio_grs_attribution_compare(sample_env, raw):
 
 
 def test_region_reaches_the_cells(sample_env):
-    from xlfactor import udfs
+    from xlfactor.excel import udfs
 
     cell = udfs.FACTOR_BETAS("NoDur", "FF3", "1990-01-01", "2000-12-31", "M", True, "Mars")
     assert cell[0][0].startswith("#VALUE! unknown region 'Mars'")

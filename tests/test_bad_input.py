@@ -13,9 +13,8 @@ import numpy as np
 import pytest
 
 import xlfactor
-from xlfactor import udfs
-from xlfactor.config import Settings
-from xlfactor.errors import (
+from xlfactor.data.settings import Settings
+from xlfactor.domain.errors import (
     CollinearityError,
     DataUnavailableError,
     InsufficientDataError,
@@ -23,6 +22,7 @@ from xlfactor.errors import (
     UnknownModelError,
     UnknownTickerError,
 )
+from xlfactor.excel import udfs
 
 S = Settings(sample=True)
 GOOD = {"model": "FF3", "start": "1990-01-01", "end": "2000-12-31", "freq": "M"}

@@ -34,7 +34,7 @@ def test_demo_numbers_equal_statsmodels_on_the_bundled_file(tmp_path, tmp_cache)
               "2016-12-31", "--freq", "M", "--source", "sample", "--format", "csv", "-q")
     assert out.returncode == 0, out.stderr
     table = pd.read_csv(pd.io.common.StringIO(out.stdout))
-    from xlfactor.sources.sample import sample_path
+    from xlfactor.data.sample import sample_path
 
     raw = pd.read_csv(sample_path(), parse_dates=["dates"]).set_index("dates")
     raw = raw.loc["1990-01-01":"2016-12-01"]

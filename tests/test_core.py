@@ -11,17 +11,18 @@ import statsmodels.api as sm
 from statsmodels.regression.rolling import RollingOLS
 
 import xlfactor
-from xlfactor.api import last_complete_trading_day, parse_date, resolve_period
-from xlfactor.config import Settings
-from xlfactor.engine.align import check_frequency, period_asset_returns
-from xlfactor.engine.rolling import rolling_ols, window_sums
-from xlfactor.errors import (
+from xlfactor.data.settings import Settings
+from xlfactor.domain.dates import last_complete_trading_day, parse_date, resolve_period
+from xlfactor.domain.errors import (
     CollinearityError,
     InsufficientDataError,
     InvalidInputError,
     UnknownModelError,
 )
-from xlfactor.models import resolve_model
+from xlfactor.domain.frequency import check_frequency
+from xlfactor.domain.models import resolve_model
+from xlfactor.engine.align import period_asset_returns
+from xlfactor.engine.rolling import rolling_ols, window_sums
 
 SAMPLE = Settings(sample=True)
 
@@ -176,7 +177,7 @@ def test_rolling_window_checks():
 
 
 def test_factor_returns_monthly_from_the_sample_are_the_published_values():
-    from xlfactor.sources.sample import sample_path
+    from xlfactor.data.sample import sample_path
 
     raw = pd.read_csv(sample_path(), parse_dates=["dates"]).set_index("dates").loc["2001"]
     got = xlfactor.factor_returns("CARHART4", "2001-01-01", "2001-12-31", "M",

@@ -16,10 +16,11 @@ import pytest
 import statsmodels.api as sm
 
 import xlfactor
-from xlfactor import cli, udfs
-from xlfactor.errors import DataFormatError
-from xlfactor.sources.files import PriceFiles
-from xlfactor.sources.french import FrenchFiles
+from xlfactor import cli
+from xlfactor.data.french import FrenchFiles
+from xlfactor.data.price_files import PriceFiles
+from xlfactor.domain.errors import DataFormatError
+from xlfactor.excel import udfs
 
 AUTO = "yahoo_csv/yfinance_autoadjust_CarlosGBerreteaga_2025-10-08"
 ZIPS = "kenneth_french/vintage_202510/zip"
@@ -263,8 +264,8 @@ def web_yahoo(monkeypatch, tmp_cache, shared_data):
 
 
 def test_a_cache_that_cannot_be_written_costs_no_data(web_yahoo, monkeypatch):
-    from xlfactor.errors import CacheError
-    from xlfactor.store import Store
+    from xlfactor.data.store import Store
+    from xlfactor.domain.errors import CacheError
 
     def read_only(self, *args, **kwargs):
         raise CacheError(f"xlfactor cache {self.path} failed: attempt to write a readonly "
@@ -279,7 +280,7 @@ def test_a_cache_that_cannot_be_written_costs_no_data(web_yahoo, monkeypatch):
 
 
 def test_an_unwritable_cache_folder_still_reads_and_computes(web_yahoo, monkeypatch):
-    import xlfactor.store as store_mod
+    import xlfactor.data.store as store_mod
 
     monkeypatch.setattr(store_mod.os, "access", lambda path, mode: False)
     res = xlfactor.fit("AAPL", "FF3", "2021-01-01", "2021-12-31")
@@ -290,7 +291,7 @@ def test_an_unwritable_cache_folder_still_reads_and_computes(web_yahoo, monkeypa
 def test_an_entry_stamped_in_the_future_is_not_fresh(tmp_cache):
     from datetime import datetime, timedelta, timezone
 
-    from xlfactor.store import CachedFrame
+    from xlfactor.data.store import CachedFrame
 
     future = CachedFrame(pd.DataFrame(), {}, datetime.now(timezone.utc) + timedelta(days=30))
     assert future.age_seconds == float("inf")
@@ -299,7 +300,7 @@ def test_an_entry_stamped_in_the_future_is_not_fresh(tmp_cache):
 
 
 def test_a_cached_row_that_expands_too_far_is_dropped(tmp_cache, monkeypatch):
-    import xlfactor.store as store_mod
+    import xlfactor.data.store as store_mod
 
     store = store_mod.Store(tmp_cache)
     frame = pd.DataFrame({"x": np.zeros(300_000)},

@@ -3,7 +3,7 @@
 The server (``http.server.ThreadingHTTPServer`` on port 0, in a thread) serves the files of
 ``tests/data/kenneth_french/vintage_202510/zip`` and can be told, per path, to answer the
 next requests with faults: an HTTP status, a truncated body, a slow answer, a redirect.
-Waits between retries go through ``xlfactor.sources.http.sleep``, replaced here by a
+Waits between retries go through ``xlfactor.data.http.sleep``, replaced here by a
 recorder, so retry tests take no time.
 """
 
@@ -21,12 +21,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xlfactor.errors import DataFormatError, DataUnavailableError
-from xlfactor.sources import http as http_mod
-from xlfactor.sources.french import FrenchFiles, FrenchLibrary
-from xlfactor.sources.http import fetch_bytes, request_count, reset_request_count
-from xlfactor.sources.reachability import SourceUnreachableError
-from xlfactor.store import Store
+from xlfactor.data import http as http_mod
+from xlfactor.data.french import FrenchFiles, FrenchLibrary
+from xlfactor.data.http import fetch_bytes, request_count, reset_request_count
+from xlfactor.data.reachability import SourceUnreachableError
+from xlfactor.data.store import Store
+from xlfactor.domain.errors import DataFormatError, DataUnavailableError
 
 FF3_DAILY = "/F-F_Research_Data_Factors_daily_CSV.zip"
 FF3_MONTHLY = "/F-F_Research_Data_Factors_CSV.zip"

@@ -20,8 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xlfactor.errors import DataFormatError, DataUnavailableError, UnknownModelError
-from xlfactor.sources.french import (
+from xlfactor.data.french import (
     DATASETS,
     FrenchFile,
     FrenchFiles,
@@ -32,6 +31,7 @@ from xlfactor.sources.french import (
     read_french_path,
     read_french_zip,
 )
+from xlfactor.domain.errors import DataFormatError, DataUnavailableError, UnknownModelError
 
 V2510 = "vintage_202510"
 V2412 = "vintage_202412"

@@ -16,11 +16,11 @@ import pytest
 import statsmodels.api as sm
 
 from xlfactor import api
-from xlfactor.memo import BoundedMemo
-from xlfactor.sources.files import PriceFiles
-from xlfactor.sources.french import FrenchLibrary, read_french_path
-from xlfactor.sources.yahoo import YahooPrices
-from xlfactor.store import Store
+from xlfactor.data.french import FrenchLibrary, read_french_path
+from xlfactor.data.memo import BoundedMemo
+from xlfactor.data.price_files import PriceFiles
+from xlfactor.data.store import Store
+from xlfactor.data.yahoo import YahooPrices
 
 FF3 = "F-F_Research_Data_Factors_daily"
 ARGS = ("AAPL", "FF3", "2020-01-01", "2022-12-31")

@@ -15,7 +15,7 @@ import pytest
 import statsmodels.api as sm
 
 import xlfactor
-from xlfactor.config import Settings
+from xlfactor.data.settings import Settings
 from xlfactor.engine.ols import default_hac_lags, ols
 
 TICKERS = ["AAPL", "MSFT", "JPM", "XOM", "AMZN"]

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from xlfactor import udfs
-from xlfactor.errors import DataUnavailableError
-from xlfactor.sources import http
-from xlfactor.sources.french import FrenchLibrary
-from xlfactor.sources.reachability import REACHABILITY, SourceUnreachableError
-from xlfactor.sources.yahoo import YahooPrices
-from xlfactor.store import Store
+from xlfactor.data import http
+from xlfactor.data.french import FrenchLibrary
+from xlfactor.data.reachability import REACHABILITY, SourceUnreachableError
+from xlfactor.data.store import Store
+from xlfactor.data.yahoo import YahooPrices
+from xlfactor.domain.errors import DataUnavailableError
+from xlfactor.excel import udfs
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -152,7 +152,7 @@ def test_cached_prices_are_served_stale_during_an_outage(tmp_cache, monkeypatch)
 def test_refresh_tries_the_network_again():
     from types import SimpleNamespace
 
-    from xlfactor import refresh
+    from xlfactor.excel import refresh
 
     REACHABILITY.report(SourceUnreachableError("Yahoo Finance (yfinance)", "timed out"))
     book = SimpleNamespace(app=SimpleNamespace(status_bar=False), names=[])

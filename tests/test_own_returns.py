@@ -17,8 +17,8 @@ import pytest
 import statsmodels.api as sm
 
 import xlfactor
-from xlfactor import udfs
-from xlfactor.errors import InvalidInputError
+from xlfactor.domain.errors import InvalidInputError
+from xlfactor.excel import udfs
 
 AUTO = "yahoo_csv/yfinance_autoadjust_CarlosGBerreteaga_2025-10-08"
 TICKERS = ["AAPL", "MSFT"]

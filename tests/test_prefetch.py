@@ -15,8 +15,7 @@ import pytest
 from fake_xlwings import FakeBook, FakeCaller
 from openpyxl import Workbook
 
-from xlfactor import udfs
-from xlfactor.excel import prefetch
+from xlfactor.excel import prefetch, udfs
 from xlfactor.excel.books import FileBook
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "workbook" / "xlfactor_template.xlsm"

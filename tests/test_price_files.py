@@ -18,19 +18,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xlfactor.errors import (
-    DataFormatError,
-    DataUnavailableError,
-    InvalidInputError,
-    UnknownTickerError,
-)
-from xlfactor.sources.files import (
+from xlfactor.data.price_files import (
     AUTO_ADJUSTED,
     CLASSIC,
     MULTI_HEADER,
     PriceFiles,
     detect_layout,
     read_price_file,
+)
+from xlfactor.domain.errors import (
+    DataFormatError,
+    DataUnavailableError,
+    InvalidInputError,
+    UnknownTickerError,
 )
 
 AUTO_DIR = "yfinance_autoadjust_CarlosGBerreteaga_2025-10-08"

@@ -1,4 +1,4 @@
-"""xlfactor.refresh, driven through a small fake of the xlwings object model.
+"""xlfactor.excel.refresh, driven through a small fake of the xlwings object model.
 
 The fake book is built from the committed template's defined names, so the names the
 refresh code reads are the ones the workbook really has. Data come from the offline
@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from matplotlib.figure import Figure
 
-from xlfactor import refresh
-from xlfactor.errors import DataUnavailableError
+from xlfactor.domain.errors import DataUnavailableError
+from xlfactor.excel import refresh
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "workbook" / "xlfactor_template.xlsm"

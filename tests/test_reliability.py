@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 
 from xlfactor import api, status, udfs
-from xlfactor.sources import http as http_mod
-from xlfactor.store import Store
+from xlfactor.data import http as http_mod
+from xlfactor.data.store import Store
 
 FF3 = "/F-F_Research_Data_Factors_daily_CSV.zip"
 

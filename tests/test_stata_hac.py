@@ -19,7 +19,7 @@ from statsmodels.datasets import macrodata
 from statsmodels.regression.tests.results import results_macro_ols_robust as stata
 
 import xlfactor
-from xlfactor import udfs
+from xlfactor.excel import udfs
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Tests of the SQLite frame cache (:mod:`xlfactor.store`).
+"""Tests of the SQLite frame cache (:mod:`xlfactor.data.store`).
 
 Frames used for crash and concurrency checks are deterministic functions of a string
 seed, so any process can rebuild the expected content independently of the cache.
@@ -29,9 +29,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import xlfactor.store as store_module
-from xlfactor.errors import CacheError
-from xlfactor.store import (
+import xlfactor.data.store as store_module
+from xlfactor.data.store import (
     APPLICATION_ID,
     SCHEMA_VERSION,
     CachedFrame,
@@ -39,6 +38,7 @@ from xlfactor.store import (
     Store,
     default_cache_dir,
 )
+from xlfactor.domain.errors import CacheError
 
 HAS_FORK = sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
 

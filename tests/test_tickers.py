@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xlfactor.errors import InvalidInputError, XlFactorError
-from xlfactor.tickers import (
+from xlfactor.domain.errors import InvalidInputError, XlFactorError
+from xlfactor.domain.tickers import (
     MAX_TICKER_LENGTH,
     is_valid_ticker,
     normalize_ticker,

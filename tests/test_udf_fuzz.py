@@ -3,7 +3,7 @@
 Whatever lands in the argument cells, a UDF must answer with a non-empty rectangular
 table of plain cell values, and when it fails, with ONE cell whose text starts with '#'.
 Each function is fuzzed twice: called directly with arbitrary (also jagged, nested) Python
-values, and through :func:`xlfactor.registration.excel_call` with the values COM can
+values, and through :func:`tools.registration.excel_call` with the values COM can
 deliver (scalars, rectangular 2-D arrays, COM error codes, the "missing" marker), converted
 by the real xlwings machinery.
 
@@ -24,13 +24,13 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from tools.registration import EXCEL_ERROR_CODES, MISSING, excel_call
 
 from xlfactor import api, udfs
-from xlfactor.registration import EXCEL_ERROR_CODES, MISSING, excel_call
 
 UDF_NAMES = sorted(
     name for name, obj in vars(udfs).items()
-    if inspect.isfunction(obj) and obj.__module__ == "xlfactor.udfs" and not name.startswith("_")
+    if inspect.isfunction(obj) and obj.__module__ == "xlfactor.excel.udfs" and not name.startswith("_")
 )
 CELL_TYPES = (str, float, int, bool, dt.datetime)
 FUZZ = settings(max_examples=60, deadline=dt.timedelta(seconds=5),
@@ -224,7 +224,7 @@ def test_sample_is_used_and_reachable(offline_sample):
     table = udfs.FACTOR_BETAS("NoDur", "FF3", "1990-01-01", "2016-12-31", "M")
     check_result(table, offline_sample)
     assert table[1][0] == "NODUR" and isinstance(table[1][2], float)
-    from xlfactor.config import Settings
+    from xlfactor.data.settings import Settings
 
     assert Settings.from_env().sample
     assert Path(str(Settings.from_env().cache_dir)).name.startswith("fuzz-cache")

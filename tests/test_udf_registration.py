@@ -1,7 +1,7 @@
 """The Excel registration of xlfactor.udfs, as the real xlwings classic machinery sees it.
 
 Off Windows ``@xw.func`` is a no-op, so these tests go through
-:mod:`xlfactor.registration`, which runs the real ``xlwings.udfs`` decorators and VBA
+:mod:`tools.registration`, which runs the real ``xlwings.udfs`` decorators and VBA
 generator. Expectations come from the Python signatures of the UDFs and from Excel's
 rules, never from the registration code itself.
 """
@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 import xlwings
+from tools import registration
 
+import xlfactor.excel.udfs
 import xlfactor.udfs
-from xlfactor import registration
 
 ROOT = Path(__file__).resolve().parents[1]
 RANGE_ARGS = {"tickers", "y_range", "x_range", "labels"}
@@ -28,15 +29,24 @@ EXCEL_TEXT_LIMIT = 255
 
 
 def _discovered_udfs() -> list[str]:
-    """Every public FACTOR_* function of xlfactor.udfs (independent of registration)."""
+    """Every public function declared in xlfactor.excel.udfs (independent of registration)."""
     return sorted(
-        name for name, obj in vars(xlfactor.udfs).items()
-        if inspect.isfunction(obj) and obj.__module__ == "xlfactor.udfs"
+        name for name, obj in vars(xlfactor.excel.udfs).items()
+        if inspect.isfunction(obj) and obj.__module__ == "xlfactor.excel.udfs"
         and not name.startswith("_")
     )
 
 
 UDF_NAMES = _discovered_udfs()
+
+
+def test_the_excel_module_path_offers_every_declared_function():
+    """Workbooks name ``xlfactor.udfs``; every declaration must be reachable there, as the
+    very same function, and nothing else that looks like a worksheet function."""
+    offered = sorted(n for n in dir(xlfactor.udfs) if n.isupper() and not n.startswith("_"))
+    assert offered == UDF_NAMES
+    for name in UDF_NAMES:
+        assert getattr(xlfactor.udfs, name) is getattr(xlfactor.excel.udfs, name)
 
 
 @pytest.fixture(scope="module")

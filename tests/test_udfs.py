@@ -1,7 +1,7 @@
 """The worksheet functions with Excel-shaped inputs, on real recorded data.
 
 Each UDF is called twice: directly (what pytest sees off Windows: the plain function) and
-through :func:`xlfactor.registration.excel_call`, which converts arguments and result
+through :func:`tools.registration.excel_call`, which converts arguments and result
 with the real xlwings classic machinery as ``call_udf`` does on Windows. Expectations
 come from the raw files read with plain pandas/zipfile here, from statsmodels, and from
 the ``formulas`` package's Excel LINEST.
@@ -21,9 +21,9 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 from oracles import formulas_linest_quirks, linest, linest_natural
+from tools.registration import EXCEL_ERROR_CODES, MISSING, excel_call
 
 from xlfactor import api, udfs
-from xlfactor.registration import EXCEL_ERROR_CODES, MISSING, excel_call
 
 PRICES = Path("yahoo_csv") / "yfinance_autoadjust_CarlosGBerreteaga_2025-10-08"
 FRENCH = Path("kenneth_french") / "vintage_202510" / "zip"

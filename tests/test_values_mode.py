@@ -2,7 +2,7 @@
 
 The reference is the formula path: each ``FACTOR_*`` formula of the template called the way
 Excel calls it, through xlwings' own argument and result conversion
-(:func:`xlfactor.registration.excel_call`). The values copy is read back by openpyxl, the
+(:func:`tools.registration.excel_call`). The values copy is read back by openpyxl, the
 consumer that a scheduled job or a colleague without Python would use, and by LibreOffice.
 """
 
@@ -20,10 +20,10 @@ import openpyxl
 import pytest
 from fake_xlwings import FakeBook
 from openpyxl import Workbook
+from tools import registration
 
-from xlfactor import refresh as refresh_mod
-from xlfactor import registration
-from xlfactor.errors import InvalidInputError
+from xlfactor.domain.errors import InvalidInputError
+from xlfactor.excel import refresh as refresh_mod
 from xlfactor.excel import values
 from xlfactor.excel.books import split_address
 from xlfactor.excel.file_refresh import refresh_file

@@ -1,7 +1,7 @@
 """The VBA that xlwings' *Import Functions* writes for ``xlfactor.udfs`` compiles.
 
 The module is produced by xlwings' own ``import_udfs`` (through
-:mod:`xlfactor.registration`), reduced to Excel's branch of its conditional compilation,
+:mod:`tools.registration`), reduced to Excel's branch of its conditional compilation,
 checked name by name against VBA's reserved identifiers and Excel's reference syntax, and
 compiled by a real Basic compiler: LibreOffice Basic in VBA-support mode. Each wrapper is
 compiled as a module of its own (so a failure names the function) and the whole module
@@ -11,15 +11,13 @@ as Excel imports it.
 from __future__ import annotations
 
 import pytest
-from tools import basic_compile
+from tools import basic_compile, registration
 from vba_names import (
     body_without_attributes,
     name_problems,
     procedures,
     resolve_excel_branch,
 )
-
-from xlfactor import registration
 
 
 @pytest.fixture(scope="module")

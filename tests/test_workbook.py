@@ -22,7 +22,7 @@ from xml.etree import ElementTree as ET
 import pytest
 
 import xlfactor.udfs
-from xlfactor import refresh
+from xlfactor.excel import refresh
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "workbook" / "xlfactor_template.xlsm"
@@ -179,7 +179,7 @@ def udf_bounds() -> dict[str, tuple[int, int]]:
     xlwings' reserved ``caller``, which a formula never passes)."""
     out = {}
     for name, func in vars(xlfactor.udfs).items():
-        if inspect.isfunction(func) and func.__module__ == "xlfactor.udfs" and name.isupper():
+        if inspect.isfunction(func) and func.__module__ == "xlfactor.excel.udfs" and name.isupper():
             params = [p for p in inspect.signature(func).parameters.values()
                       if p.name != "caller"]
             required = sum(p.default is inspect.Parameter.empty for p in params)
@@ -357,8 +357,8 @@ def validations(book: zipfile.ZipFile, sheet: str) -> dict[str, ET.Element]:
 def test_region_and_rebalance_inputs_are_dropdowns_of_the_valid_values(template):
     from openpyxl import load_workbook
 
+    from xlfactor.domain.regions import REGIONS
     from xlfactor.engine.portfolio import REBALANCING
-    from xlfactor.sources.french import REGIONS
 
     names = defined_names(template)
     found = validations(template, "Inputs")

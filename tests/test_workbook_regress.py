@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 from openpyxl.utils import range_boundaries
 from oracles import linest, linest_natural
 
-from xlfactor import udfs
+from xlfactor.excel import udfs
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "workbook" / "xlfactor_template.xlsm"
 

@@ -30,16 +30,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xlfactor.errors import (
+from xlfactor.data import yahoo
+from xlfactor.data.base import PriceData
+from xlfactor.data.reachability import SourceUnreachableError
+from xlfactor.data.yahoo import YahooPrices, to_naive_dates
+from xlfactor.domain.errors import (
     DataFormatError,
     DataUnavailableError,
     InvalidInputError,
     UnknownTickerError,
 )
-from xlfactor.sources import yahoo
-from xlfactor.sources.base import PriceData
-from xlfactor.sources.reachability import SourceUnreachableError
-from xlfactor.sources.yahoo import YahooPrices, to_naive_dates
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*inplace.*:DeprecationWarning")
 
@@ -662,7 +662,7 @@ def test_yfinance_noise_is_silenced_and_state_restored(
 
 def test_importing_sources_does_not_import_yfinance() -> None:
     code = (
-        "import sys, xlfactor.tickers, xlfactor.sources.yahoo, xlfactor.sources.files; "
+        "import sys, xlfactor.domain.tickers, xlfactor.data.yahoo, xlfactor.data.price_files; "
         "sys.exit('yfinance' in sys.modules)"
     )
     project = Path(__file__).resolve().parents[1]
@@ -676,7 +676,7 @@ def test_importing_sources_does_not_import_yfinance() -> None:
 def test_warm_cache_makes_zero_requests_across_instances(
     fake_yahoo: FakeYahoo, tmp_path: Path
 ) -> None:
-    from xlfactor.store import Store
+    from xlfactor.data.store import Store
 
     span = (date(2020, 8, 31), date(2022, 1, 31))
     cold = YahooPrices(store=Store(tmp_path)).get_prices(["AAPL", "MSFT"], *span)
@@ -692,7 +692,7 @@ def test_warm_cache_makes_zero_requests_across_instances(
 
 
 def test_range_outside_the_cache_refetches_the_union(fake_yahoo: FakeYahoo, tmp_path: Path) -> None:
-    from xlfactor.store import Store
+    from xlfactor.data.store import Store
 
     store = Store(tmp_path)
     YahooPrices(store=store).get_prices(["AAPL"], date(2020, 9, 1), date(2020, 10, 1))
@@ -706,7 +706,7 @@ def test_range_outside_the_cache_refetches_the_union(fake_yahoo: FakeYahoo, tmp_
 def test_failed_refresh_serves_stale_prices(fake_yahoo: FakeYahoo, tmp_path: Path) -> None:
     from yfinance.exceptions import YFRateLimitError
 
-    from xlfactor.store import Store
+    from xlfactor.data.store import Store
 
     span = (date(2020, 8, 31), date(2020, 11, 6))
     good = YahooPrices(store=Store(tmp_path)).get_prices(["AAPL"], *span)
@@ -723,7 +723,7 @@ def test_failed_refresh_serves_stale_prices(fake_yahoo: FakeYahoo, tmp_path: Pat
 def test_failed_refresh_without_cache_is_an_error(fake_yahoo: FakeYahoo, tmp_path: Path) -> None:
     from yfinance.exceptions import YFRateLimitError
 
-    from xlfactor.store import Store
+    from xlfactor.data.store import Store
 
     fake_yahoo.failures["MSFT"] = lambda params: YFRateLimitError()
     store = Store(tmp_path)
@@ -733,7 +733,7 @@ def test_failed_refresh_without_cache_is_an_error(fake_yahoo: FakeYahoo, tmp_pat
 
 
 def test_offline_serves_cached_prices(fake_yahoo: FakeYahoo, tmp_path: Path) -> None:
-    from xlfactor.store import Store
+    from xlfactor.data.store import Store
 
     span = (date(2020, 8, 31), date(2020, 11, 6))
     YahooPrices(store=Store(tmp_path)).get_prices(["AAPL"], *span)

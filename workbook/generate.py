@@ -22,7 +22,7 @@ Python environment needs that same xlwings version; re-running this script after
 xlwings upgrade re-embeds the matching VBA. The version is shown on the How to sheet.
 
 The buttons therefore call ``SampleCall`` (Refresh, via ``xlfactor_template.py`` next to
-the workbook, see :mod:`xlfactor.refresh`) and ``ImportPythonUDFs`` (Import functions).
+the workbook, see :mod:`xlfactor.excel.refresh`) and ``ImportPythonUDFs`` (Import functions).
 
 Settings sheet
 --------------
@@ -52,11 +52,11 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from xlfactor import __version__ as XLFACTOR_VERSION
-from xlfactor import refresh as R
 from xlfactor.analysis import COMPARE_MODELS
+from xlfactor.domain.regions import REGIONS
 from xlfactor.engine.portfolio import REBALANCING
-from xlfactor.export import neutralize
-from xlfactor.sources.french import REGIONS
+from xlfactor.excel import refresh as R
+from xlfactor.excel.export import neutralize
 
 HERE = Path(__file__).resolve().parent
 TEMPLATE = HERE / "xlfactor_template.xlsm"
@@ -117,7 +117,7 @@ class RegressData:
 
 def regress_data(asset: str = REGRESS_ASSET, months: int = REGRESS_MONTHS) -> RegressData:
     """The last ``months`` months of the offline sample: ``asset`` minus RF, MKT, SMB, HML."""
-    from xlfactor.sources.sample import load_sample
+    from xlfactor.data.sample import load_sample
 
     frame = load_sample().tail(months)
     # Rounded to the source's own precision so float noise from the subtraction does not
@@ -508,7 +508,7 @@ def inputs_sheet(wb: Workbook, st: Styles, tickers: Sequence[str]) -> None:
     row += 2
     put_text(ws, row, 0, "Refresh", st.section)
     put_text(ws, row, 3, "Written by the Refresh button (macro SampleCall, then "
-             "xlfactor.refresh; see How to).", st.note_indent)
+             "xlfactor.excel.refresh; see How to).", st.note_indent)
     stamps = [
         (R.NAME_LAST_REFRESHED, "Last refreshed", st.stamp, None),
         (R.NAME_RELEASE, "Data release", st.stamp_text, None),

@@ -6,7 +6,7 @@ without its extension, and xlwings puts the workbook's folder on ``sys.path``. S
 file must sit next to the workbook and carry the same name; after renaming the workbook
 to ``my_betas.xlsm``, copy this file to ``my_betas.py``.
 
-All the work happens in :mod:`xlfactor.refresh`; keeping this file a one-line shim means
+All the work happens in :mod:`xlfactor.excel.refresh`; keeping this file a one-line shim means
 copies of it never go stale when xlfactor is upgraded.
 """
 
@@ -15,6 +15,6 @@ from __future__ import annotations
 
 def main() -> None:
     """Refresh the calling workbook (data, recalculation, charts, status cells)."""
-    from xlfactor.refresh import main as refresh_main
+    from xlfactor.excel.refresh import main as refresh_main
 
     refresh_main()

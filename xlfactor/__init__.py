@@ -12,7 +12,7 @@ _LAZY = {
     "fit": "api", "regress": "api", "rolling": "api", "factor_returns": "api",
     "asset_returns": "api", "build_sample": "api", "fit_returns": "own_returns",
     "FactorModel": "engine.model", "FactorResults": "engine.results",
-    "Settings": "config", "resolve_model": "models", "MODELS": "models",
+    "Settings": "data.settings", "resolve_model": "domain.models", "MODELS": "domain.models",
 }
 
 __all__ = [  # noqa: PLE0604 - the lazy names are strings

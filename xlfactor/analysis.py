@@ -11,15 +11,15 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from .api import _build_sample  # shared result: only read here
-from .engine.attribution import attribution_series, attribution_table
-from .engine.grs import GRSResult, grs_test
-from .engine.model import FactorModel
-from .engine.portfolio import check_rebalance, check_weights, portfolio_returns
-from .engine.results import EstimationInfo, FactorResults
-from .errors import InsufficientDataError, UnknownTickerError
-from .models import resolve_model
-from .tickers import one_ticker
+from xlfactor.api import _build_sample  # shared result: only read here
+from xlfactor.domain.errors import InsufficientDataError, UnknownTickerError
+from xlfactor.domain.models import resolve_model
+from xlfactor.domain.tickers import one_ticker
+from xlfactor.engine.attribution import attribution_series, attribution_table
+from xlfactor.engine.grs import GRSResult, grs_test
+from xlfactor.engine.model import FactorModel
+from xlfactor.engine.portfolio import check_rebalance, check_weights, portfolio_returns
+from xlfactor.engine.results import EstimationInfo, FactorResults
 
 COMPARE_MODELS = ("CAPM", "FF3", "CARHART4", "FF5", "FF6")
 
@@ -157,8 +157,8 @@ def compare(ticker: str, models: Sequence[str] = COMPARE_MODELS, start: object =
     Models the factor source cannot serve are left out and listed in
     ``table.attrs["skipped"]``.
     """
-    from .api import load_factors
-    from .errors import DataUnavailableError
+    from xlfactor.api import load_factors
+    from xlfactor.domain.errors import DataUnavailableError
 
     specs, skipped = [], {}
     for spec in (resolve_model(m) for m in models):

@@ -13,86 +13,28 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 
 import numpy as np
 import pandas as pd
 
-from .config import Settings
-from .engine.align import AlignedSample, align, check_frequency, require_overlap
-from .engine.model import FactorModel
-from .engine.results import EstimationInfo, FactorResults
-from .errors import InvalidInputError, UnknownTickerError, XlFactorError
-from .memo import BoundedMemo
-from .models import ModelSpec, resolve_model
-from .sources.base import FactorData, FactorSource, PriceData, PriceSource
-from .tickers import normalize_tickers, one_ticker
+from xlfactor.data.base import FactorData, FactorSource, PriceData, PriceSource
+from xlfactor.data.memo import BoundedMemo
+from xlfactor.data.settings import Settings
+from xlfactor.domain.dates import resolve_period
+from xlfactor.domain.errors import InvalidInputError, UnknownTickerError, XlFactorError
+from xlfactor.domain.frequency import FREQUENCY_WORDS, check_frequency
+from xlfactor.domain.models import ModelSpec, resolve_model
+from xlfactor.domain.tickers import normalize_tickers, one_ticker
+from xlfactor.engine.align import AlignedSample, align, require_overlap
+from xlfactor.engine.model import FactorModel
+from xlfactor.engine.results import EstimationInfo, FactorResults
 
 #: Largest sample (dates x assets) kept in the in-process memos; bigger requests, such as a
 #: whole universe, are recomputed rather than held in memory.
 MEMO_MAX_CELLS = 250_000
 #: Days of prices fetched before ``start`` so the first return in the window can be formed.
 PRICE_BUFFER_DAYS = 10
-EXCEL_EPOCH = pd.Timestamp("1899-12-30")
-
-
-# -- dates ---------------------------------------------------------------------------
-def parse_date(value: object, what: str = "date") -> pd.Timestamp | None:
-    """Accept ISO strings, dates, datetimes, Timestamps and Excel serial numbers.
-
-    ``None`` and blank strings give ``None`` (use the default).
-    """
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, float) and np.isnan(value):
-        return None
-    if isinstance(value, bool):
-        raise InvalidInputError(f"{what} must be a date, got {value!r}")
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        if not 1 <= float(value) < 2958466:  # Excel's valid serial range (to 9999-12-31)
-            raise InvalidInputError(f"{what}: {value!r} is not a valid Excel date")
-        return (EXCEL_EPOCH + pd.Timedelta(days=int(value))).normalize()
-    if isinstance(value, (datetime, date)):
-        stamp = pd.Timestamp(value)
-        return (stamp.tz_localize(None) if stamp.tzinfo else stamp).normalize()
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            stamp = pd.Timestamp(datetime.fromisoformat(text))
-        except ValueError:
-            pass
-        else:  # "2020-01-01T00:00+05:00" means that calendar day, wherever it was written
-            return (stamp.tz_localize(None) if stamp.tzinfo else stamp).normalize()
-        raise InvalidInputError(f"{what}: {text[:40]!r} is not a date (use YYYY-MM-DD)")
-    raise InvalidInputError(f"{what} must be a date, got {type(value).__name__}")
-
-
-def last_complete_trading_day(today: date | None = None) -> pd.Timestamp:
-    """Yesterday, rolled back to a weekday (today's close may not be final yet)."""
-    day = pd.Timestamp(today or date.today()).normalize() - pd.Timedelta(days=1)
-    while day.day_of_week >= 5:
-        day -= pd.Timedelta(days=1)
-    return day
-
-
-def resolve_period(
-    start: object = None, end: object = None, *, today: date | None = None
-) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """Validate ``[start, end]``; defaults: end = last complete trading day, start = end - 3y."""
-    now = pd.Timestamp(today or date.today()).normalize()
-    s = parse_date(start, "start")
-    e = parse_date(end, "end")
-    if s is not None and s > now:
-        raise InvalidInputError(f"start {s:%Y-%m-%d} is in the future")
-    if e is None or e >= now:  # today's close is not final until the market closes
-        e = last_complete_trading_day(today)
-    if s is None:
-        s = e - pd.DateOffset(years=3)
-    if s > e:
-        raise InvalidInputError(f"start {s:%Y-%m-%d} is after end {e:%Y-%m-%d}")
-    if s.year < 1900:
-        raise InvalidInputError(f"start {s:%Y-%m-%d} is before any factor history")
-    return s, e
 
 
 # -- sources ---------------------------------------------------------------------------
@@ -106,32 +48,32 @@ class Sources:
 
 @functools.lru_cache(maxsize=8)
 def _sources_for(settings: Settings) -> Sources:
-    from .sources.sample import SampleFactors, SamplePortfolios
+    from xlfactor.data.sample import SampleFactors, SamplePortfolios
 
     if settings.sample:
         return Sources(SamplePortfolios(), SampleFactors())
     store = None
     if settings.price_dir is None or settings.french_dir is None:
-        from .store import Store, TolerantStore
+        from xlfactor.data.store import Store, TolerantStore
 
         store = TolerantStore(Store(settings.cache_dir))
     if settings.price_dir is not None:
-        from .sources.files import PriceFiles
+        from xlfactor.data.price_files import PriceFiles
 
         prices: PriceSource = PriceFiles(settings.price_dir)
     else:
-        from .sources.yahoo import YahooPrices
+        from xlfactor.data.yahoo import YahooPrices
 
         prices = YahooPrices(
             store=store, ttl_hours=settings.price_ttl_hours, offline=settings.offline,
             net_wait=settings.net_wait, retry_after=settings.retry_after,
         )
     if settings.french_dir is not None:
-        from .sources.french import FrenchFiles
+        from xlfactor.data.french import FrenchFiles
 
         factors: FactorSource = FrenchFiles(settings.french_dir)
     else:
-        from .sources.french import FrenchLibrary
+        from xlfactor.data.french import FrenchLibrary
 
         factors = FrenchLibrary(
             settings.french_url, store=store, ttl_days=settings.factor_ttl_days,
@@ -173,9 +115,9 @@ def load_factors(
     compounded (see :mod:`xlfactor.engine.align`) only where no file is published, or
     when ``factor_frequency="D"`` asks for it; the data's notes say which was done.
     """
-    from .errors import FileMissingError, NotPublishedError
-    from .sources.french import canonical_region
-    from .sources.reachability import SourceUnreachableError
+    from xlfactor.data.reachability import SourceUnreachableError
+    from xlfactor.domain.errors import FileMissingError, NotPublishedError
+    from xlfactor.domain.regions import canonical_region
 
     spec = resolve_model(model)
     freq = check_frequency(freq)
@@ -191,19 +133,19 @@ def load_factors(
         try:
             data = src.get_factors(spec.factors, freq, **kw)
         except (NotPublishedError, FileMissingError) as exc:
-            why = (f"the library publishes no {_FREQ_WORDS[freq]} file for this model"
+            why = (f"the library publishes no {FREQUENCY_WORDS[freq]} file for this model"
                    if isinstance(exc, NotPublishedError)
-                   else f"no {_FREQ_WORDS[freq]} file in the folder of saved files")
+                   else f"no {FREQUENCY_WORDS[freq]} file in the folder of saved files")
         except SourceUnreachableError as exc:
             try:  # offline: the cached daily files still give an answer, said as such
                 daily = src.get_factors(spec.factors, "D", **kw)
             except XlFactorError:
                 raise exc from None
-            note = (f"factors compounded from cached daily data: the {_FREQ_WORDS[freq]} "
+            note = (f"factors compounded from cached daily data: the {FREQUENCY_WORDS[freq]} "
                     f"file could not be had ({exc.reason})")
             return _with_notes(daily, (note,), (note,))
         else:
-            return _with_notes(data, (f"factors: the published {_FREQ_WORDS[freq]} files",))
+            return _with_notes(data, (f"factors: the published {FREQUENCY_WORDS[freq]} files",))
     data = src.get_factors(spec.factors, "D", **kw)
     if freq == "D":
         return data
@@ -228,7 +170,6 @@ def _with_notes(data: FactorData, notes: tuple[str, ...], warnings: tuple[str, .
 _NOTED = BoundedMemo(32)
 
 
-_FREQ_WORDS = {"D": "daily", "W": "weekly", "M": "monthly"}
 
 
 def factor_returns(
@@ -283,7 +224,7 @@ def _build_sample(
     names = normalize_tickers(tickers)
     src = _pick(sources, price_source, factor_source, settings)
     step = progress or (lambda label: None)
-    from .sources.french import canonical_region
+    from xlfactor.domain.regions import canonical_region
 
     place = canonical_region(region)
     step(f"factors ({spec.name}{'' if place == 'US' else ', ' + place})")
@@ -326,7 +267,7 @@ def _align_and_label(names, spec, freq, s, e, pdata: PriceData, fdata: FactorDat
     sample = align(pdata.prices, fdata.returns, fdata.frequency, spec.factors, freq, s, e)
     sample = replace(sample, excess=sample.excess.reindex(columns=names))
     require_overlap(sample, f" for {', '.join(names)}")
-    from .engine.checks import shortened_sample, unadjusted_splits
+    from xlfactor.engine.checks import shortened_sample, unadjusted_splits
 
     warnings = (*pdata.warnings, *fdata.warnings, *sample.warnings,
                 *unadjusted_splits(pdata.prices, s, e),
@@ -339,11 +280,11 @@ def _align_and_label(names, spec, freq, s, e, pdata: PriceData, fdata: FactorDat
         warnings=tuple(dict.fromkeys(warnings)),
     )
     if info.warnings:
-        from .status import note_warnings
+        from xlfactor.status import note_warnings
 
         note_warnings(info.warnings)
     if info.stale:
-        from .status import note_stale
+        from xlfactor.status import note_stale
 
         for data in (pdata, fdata):
             if data.stale:
@@ -358,7 +299,7 @@ def asset_returns(
     """Asset total returns (or excess returns) per period, aligned to the factor calendar.
 
     Tickers without any price data are left out and listed in ``attrs["missing"]``; when
-    none has data, :class:`~xlfactor.errors.UnknownTickerError` is raised.
+    none has data, :class:`~xlfactor.domain.errors.UnknownTickerError` is raised.
     """
     sample, info, missing = _build_sample(tickers, "CAPM", start, end, freq, **kw)
     present = [c for c in sample.excess.columns if c not in missing]
@@ -592,7 +533,7 @@ def rolling(
     Rows are the last date of each window; columns ``alpha`` and the factors (and with
     ``with_std_errors`` their standard errors as ``se_<name>``), plus ``r2`` and ``nobs``.
     """
-    from .engine.rolling import rolling_ols
+    from xlfactor.engine.rolling import rolling_ols
 
     spec = resolve_model(model)
     name = one_ticker(ticker)

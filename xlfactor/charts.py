@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .engine.results import FREQ_NAMES, FactorResults
+from xlfactor.engine.results import FREQ_NAMES, FactorResults
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -132,7 +132,7 @@ def rolling_chart(frame: pd.DataFrame, ticker: str, *, window: int | None,
 
     from matplotlib.ticker import FuncFormatter
 
-    from .engine.results import COV_LABELS, PERIODS_PER_YEAR
+    from xlfactor.engine.results import COV_LABELS, PERIODS_PER_YEAR
 
     info = frame.attrs.get("info")
     freq = getattr(info, "frequency", "D")

@@ -13,7 +13,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from .errors import InvalidInputError, XlFactorError
+from xlfactor.domain.errors import InvalidInputError, XlFactorError
 
 DEMO_PORTFOLIOS = ("NoDur", "BusEq", "Hlth", "Money")
 
@@ -129,7 +129,7 @@ CLI_NET_WAIT = 30.0
 
 
 def _settings(args: argparse.Namespace):
-    from .config import Settings
+    from xlfactor.data.settings import Settings
 
     return Settings.from_env(
         cache_dir=args.cache_dir, offline=args.offline or None,
@@ -160,7 +160,7 @@ class _Progress:
 
 
 def _fit(args, tickers, progress: _Progress):
-    from . import api
+    from xlfactor import api
 
     sources = api.get_sources(_settings(args))
     res = api.fit(tickers, args.model, args.start, args.end, args.freq, args.se, args.lags,
@@ -180,22 +180,22 @@ def _cmd_betas(args) -> int:
     finally:
         progress.close()
     if args.format == "csv":
-        from .export import long_table
+        from xlfactor.excel.export import long_table
 
         long_table(res).to_csv(sys.stdout, index=False)
     else:
         print(res.summary())
     if args.chart:
-        from .charts import exposure_chart
+        from xlfactor.charts import exposure_chart
 
         print(f"\nchart written to {exposure_chart(res, args.chart)}")
     return 0
 
 
 def _cmd_demo(args) -> int:
-    from . import api
-    from .charts import exposure_chart
-    from .config import Settings
+    from xlfactor import api
+    from xlfactor.charts import exposure_chart
+    from xlfactor.data.settings import Settings
 
     sources = api.get_sources(Settings(sample=True))
     res = api.fit(list(DEMO_PORTFOLIOS), "CARHART4", "1990-01-01", "2016-12-31", "M",
@@ -209,7 +209,7 @@ def _cmd_demo(args) -> int:
 
 def _print_or_save(frame, path: Path | None) -> None:
     if path:
-        from .export import safe_csv
+        from xlfactor.excel.export import safe_csv
 
         safe_csv(frame, path)
         print(f"written {len(frame)} rows to {path}")
@@ -219,7 +219,7 @@ def _print_or_save(frame, path: Path | None) -> None:
 
 
 def _cmd_factors(args) -> int:
-    from . import api
+    from xlfactor import api
 
     frame = api.factor_returns(args.model, args.start, args.end, args.freq,
                                sources=api.get_sources(_settings(args)), region=args.region)
@@ -230,7 +230,7 @@ def _cmd_factors(args) -> int:
 
 
 def _cmd_rolling(args) -> int:
-    from . import api
+    from xlfactor import api
 
     frame = api.rolling(args.ticker, args.model, args.window, args.start, args.end, args.freq,
                         args.se, args.lags, sources=api.get_sources(_settings(args)),
@@ -240,14 +240,14 @@ def _cmd_rolling(args) -> int:
 
 
 def _analysis_kw(args) -> dict:
-    from . import api
+    from xlfactor import api
 
     return {"sources": api.get_sources(_settings(args)), "region": args.region}
 
 
 def _header(info) -> str:
     """The labelled description of a result; its data warnings also go to stderr."""
-    from .engine.report import format_pairs
+    from xlfactor.engine.report import format_pairs
 
     for line in getattr(info, "warnings", ()):
         print(f"xlfactor: warning: {line}", file=sys.stderr)
@@ -255,8 +255,8 @@ def _header(info) -> str:
 
 
 def _cmd_portfolio(args) -> int:
-    from . import analysis
-    from .engine.report import format_table
+    from xlfactor import analysis
+    from xlfactor.engine.report import format_table
 
     res = analysis.portfolio(args.tickers, args.weights, args.model, args.start, args.end,
                              args.freq, args.se, args.lags, rebalance=args.rebalance,
@@ -267,15 +267,15 @@ def _cmd_portfolio(args) -> int:
     print()
     print(res.portfolio.summary().split("\n\n", 1)[1])
     if args.chart:
-        from .charts import exposure_chart
+        from xlfactor.charts import exposure_chart
 
         print(f"\nchart written to {exposure_chart(res.portfolio, args.chart)}")
     return 0
 
 
 def _cmd_grs(args) -> int:
-    from . import analysis
-    from .engine.report import format_pairs
+    from xlfactor import analysis
+    from xlfactor.engine.report import format_pairs
 
     test = analysis.grs(args.tickers, args.model, args.start, args.end, args.freq,
                         **_analysis_kw(args))
@@ -288,8 +288,8 @@ def _cmd_grs(args) -> int:
 
 
 def _cmd_attribution(args) -> int:
-    from . import analysis
-    from .engine.report import format_table
+    from xlfactor import analysis
+    from xlfactor.engine.report import format_table
 
     att = analysis.attribution(args.ticker, args.model, args.start, args.end, args.freq,
                                args.se, **_analysis_kw(args))
@@ -297,15 +297,15 @@ def _cmd_attribution(args) -> int:
     print(f"Asset        {att.results.assets[0]}\n")
     print(format_table(att.table, "part (decimal returns)"))
     if args.chart:
-        from .charts import attribution_chart, save_figure
+        from xlfactor.charts import attribution_chart, save_figure
 
         print(f"\nchart written to {save_figure(attribution_chart(att), args.chart)}")
     return 0
 
 
 def _cmd_compare(args) -> int:
-    from . import analysis
-    from .engine.report import format_table
+    from xlfactor import analysis
+    from xlfactor.engine.report import format_table
 
     table = analysis.compare(args.ticker, start=args.start, end=args.end, freq=args.freq,
                              se=args.se, **_analysis_kw(args))
@@ -318,7 +318,7 @@ def _cmd_compare(args) -> int:
 
 
 def _cmd_models(args) -> int:
-    from .models import MODELS
+    from xlfactor.domain.models import MODELS
 
     for spec in MODELS.values():
         print(f"{spec.name:<9} {', '.join(spec.factors):<28} {spec.description}")
@@ -329,7 +329,7 @@ def _cmd_models(args) -> int:
 def _cmd_fit(args) -> int:
     import pandas as pd
 
-    from .own_returns import fit_returns
+    from xlfactor.own_returns import fit_returns
 
     try:
         frame = pd.read_csv(args.file, index_col=0)
@@ -347,7 +347,7 @@ def _cmd_fit(args) -> int:
 
 
 def _cmd_refresh(args) -> int:
-    from .excel.file_refresh import refresh_file
+    from xlfactor.excel.file_refresh import refresh_file
 
     _settings_to_environment(args)  # the cell functions read their settings from there
     report = refresh_file(args.workbook, args.output)
@@ -377,7 +377,7 @@ def _settings_to_environment(args: argparse.Namespace) -> None:
 
 
 def _cmd_info(args) -> int:
-    from .status import status_rows
+    from xlfactor.status import status_rows
 
     rows = status_rows()
     width = max(len(str(k)) for k, _ in rows)

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .engine.results import FactorResults
-from .errors import InvalidInputError
+from xlfactor.domain.errors import InvalidInputError
+from xlfactor.engine.results import FactorResults
 
 #: Median absolute return (decimals) above which returns are taken to be typed in percent:
 #: decimal returns of real assets stay far below (about 0.01 a day, 0.04 a month).
@@ -84,13 +84,13 @@ def fit_returns(
         No dates, unsorted or repeated dates, a frequency that does not match the dates,
         returns that look typed in percent, non-numeric values.
     """
-    from . import api
-    from .engine.align import align, align_returns, require_overlap
-    from .engine.model import FactorModel
-    from .engine.results import EstimationInfo
-    from .models import resolve_model
-    from .sources.base import check_frequency
-    from .sources.french import canonical_region
+    from xlfactor import api
+    from xlfactor.domain.frequency import check_frequency
+    from xlfactor.domain.models import resolve_model
+    from xlfactor.domain.regions import canonical_region
+    from xlfactor.engine.align import align, align_returns, require_overlap
+    from xlfactor.engine.model import FactorModel
+    from xlfactor.engine.results import EstimationInfo
 
     if kind not in ("returns", "prices"):
         raise InvalidInputError(f"kind must be 'returns' or 'prices', not {kind!r}")
@@ -130,7 +130,7 @@ def fit_returns(
         warnings=tuple(dict.fromkeys((*fdata.warnings, *sample.warnings))),
     )
     if info.warnings:
-        from .status import note_warnings
+        from xlfactor.status import note_warnings
 
         note_warnings(info.warnings)
     return FactorModel(sample.excess, sample.factors, min_obs=min_obs,
@@ -144,7 +144,7 @@ _WORDS = {"D": "daily", "W": "weekly", "M": "monthly"}
 def period_returns(prices: pd.DataFrame, freq: str) -> pd.DataFrame:
     """Returns from weekly or monthly closes: each close over the previous period's, only
     between consecutive periods (whatever day of its period a close is dated)."""
-    from .engine.align import periods_of
+    from xlfactor.engine.align import periods_of
 
     periods = periods_of(prices.index, freq)
     if periods.has_duplicates:
@@ -186,7 +186,7 @@ def _as_frame(returns: pd.Series | pd.DataFrame) -> pd.DataFrame:
         at = int(np.flatnonzero(np.diff(index.asi8) < 0)[0])
         raise InvalidInputError(f"dates are not in increasing order: {index[at + 1]:%Y-%m-%d} "
                                 f"follows {index[at]:%Y-%m-%d}")
-    from .api import _matrix
+    from xlfactor.api import _matrix
 
     values = _matrix(returns.to_numpy(), "returns")
     return pd.DataFrame(values, index=index.rename("date"),
@@ -225,12 +225,12 @@ def _refuse_percent(frame: pd.DataFrame, freq: str) -> None:
 def _period(index: pd.DatetimeIndex, freq: str, start: object, end: object
             ) -> tuple[pd.Timestamp, pd.Timestamp]:
     """The sample bounds: given, else the data's own periods (whole periods for W/M)."""
-    from .api import parse_date
+    from xlfactor.domain.dates import parse_date
 
     s = parse_date(start, "start")
     e = parse_date(end, "end")
     if freq != "D":  # whole periods, as the dates' own periods say
-        from .engine.align import periods_of
+        from xlfactor.engine.align import periods_of
 
         periods = periods_of(index[[0, -1]], freq)
     if s is None:

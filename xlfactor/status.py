@@ -52,8 +52,8 @@ def stale_rows() -> list[list[Any]]:
 
 def status_rows() -> list[list[Any]]:
     """Label/value rows describing this installation and its cached data."""
-    from . import __version__
-    from .config import Settings
+    from xlfactor import __version__
+    from xlfactor.data.settings import Settings
 
     settings = Settings.from_env()
     rows: list[list[Any]] = [["Version", __version__]]
@@ -73,7 +73,7 @@ def outage_rows() -> list[list[Any]]:
     """Sources this process currently treats as unreachable, and until when."""
     import time
 
-    from .sources.reachability import REACHABILITY
+    from xlfactor.data.reachability import REACHABILITY
 
     now = time.monotonic()
     return [[f"Unreachable: {o.source}",
@@ -82,7 +82,7 @@ def outage_rows() -> list[list[Any]]:
 
 
 def cache_rows(settings) -> list[list[Any]]:
-    from .store import Store
+    from xlfactor.data.store import Store
 
     store = Store(settings.cache_dir)
     try:

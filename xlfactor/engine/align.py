@@ -32,8 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..errors import InsufficientDataError, InvalidInputError
-from ..sources.base import check_frequency
+from xlfactor.domain.errors import InsufficientDataError, InvalidInputError
+from xlfactor.domain.frequency import check_frequency
 
 _RULES = {"W": "W-FRI", "M": "ME"}
 #: A run of more missing prices than this (trading days) is reported as a gap.

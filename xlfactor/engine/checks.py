@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .align import AlignedSample
+from xlfactor.engine.align import AlignedSample
 
 #: One-day price ratios that an unadjusted split produces: new/old price for an n:1 split
 #: is 1/n; for a 1:n reverse split it is n; 3:2 gives 2/3.

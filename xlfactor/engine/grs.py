@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from ..errors import InsufficientDataError
-from .ols import ols
+from xlfactor.domain.errors import InsufficientDataError
+from xlfactor.engine.ols import ols
 
 
 @dataclass(frozen=True)

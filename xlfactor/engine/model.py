@@ -13,9 +13,9 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from ..errors import InsufficientDataError, InvalidInputError, XlFactorError
-from .ols import OLSArrays, canonical_cov_type, ols
-from .results import EstimationInfo, FactorResults
+from xlfactor.domain.errors import InsufficientDataError, InvalidInputError, XlFactorError
+from xlfactor.engine.ols import OLSArrays, canonical_cov_type, ols
+from xlfactor.engine.results import EstimationInfo, FactorResults
 
 
 def _as_frame(data: pd.DataFrame | pd.Series, what: str) -> pd.DataFrame:

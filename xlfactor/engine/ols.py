@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from ..errors import CollinearityError, InsufficientDataError, InvalidInputError
+from xlfactor.domain.errors import CollinearityError, InsufficientDataError, InvalidInputError
 
 COV_TYPES = ("classical", "HC0", "HC1", "HC2", "HC3", "HAC")
 

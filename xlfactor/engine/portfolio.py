@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..errors import InvalidInputError
+from xlfactor.domain.errors import InvalidInputError
 
 REBALANCING = ("daily", "buy_and_hold")
 

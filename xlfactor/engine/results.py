@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from ..errors import XlFactorError
+from xlfactor.domain.errors import XlFactorError
 
 PERIODS_PER_YEAR = {"D": 252, "W": 52, "M": 12}
 FREQ_NAMES = {"D": "daily", "W": "weekly", "M": "monthly"}
@@ -210,7 +210,7 @@ class FactorResults:
             return self.alpha * n
         if method in ("geometric", "compound", "compounded"):
             return (1.0 + self.alpha) ** n - 1.0
-        from ..errors import InvalidInputError
+        from xlfactor.domain.errors import InvalidInputError
 
         raise InvalidInputError(f"annualize must be 'arithmetic' or 'geometric', got {method!r}")
 
@@ -268,7 +268,7 @@ class FactorResults:
 
     def summary(self) -> str:
         """A plain-text report: what was estimated, then one block per asset."""
-        from .report import format_summary
+        from xlfactor.engine.report import format_summary
 
         return format_summary(self)
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InsufficientDataError, InvalidInputError
-from .ols import canonical_cov_type, ols
+from xlfactor.domain.errors import InsufficientDataError, InvalidInputError
+from xlfactor.engine.ols import canonical_cov_type, ols
 
 
 def window_sums(Z: np.ndarray, window: int) -> np.ndarray:

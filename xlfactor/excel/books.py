@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from .formula import column_letters, column_number
+from xlfactor.excel.formula import column_letters, column_number
 
 
 @dataclass(frozen=True)
@@ -123,10 +123,10 @@ class FileBook:
             return None  # a result not computed (yet): blank, as before a first refresh
         if isinstance(value, str) and value.startswith("=") and self.evaluator is not None:
             if key in self._busy:
-                from .evaluate import ExcelError
+                from xlfactor.excel.evaluate import ExcelError
 
                 return ExcelError("#REF!")  # a circular reference between cells
-            from .formula import parse
+            from xlfactor.excel.formula import parse
 
             self._busy.add(key)
             try:

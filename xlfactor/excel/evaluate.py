@@ -18,7 +18,7 @@ from decimal import ROUND_HALF_UP, Context, Decimal
 from types import MappingProxyType
 from typing import Any, Protocol
 
-from .formula import (
+from xlfactor.excel.formula import (
     ArrayConst,
     Binary,
     Call,

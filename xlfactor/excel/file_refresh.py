@@ -1,6 +1,6 @@
 """``xlfactor refresh BOOK.xlsm``: a values copy of a workbook, without Excel.
 
-The Refresh button's own steps (:func:`xlfactor.refresh.refresh`: read the inputs, fetch,
+The Refresh button's own steps (:func:`xlfactor.excel.refresh.refresh`: read the inputs, fetch,
 compute, draw the charts, stamp the time and data release) run against the file through
 :class:`FileBookModel`, a small stand-in for the slice of the xlwings object model those
 steps use; computing is values mode (:func:`xlfactor.excel.values.compute`). A workbook
@@ -21,8 +21,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from .books import FileBook, split_address
-from .values import (
+from xlfactor.excel.books import FileBook, split_address
+from xlfactor.excel.values import (
     Computed,
     Report,
     area,
@@ -60,7 +60,7 @@ def refresh_file(path: str | Path, output: str | Path | None = None) -> Report:
     InvalidInputError
         A missing or unreadable workbook, or an output that would replace it.
     """
-    from ..errors import InvalidInputError
+    from xlfactor.domain.errors import InvalidInputError
 
     source = Path(path)
     if not source.is_file():
@@ -77,7 +77,7 @@ def refresh_file(path: str | Path, output: str | Path | None = None) -> Report:
     report = Report(output=target)
     model = FileBookModel(book, report)
     if model.is_template():
-        from .. import refresh
+        from xlfactor.excel import refresh
 
         outcome = refresh.refresh(model, values=model.compute_and_write)
         report.warnings.append(outcome.message)
@@ -150,11 +150,11 @@ def write_table(ws: Any, done: Computed) -> Computed:
 # -- the object model refresh.refresh uses, over a file ------------------------------------
 class FileBookModel:
     """``book.names[...]``, ``.refers_to_range.value``, ``.sheet.pictures.add``, ``book.app``
-    over a :class:`FileBook`, as :mod:`xlfactor.refresh` reads and writes them."""
+    over a :class:`FileBook`, as :mod:`xlfactor.excel.refresh` reads and writes them."""
 
     def __init__(self, book: FileBook, report: Report) -> None:
-        from .evaluate import Evaluator
-        from .values import worksheet_functions
+        from xlfactor.excel.evaluate import Evaluator
+        from xlfactor.excel.values import worksheet_functions
 
         book.attach(Evaluator(book, worksheet_functions()))  # inputs may be formulas
         self.file = book
@@ -163,14 +163,14 @@ class FileBookModel:
         self.names = _Names(self)
 
     def is_template(self) -> bool:
-        from ..refresh import NAME_TICKERS
+        from xlfactor.excel.refresh import NAME_TICKERS
 
         return self.file.defined_name(NAME_TICKERS, self.file.workbook.sheetnames[0]) is not None
 
     def compute_and_write(self, _book: Any = None) -> list[str]:
         """Values mode for the file: compute every formula, write each table."""
-        from ..errors import XlFactorError
-        from . import prefetch
+        from xlfactor.domain.errors import XlFactorError
+        from xlfactor.excel import prefetch
 
         try:
             prefetch.fetch(prefetch.plan(self.file))
@@ -209,7 +209,7 @@ class _Name:
 
     @property
     def refers_to_range(self) -> _Range:
-        from .formula import Ref, parse
+        from xlfactor.excel.formula import Ref, parse
 
         text = self.model.file.workbook.defined_names[self.name].attr_text
         node = parse(text)

@@ -9,7 +9,7 @@ together with the factor files they need. Every later cell finds its data in the
 
 A prefetch is an optimisation only: anything it cannot read is skipped, and any failure
 leaves the cells to fetch for themselves (an unreachable source is remembered, so they
-fail fast; see :mod:`xlfactor.sources.reachability`).
+fail fast; see :mod:`xlfactor.data.reachability`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .books import BookView, LiveBook
+from xlfactor.excel.books import BookView, LiveBook
 
 #: A workbook is scanned again after this many seconds, or at once when a cell names a
 #: ticker the last scan did not see.
@@ -55,7 +55,7 @@ class Plan:
 
 def parameters(function_name: str) -> list[str]:
     """Argument names of a worksheet function, as declared in :mod:`xlfactor.udfs`."""
-    from .. import udfs
+    from xlfactor.excel import udfs
 
     func = getattr(udfs, function_name, None)
     if func is None or not function_name.startswith("FACTOR_"):
@@ -71,8 +71,8 @@ def plan(book: BookView, cells: Any = None) -> Plan:
     frequency, region), each on its own and read by the same helpers as the cells, so an
     argument the evaluator cannot read costs only itself.
     """
-    from .evaluate import Evaluator
-    from .formula import calls, parse
+    from xlfactor.excel.evaluate import Evaluator
+    from xlfactor.excel.formula import calls, parse
 
     evaluator = Evaluator(book)
     if hasattr(book, "attach"):
@@ -117,7 +117,7 @@ class _Reader:
         self.problems: list[str] = []
 
     def _value(self, name: str) -> Any:
-        from .values import udf_arguments
+        from xlfactor.excel.values import udf_arguments
 
         i = self.positions.get(name)
         if i is None or i >= len(self.call.args):
@@ -131,8 +131,8 @@ class _Reader:
             return None
 
     def tickers(self) -> list[str]:
-        from ..cells import split_ticker_argument
-        from ..errors import XlFactorError
+        from xlfactor.domain.errors import XlFactorError
+        from xlfactor.excel.cells import split_ticker_argument
 
         name = "tickers" if "tickers" in self.positions else "ticker"
         try:
@@ -142,9 +142,9 @@ class _Reader:
             return []
 
     def period(self) -> tuple[Any, Any] | None:
-        from .. import sheet
-        from ..api import resolve_period
-        from ..errors import XlFactorError
+        from xlfactor.domain.dates import resolve_period
+        from xlfactor.domain.errors import XlFactorError
+        from xlfactor.excel import sheet
 
         try:
             return resolve_period(sheet.date_arg(self._value("start_date"), "start"),
@@ -154,8 +154,8 @@ class _Reader:
             return None
 
     def text(self, name: str) -> str | None:
-        from .. import sheet
-        from ..errors import XlFactorError
+        from xlfactor.domain.errors import XlFactorError
+        from xlfactor.excel import sheet
 
         try:
             return sheet.text_arg(self._value(name), name)
@@ -165,8 +165,8 @@ class _Reader:
 
 def fetch(plan_: Plan) -> None:
     """Download what ``plan_`` lists: all tickers in one call, then each factor dataset."""
-    from .. import api
-    from ..errors import XlFactorError
+    from xlfactor import api
+    from xlfactor.domain.errors import XlFactorError
 
     if not plan_.tickers:
         return
@@ -194,7 +194,7 @@ def prefetch_workbook(caller: Any, tickers_arg: Any = None) -> bool:
         Whether a scan was made.
     """
     try:
-        from ..cells import split_ticker_argument
+        from xlfactor.excel.cells import split_ticker_argument
 
         book = LiveBook(caller.sheet.book, skip_sheets=frozenset({"xlfactor_formulas"}))
         key = book.key

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .books import FileBook, FormulaCell, LiveBook, cell_address, split_address
+from xlfactor.excel.books import FileBook, FormulaCell, LiveBook, cell_address, split_address
 
 #: The hidden sheet where values mode keeps the formulas it replaced by their values.
 FORMULA_SHEET = "xlfactor_formulas"
@@ -81,10 +81,10 @@ def udf_arguments(function_name: str, values: Iterable[Any]) -> list[Any]:
     InvalidInputError
         More arguments than the function declares.
     """
-    from .. import udfs
-    from ..errors import InvalidInputError
-    from .evaluate import ExcelError
-    from .prefetch import parameters
+    from xlfactor.domain.errors import InvalidInputError
+    from xlfactor.excel import udfs
+    from xlfactor.excel.evaluate import ExcelError
+    from xlfactor.excel.prefetch import parameters
 
     names = parameters(function_name)
     values = list(values)
@@ -123,7 +123,7 @@ def xlwings_shape(value: Any) -> Any:
 
 def worksheet_functions() -> dict[str, Callable[..., Any]]:
     """``FACTOR_*`` name -> a callable taking evaluated formula arguments."""
-    from .. import udfs
+    from xlfactor.excel import udfs
 
     def bind(name: str) -> Callable[..., Any]:
         func = getattr(udfs, name)
@@ -140,9 +140,9 @@ def compute(book: FileBook | LiveBook, cells: Iterable[FormulaCell] | None = Non
     arguments a function refuses, becomes a one-cell table saying why, as the cell
     function's own error would.
     """
-    from ..sheet import error_cell
-    from .evaluate import Evaluator, ExcelError
-    from .formula import parse
+    from xlfactor.excel.evaluate import Evaluator, ExcelError
+    from xlfactor.excel.formula import parse
+    from xlfactor.excel.sheet import error_cell
 
     evaluator = Evaluator(book, worksheet_functions())
     if isinstance(book, FileBook):
@@ -182,7 +182,7 @@ def _table(value: Any) -> list[list[Any]]:
 def prefetch_for(book: FileBook | LiveBook, cells: Iterable[FormulaCell], report: Report
                  ) -> None:
     """One download for everything ``cells`` name; a failure is a warning, no more."""
-    from . import prefetch
+    from xlfactor.excel import prefetch
 
     try:
         prefetch.fetch(prefetch.plan(book, cells))
@@ -265,7 +265,7 @@ def _old_shape(cell: FormulaCell) -> list[list[Any]]:
 
 
 def _write_live(book: Any, done: Computed) -> Computed:
-    from ..export import neutralize
+    from xlfactor.excel.export import neutralize
 
     sheet = book.sheets[done.cell.sheet]
     target = area(done.cell, done.shape)
@@ -281,7 +281,7 @@ def _write_live(book: Any, done: Computed) -> Computed:
 
 def _kept_formulas(book: Any) -> dict[tuple[str, str], tuple[FormulaCell, tuple[int, int]]]:
     """Anchor -> (its formula, the size of the table last written), from the hidden sheet."""
-    from .formula import Ref, parse
+    from xlfactor.excel.formula import Ref, parse
 
     if FORMULA_SHEET not in [s.name for s in book.sheets]:
         return {}

@@ -5,7 +5,7 @@ machines: free-text header lines, a table whose header row starts with a comma
 (``,Mkt-RF,SMB,HML,RF``), and in monthly files a second, annual table after a blank line
 and a title, then a copyright line. Values are percent per period; ``-99.99`` and
 ``-999`` mean missing. :func:`parse_french_csv` turns such a file into decimal returns
-with canonical column names (:data:`xlfactor.models.FACTOR_ALIASES`), locating the header
+with canonical column names (:data:`xlfactor.domain.models.FACTOR_ALIASES`), locating the header
 rows rather than assuming fixed line numbers.
 """
 
@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import DataFormatError, DataUnavailableError
-from ..models import FACTOR_ALIASES
+from xlfactor.domain.errors import DataFormatError, DataUnavailableError
+from xlfactor.domain.models import FACTOR_ALIASES
 
 #: Missing-value codes documented by the library, in the file's raw (percent) units.
 MISSING_CODES: tuple[float, ...] = (-99.99, -999.0)

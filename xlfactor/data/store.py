@@ -12,7 +12,7 @@ them may be killed at any moment, so the store is built around three guarantees:
   cache file can at worst be rejected.
 * **Locks never reach the user.** SQLite's busy timeout is backed by an application-level
   retry with jittered backoff; only after that is exhausted does a
-  :class:`~xlfactor.errors.CacheError` surface.
+  :class:`~xlfactor.domain.errors.CacheError` surface.
 
 Payload layout (before zlib compression)::
 
@@ -48,7 +48,7 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
-from .errors import CacheError
+from xlfactor.domain.errors import CacheError
 
 __all__ = [
     "APPLICATION_ID",
@@ -456,7 +456,7 @@ class Store:
     -----
     Each thread uses its own connection, and a process created by ``fork()`` opens its
     own instead of reusing the parent's. All SQLite failures surface as
-    :class:`~xlfactor.errors.CacheError`; damaged data surfaces as a
+    :class:`~xlfactor.domain.errors.CacheError`; damaged data surfaces as a
     :class:`CacheWarning` and is dropped.
     """
 

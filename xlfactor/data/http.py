@@ -5,7 +5,7 @@ dependency. Downloads are HTTPS-only; plain ``http://`` is accepted for loopback
 alone, which is what the offline test servers use. Transient faults (timeouts, dropped
 connections, truncated bodies, HTTP 429/500/502/503/504) are retried a bounded number of
 times with exponential backoff; anything else fails at once. Every failure surfaces as
-:class:`~xlfactor.errors.DataUnavailableError` naming the source and a short cause.
+:class:`~xlfactor.domain.errors.DataUnavailableError` naming the source and a short cause.
 
 Every HTTP request made here, redirects included, increments a process-wide counter
 (:func:`request_count`), which benchmarks and tests read.
@@ -27,8 +27,8 @@ from email.message import Message
 from typing import IO
 from urllib.parse import urlsplit
 
-from ..errors import DataUnavailableError
-from .reachability import SourceUnreachableError
+from xlfactor.data.reachability import SourceUnreachableError
+from xlfactor.domain.errors import DataUnavailableError
 
 LOOPBACK_HOSTS: frozenset[str] = frozenset({"127.0.0.1", "localhost", "::1"})
 

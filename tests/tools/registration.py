@@ -37,6 +37,7 @@ import datetime as dt
 import functools
 import importlib
 import importlib.util
+import inspect
 import io
 import math
 import os
@@ -127,7 +128,7 @@ def _stub_modules() -> dict[str, types.ModuleType]:
     Classes are real classes where xlwings uses them in ``isinstance`` checks or ``except``
     clauses; everything else is a permissive placeholder.
     """
-    mods = {name: _StubModule(name, "xlfactor.registration stand-in") for name in WINDOWS_MODULES}
+    mods = {name: _StubModule(name, "tools.registration stand-in") for name in WINDOWS_MODULES}
     for mod in mods.values():
         mod.__file__ = f"<stand-in {mod.__name__}>"
     pywintypes = mods["pywintypes"]
@@ -244,12 +245,35 @@ class Registration:
 _CALLER = object()  # marks the position of the reserved "caller" argument
 
 
+_PRIVATE_PREFIX = "_xlfactor_registration_"
+
+
 def _private_name(module_name: str) -> str:
-    return "_xlfactor_registration_" + module_name.replace(".", "_")
+    return _PRIVATE_PREFIX + module_name.replace(".", "_")
 
 
 def _load_fresh(module_name: str) -> types.ModuleType:
-    """Execute ``module_name``'s source file as a new module (the imported one is untouched)."""
+    """Execute ``module_name``'s source file as a new module (the imported one is untouched).
+
+    A module that re-exports functions declared in another module of its package (as
+    ``xlfactor.udfs`` re-exports ``xlfactor.excel.udfs``) gets fresh copies of those too,
+    declared under the real xlwings decorators, as an import inside Excel would give.
+    """
+    module = _exec_fresh(module_name)
+    package = module_name.split(".")[0]
+    sources = {value.__module__ for value in vars(module).values()
+               if inspect.isfunction(value) and value.__module__ != module_name
+               and value.__module__.split(".")[0] == package}
+    for source in sorted(sources):
+        declared = _exec_fresh(source)
+        for name, value in list(vars(module).items()):
+            if inspect.isfunction(value) and value.__module__ == source:
+                setattr(module, name, getattr(declared, name))
+    return module
+
+
+def _exec_fresh(module_name: str) -> types.ModuleType:
+    """Execute one module's source file as a new, privately named module."""
     spec = importlib.util.find_spec(module_name)
     if spec is None or spec.origin is None:
         raise ImportError(f"cannot find the UDF module {module_name!r}")
@@ -330,7 +354,7 @@ def classic_xlwings(module_name: str = "xlfactor.udfs") -> Iterator[Registration
             for name in list(sys.modules):
                 if name not in saved_modules and (
                         name in stubbed or name.startswith("xlwings.")
-                        or name == _private_name(module_name)):
+                        or name.startswith(_PRIVATE_PREFIX)):
                     # These saw the stubs; a later genuine import must not get them.
                     del sys.modules[name]
             for name, mod in saved_modules.items():

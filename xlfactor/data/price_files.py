@@ -32,10 +32,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from xlfactor.errors import DataFormatError, DataUnavailableError, UnknownTickerError
-from xlfactor.sources.base import PriceData, PriceSource
-from xlfactor.sources.yahoo import inclusive_range
-from xlfactor.tickers import is_valid_ticker, normalize_ticker, normalize_tickers
+from xlfactor.data.base import PriceData, PriceSource
+from xlfactor.domain.dates import inclusive_range
+from xlfactor.domain.errors import DataFormatError, DataUnavailableError, UnknownTickerError
+from xlfactor.domain.tickers import is_valid_ticker, normalize_ticker, normalize_tickers
 
 SOURCE_NAME = "Yahoo-format CSV files"
 
@@ -92,7 +92,7 @@ class PriceFiles(PriceSource):
         ----------
         tickers : sequence of str or str
             Symbols (or one separated string), normalised with
-            :func:`xlfactor.tickers.normalize_tickers`.
+            :func:`xlfactor.domain.tickers.normalize_tickers`.
         start, end : datetime.date
             First and last calendar day wanted, both inclusive.
 

@@ -6,7 +6,7 @@ Conventions shared by all sources
   trading days; monthly rows are labelled with the **last calendar day** of the month;
   weekly rows with the last calendar day of the week (Friday).
 * Factor returns are **decimals per period** (0.0123 = 1.23 % per day/week/month), with
-  canonical column names from :mod:`xlfactor.models` plus ``RF``.
+  canonical column names from :mod:`xlfactor.domain.models` plus ``RF``.
 * Prices are total-return prices: closes adjusted for splits **and** dividends, so
   ``P[t] / P[t-1] - 1`` is the total simple return.
 """
@@ -19,21 +19,6 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import pandas as pd
-
-from ..errors import InvalidInputError
-
-FREQUENCIES = ("D", "W", "M")
-
-
-def check_frequency(freq: str | None) -> str:
-    """Normalise ``"d"``, ``"daily"``, ``"W"``, ``"monthly"``... to ``D``/``W``/``M``."""
-    key = "D" if freq is None or str(freq).strip() == "" else str(freq).strip().upper()
-    key = {"DAILY": "D", "WEEKLY": "W", "MONTHLY": "M", "1D": "D", "1WK": "W", "1MO": "M"}.get(
-        key, key
-    )
-    if key not in FREQUENCIES:
-        raise InvalidInputError(f"unknown frequency {str(freq).strip()!r}; use D, W or M")
-    return key
 
 
 @dataclass(frozen=True)
@@ -103,6 +88,6 @@ class FactorSource(ABC):
         The full available history is returned; callers cut the date range. ``region``
         names a French-library region (``"US"``, ``"Europe"``...); a source without
         regional data raises for anything but ``"US"``.
-        Raise :class:`~xlfactor.errors.DataUnavailableError` when the source cannot
+        Raise :class:`~xlfactor.domain.errors.DataUnavailableError` when the source cannot
         provide the frequency or a factor.
         """

@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from xlfactor.errors import InvalidInputError
+from xlfactor.domain.errors import InvalidInputError
 
 MAX_TICKER_LENGTH = 20
 

@@ -31,15 +31,16 @@ from typing import Any
 
 import pandas as pd
 
-from xlfactor.errors import (
+from xlfactor.data.base import PriceData, PriceSource
+from xlfactor.data.reachability import REACHABILITY, SourceUnreachableError
+from xlfactor.domain.dates import inclusive_range
+from xlfactor.domain.errors import (
     DataFormatError,
     DataUnavailableError,
     InvalidInputError,
     UnknownTickerError,
 )
-from xlfactor.sources.base import PriceData, PriceSource
-from xlfactor.sources.reachability import REACHABILITY, SourceUnreachableError
-from xlfactor.tickers import normalize_tickers
+from xlfactor.domain.tickers import normalize_tickers
 
 SOURCE_NAME = "Yahoo Finance (yfinance)"
 #: Distinct (tickers, range) answers kept in memory per source.
@@ -107,7 +108,7 @@ class YahooPrices(PriceSource):
         Never contact Yahoo; only cached prices can be returned.
     net_wait : float, default 4.0
         Seconds without any answer from Yahoo after which the download is abandoned and
-        Yahoo counts as unreachable (see :mod:`xlfactor.sources.reachability`).
+        Yahoo counts as unreachable (see :mod:`xlfactor.data.reachability`).
     retry_after : float, optional
         Seconds during which Yahoo is not asked again after that (default: the
         process-wide setting).
@@ -139,7 +140,7 @@ class YahooPrices(PriceSource):
         ----------
         tickers : sequence of str or str
             Yahoo symbols (or one separated string); normalised and validated with
-            :func:`xlfactor.tickers.normalize_tickers` before any request.
+            :func:`xlfactor.domain.tickers.normalize_tickers` before any request.
         start, end : datetime.date
             First and last calendar day wanted, both inclusive, in each exchange's
             local calendar.
@@ -319,45 +320,6 @@ def _stale_note(exc: Exception, copies: list[CachedPrices]) -> str:
     oldest = min(c.fetched_at for c in copies)
     return (f"STALE: Yahoo Finance refresh failed ({exc}); serving cached prices "
             f"fetched {oldest:%Y-%m-%d %H:%M} UTC")
-
-
-def inclusive_range(start: date, end: date) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """Validate an inclusive ``[start, end]`` date range.
-
-    Parameters
-    ----------
-    start, end : datetime.date, datetime or str
-        Calendar days; a time of day is dropped.
-
-    Returns
-    -------
-    tuple of pandas.Timestamp
-        Tz-naive midnights ``(start, end)``.
-
-    Raises
-    ------
-    InvalidInputError
-        When a date is missing or unparseable, or ``start`` is after ``end``.
-    """
-    first, last = _midnight(start, "start"), _midnight(end, "end")
-    if first > last:
-        raise InvalidInputError(f"start {first.date()} is after end {last.date()}")
-    return first, last
-
-
-def _midnight(value: object, label: str) -> pd.Timestamp:
-    """``value`` as a tz-naive midnight, keeping its own calendar day."""
-    if value is None:
-        raise InvalidInputError(f"{label} date is required")
-    try:
-        stamp = pd.Timestamp(value)
-    except (TypeError, ValueError, OverflowError) as exc:
-        raise InvalidInputError(f"invalid {label} date {str(value)[:40]!r}") from exc
-    if pd.isna(stamp):
-        raise InvalidInputError(f"{label} date is required")
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_localize(None)
-    return stamp.normalize()
 
 
 def _download(

@@ -6,7 +6,7 @@ xlwings' standalone quickstart; no VBA of our own is involved::
     button "Refresh"  ->  macro SampleCall (module Module1)
       ->  RunPython "import xlfactor_template; xlfactor_template.main()"
           (SampleCall builds the module name from the workbook's file name)
-      ->  workbook/xlfactor_template.py: main()  ->  xlfactor.refresh.main()
+      ->  workbook/xlfactor_template.py: main()  ->  xlfactor.excel.refresh.main()
 
 :func:`refresh` reads the inputs from the workbook's defined names, lets
 :mod:`xlfactor.api` download whatever the cache lacks, makes Excel recompute every
@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from .engine.results import EstimationInfo, FactorResults
+    from xlfactor.engine.results import EstimationInfo, FactorResults
 
 # -- the workbook's defined names (workbook/generate.py creates exactly these) -------------
 NAME_TICKERS = "Tickers"
@@ -178,7 +178,7 @@ def main() -> None:
             pass
         return
     if mode == "values":
-        from .excel.values import refresh_live
+        from xlfactor.excel.values import refresh_live
 
         refresh(book, values=lambda b: refresh_live(b).errors)
     else:
@@ -190,14 +190,14 @@ def results_mode(book: BookLike, platform: str | None = None) -> str:
     blank), where ``auto`` means values on a Mac (no classic worksheet functions there)."""
     import sys
 
-    from . import sheet
+    from xlfactor.excel import sheet
 
     value = None
     if NAME_RESULTS in _present(book):
         value = sheet.text_arg(book.names[NAME_RESULTS].refers_to_range.value, "results")
     mode = (value or "auto").strip().lower()
     if mode not in RESULTS_MODES:
-        from .errors import InvalidInputError
+        from xlfactor.domain.errors import InvalidInputError
 
         raise InvalidInputError(f"Results must be auto, formulas or values, not {value!r}")
     if mode == "auto":
@@ -220,8 +220,8 @@ def refresh(book: BookLike, *, clock: Callable[[], datetime] = datetime.now,
         formulas and write their tables; returns one line per formula that ended in an
         error message (see :mod:`xlfactor.excel.values`).
     """
-    from .excel.prefetch import forget
-    from .sources.reachability import clear as clear_outages
+    from xlfactor.data.reachability import clear as clear_outages
+    from xlfactor.excel.prefetch import forget
 
     clear_outages()  # pressing Refresh means: try the network again now
     forget()  # and let the next cold cell batch its workbook's tickers again
@@ -272,9 +272,9 @@ def read_inputs(book: BookLike) -> SheetInputs:
     portfolio uses them, and :func:`portfolio_warnings` reports their problems without
     stopping the refresh.
     """
-    from . import sheet
-    from .sources.french import canonical_region
-    from .tickers import normalize_tickers
+    from xlfactor.domain.regions import canonical_region
+    from xlfactor.domain.tickers import normalize_tickers
+    from xlfactor.excel import sheet
 
     present = _present(book)
 
@@ -302,7 +302,7 @@ def read_inputs(book: BookLike) -> SheetInputs:
 
 
 def _fit(inputs: SheetInputs, progress: Callable[[str], None]) -> FactorResults:
-    from . import api
+    from xlfactor import api
 
     # The same request as the Betas sheet's formulas: it fills the on-disk cache that the
     # worksheet functions (running in xlwings' UDF process) read on recalculation.
@@ -314,9 +314,9 @@ def prefetch_comparison(inputs: SheetInputs, progress: Callable[[str], None]) ->
     """Load the factor files of every model FACTOR_COMPARE fits, so Excel's recalculation
     does not download them. A file the source lacks is not an error here: FACTOR_COMPARE
     lists that model as not fitted."""
-    from . import api
-    from .analysis import COMPARE_MODELS
-    from .errors import XlFactorError
+    from xlfactor import api
+    from xlfactor.analysis import COMPARE_MODELS
+    from xlfactor.domain.errors import XlFactorError
 
     progress("factors for the model comparison")
     for model in COMPARE_MODELS:
@@ -332,9 +332,9 @@ def portfolio_warnings(inputs: SheetInputs) -> list[str]:
     Weights pair with the tickers in order, blank cells dropped from both; a workbook
     without a Weights range has nothing to check.
     """
-    from . import sheet
-    from .engine.portfolio import check_rebalance, check_weights
-    from .errors import InvalidInputError, XlFactorError
+    from xlfactor.domain.errors import InvalidInputError, XlFactorError
+    from xlfactor.engine.portfolio import check_rebalance, check_weights
+    from xlfactor.excel import sheet
 
     if inputs.weights is None:
         return []
@@ -377,8 +377,8 @@ def draw_charts(book: BookLike, inputs: SheetInputs, res: FactorResults,
     A chart whose anchor name the workbook lacks (a template from before that chart) is
     skipped without a warning.
     """
-    from . import analysis, api, charts
-    from .models import resolve_model
+    from xlfactor import analysis, api, charts
+    from xlfactor.domain.models import resolve_model
 
     warnings: list[str] = []
     region = {"region": inputs.region}
@@ -436,7 +436,7 @@ def failure_message(step: str, err: BaseException) -> str:
 
 def _reason(err: BaseException) -> str:
     """The error in words, without the Excel error code that cell messages start with."""
-    from .sheet import error_cell
+    from xlfactor.excel.sheet import error_cell
 
     text = str(error_cell(err)[0][0])
     code, _, rest = text.partition(" ")
@@ -448,7 +448,7 @@ def _failed_line(name: str, err: BaseException) -> str:
 
 
 def _success_line(res: FactorResults, warnings: Iterable[str]) -> str:
-    from .engine.results import FREQ_NAMES
+    from xlfactor.engine.results import FREQ_NAMES
 
     info = res.info
     period = f"{info.start:%Y-%m-%d} to {info.end:%Y-%m-%d}" if info.start is not None else ""
@@ -472,7 +472,7 @@ def _sources_text(info: EstimationInfo) -> str:
 # -- workbook access ---------------------------------------------------------------------------
 def _write(book: BookLike, name: str, value: Any) -> None:
     """Write one value to a named cell; text can never turn into a formula."""
-    from .export import neutralize
+    from xlfactor.excel.export import neutralize
 
     book.names[name].refers_to_range.value = neutralize(value)
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from .errors import InvalidInputError, XlFactorError
+from xlfactor.domain.errors import InvalidInputError, XlFactorError
 
 NA = "#N/A"
 Table = list[list[Any]]
@@ -117,14 +117,14 @@ def int_arg(value: Any, default: int | None, what: str, minimum: int = 1) -> int
 def date_arg(value: Any, what: str) -> Any:
     """A date cell (datetime), an Excel serial number or an ISO string; blank gives None.
 
-    Parsing is :func:`xlfactor.api.parse_date`'s: ISO text with a UTC offset keeps its
+    Parsing is :func:`xlfactor.domain.dates.parse_date`'s: ISO text with a UTC offset keeps its
     wall-clock date, as a date cell does.
     """
     return scalar(value, what)
 
 
 def tickers_arg(value: Any) -> list[str]:
-    from .tickers import normalize_tickers
+    from xlfactor.domain.tickers import normalize_tickers
 
     reject_error_values(value, "tickers")
     return normalize_tickers(value)

@@ -1,6 +1,6 @@
 """What each worksheet function computes, as 2-D tables (see :mod:`xlfactor.udfs`).
 
-Functions take raw cell arguments, validate them with :mod:`xlfactor.sheet`, call the
+Functions take raw cell arguments, validate them with :mod:`xlfactor.excel.sheet`, call the
 public API and lay the answer out: a header row (optional), then one row per ticker or
 date, coefficients in natural order (alpha first, then factors in model order).
 """
@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import sheet
-from .sheet import NA, Table, cell_safe, error_row, with_header
+from xlfactor.excel import sheet
+from xlfactor.excel.sheet import NA, Table, cell_safe, error_row, with_header
 
 SE_HEADERS = {"TSTATS": "t", "PVALUES": "p", "SE": "SE"}
 
 
 def split_ticker_argument(raw: Any) -> tuple[list[str], dict[str, Exception], list[str]]:
     """Valid tickers, per-ticker errors, and the display order of everything given."""
-    from .errors import InvalidInputError
-    from .tickers import normalize_ticker, split_tickers
+    from xlfactor.domain.errors import InvalidInputError
+    from xlfactor.domain.tickers import normalize_ticker, split_tickers
 
     sheet.reject_error_values(raw, "tickers")
     order: list[str] = []
@@ -44,7 +44,7 @@ def _region(value) -> str | None:
 
 
 def _fit(tickers, model, start, end, freq, se=None, lags=None, region=None, small_sample=None):
-    from . import api
+    from xlfactor import api
 
     good, bad, order = split_ticker_argument(tickers)
     res = None
@@ -69,7 +69,7 @@ def _fit(tickers, model, start, end, freq, se=None, lags=None, region=None, smal
 
 def _whole_call_errors() -> tuple[type, ...]:
     """Errors about the call's shared arguments: no per-ticker row can help."""
-    from .errors import DataUnavailableError, InvalidInputError
+    from xlfactor.domain.errors import DataUnavailableError, InvalidInputError
 
     return (InvalidInputError, DataUnavailableError)
 
@@ -116,7 +116,7 @@ def alpha(tickers, model=None, start=None, end=None, freq=None, annualize=None,
 
 
 def _annualize_method(value) -> str | None:
-    from .errors import InvalidInputError
+    from xlfactor.domain.errors import InvalidInputError
 
     v = sheet.scalar(value, "annualize")
     if v is None or v is True or (isinstance(v, (int, float)) and v == 1):
@@ -164,7 +164,7 @@ def stats(ticker, model=None, start=None, end=None, freq=None, se_type=None, lag
           region=None, small_sample=None) -> Table:
     good, bad, order = split_ticker_argument(ticker)
     if len(order) != 1:
-        from .errors import InvalidInputError
+        from xlfactor.domain.errors import InvalidInputError
 
         raise InvalidInputError("FACTOR_STATS takes one ticker")
     if bad:
@@ -193,7 +193,7 @@ def stats_table(res, name: str) -> Table:
 @cell_safe
 def rolling(ticker, model=None, window=None, start=None, end=None, freq=None,
             header=True, region=None) -> Table:
-    from . import api
+    from xlfactor import api
 
     show = sheet.bool_arg(header, True, "header")
     name = sheet.text_arg(ticker, "ticker")  # blanks and lists are judged by api.rolling
@@ -209,7 +209,7 @@ def rolling(ticker, model=None, window=None, start=None, end=None, freq=None,
 
 @cell_safe
 def factor_data(model=None, start=None, end=None, freq=None, header=True, region=None) -> Table:
-    from . import api
+    from xlfactor import api
 
     show = sheet.bool_arg(header, True, "header")
     frame = api.factor_returns(sheet.text_arg(model, "model"), sheet.date_arg(start, "start"),
@@ -217,7 +217,7 @@ def factor_data(model=None, start=None, end=None, freq=None, header=True, region
                                region=_region(region))
     if frame.empty:
         # A header alone (or, without it, one blank cell) would read as a successful answer.
-        from .errors import InsufficientDataError
+        from xlfactor.domain.errors import InsufficientDataError
 
         raise InsufficientDataError("no factor data in the requested period")
     rows = [[d.to_pydatetime(), *v] for d, v in zip(frame.index, frame.to_numpy().tolist())]
@@ -226,7 +226,7 @@ def factor_data(model=None, start=None, end=None, freq=None, header=True, region
 
 @cell_safe
 def asset_returns(tickers, start=None, end=None, freq=None, excess=False, header=True) -> Table:
-    from . import api
+    from xlfactor import api
 
     show = sheet.bool_arg(header, True, "header")
     names = sheet.tickers_arg(tickers)
@@ -245,8 +245,8 @@ def asset_returns(tickers, start=None, end=None, freq=None, excess=False, header
 def regress(y_range, x_range, labels=None, se_type=None, lags=None, header=True,
             small_sample=None) -> Table:
     """Coefficient table then fit statistics, for data typed into the sheet."""
-    from . import api
-    from .inputs import orient_like_linest, split_header
+    from xlfactor import api
+    from xlfactor.excel.inputs import orient_like_linest, split_header
 
     show = sheet.bool_arg(header, True, "header")
     sheet.reject_error_values(y_range, "y_range")
@@ -286,7 +286,7 @@ def _labels(value) -> list[str] | None:
 
 @cell_safe
 def models() -> Table:
-    from .models import MODELS
+    from xlfactor.domain.models import MODELS
 
     rows = [[m.name, ", ".join(m.factors), m.description] for m in MODELS.values()]
     rows.append(["custom", "e.g. MKT,SMB,MOM", "any list of MKT, SMB, HML, RMW, CMA, MOM"])
@@ -295,7 +295,7 @@ def models() -> Table:
 
 @cell_safe
 def info() -> Table:
-    from .status import status_rows
+    from xlfactor.status import status_rows
 
     return with_header(["Item", "Value"], status_rows(), True)
 
@@ -310,7 +310,7 @@ def _common_args(model, start, end, freq, region) -> dict:
 
 
 def _weights(value) -> list[float]:
-    from .errors import InvalidInputError
+    from xlfactor.domain.errors import InvalidInputError
 
     sheet.reject_error_values(value, "weights")
     cells = [c for c in sheet.flatten(value) if c is not None and not (isinstance(c, str) and not c.strip())]
@@ -323,7 +323,7 @@ def _weights(value) -> list[float]:
 def portfolio(tickers, weights, model=None, start=None, end=None, freq=None, rebalance=None,
               header=True, region=None) -> Table:
     """Holding, weight, alpha and betas: the portfolio, each holding, the weighted exposure."""
-    from . import analysis
+    from xlfactor import analysis
 
     show = sheet.bool_arg(header, True, "header")
     names = sheet.tickers_arg(tickers)
@@ -338,7 +338,7 @@ def portfolio(tickers, weights, model=None, start=None, end=None, freq=None, reb
 @cell_safe
 def grs(tickers, model=None, start=None, end=None, freq=None, region=None) -> Table:
     """The GRS statistic, p-value, degrees of freedom and sample, as label/value rows."""
-    from . import analysis
+    from xlfactor import analysis
 
     test = analysis.grs(sheet.tickers_arg(tickers), **_common_args(model, start, end, freq, region))
     rows = [list(r) for r in test.table()]
@@ -351,8 +351,8 @@ def grs(tickers, model=None, start=None, end=None, freq=None, region=None) -> Ta
 def attribution(ticker, model=None, start=None, end=None, freq=None, output=None,
                 header=True, region=None) -> Table:
     """``output`` "table" (default): parts over the period; "series": cumulative by date."""
-    from . import analysis
-    from .errors import InvalidInputError
+    from xlfactor import analysis
+    from xlfactor.domain.errors import InvalidInputError
 
     show = sheet.bool_arg(header, True, "header")
     name = sheet.text_arg(ticker, "ticker")  # blanks and lists are judged by the API
@@ -373,7 +373,7 @@ def attribution(ticker, model=None, start=None, end=None, freq=None, output=None
 def compare(ticker, start=None, end=None, freq=None, se_type=None, header=True,
             region=None) -> Table:
     """CAPM, FF3, CARHART4, FF5, FF6 on common dates: alpha, t, R², adj. R², AIC, BIC, N."""
-    from . import analysis
+    from xlfactor import analysis
 
     show = sheet.bool_arg(header, True, "header")
     name = sheet.text_arg(ticker, "ticker")  # blanks and lists are judged by the API
@@ -411,9 +411,9 @@ def fit_returns(dates, returns, model=None, freq=None, se_type=None, lags=None, 
     """Own returns in sheet ranges: one row per return column (labels from a header row)."""
     import pandas as pd
 
-    from .errors import InvalidInputError
-    from .inputs import as_rows, split_header
-    from .own_returns import fit_returns as fit
+    from xlfactor.domain.errors import InvalidInputError
+    from xlfactor.excel.inputs import as_rows, split_header
+    from xlfactor.own_returns import fit_returns as fit
 
     show = sheet.bool_arg(header, True, "header")
     sheet.reject_error_values(dates, "dates")
@@ -450,8 +450,8 @@ def fit_returns(dates, returns, model=None, freq=None, se_type=None, lags=None, 
 
 
 def _date_cell(value, row: int):
-    from .api import parse_date
-    from .errors import InvalidInputError
+    from xlfactor.domain.dates import parse_date
+    from xlfactor.domain.errors import InvalidInputError
 
     day = parse_date(value, f"dates row {row + 1}")
     if day is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import UnknownModelError
+from xlfactor.domain.errors import UnknownModelError
 
 FACTORS: tuple[str, ...] = ("MKT", "SMB", "HML", "RMW", "CMA", "MOM")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import InvalidInputError
-from .sheet import flatten
+from xlfactor.domain.errors import InvalidInputError
+from xlfactor.excel.sheet import flatten
 
 #: Largest in-sheet regression accepted (rows x columns cells).
 MAX_CELLS = 5_000_000

@@ -112,7 +112,7 @@ def _number(env: dict[str, str], name: str, default: float) -> float:
     except ValueError:
         value = float("nan")
     if not value > 0:  # also NaN
-        from .errors import InvalidInputError
+        from xlfactor.domain.errors import InvalidInputError
 
         raise InvalidInputError(f"environment variable {name} must be a positive number, got {text!r}")
     return value

@@ -19,7 +19,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from ..errors import DataUnavailableError
+from xlfactor.domain.errors import DataUnavailableError
 
 #: Seconds an outage lasts before the next request tries the network again.
 DEFAULT_RETRY_AFTER = 60.0

@@ -3,7 +3,7 @@
 Which file holds which factors (US and international regions), how files combine into a
 model's factor set, and the two sources: :class:`FrenchLibrary` downloads the files (with
 the SQLite cache), :class:`FrenchFiles` reads copies saved by hand. Parsing the library's
-CSV layout is :mod:`xlfactor.sources.french_csv`.
+CSV layout is :mod:`xlfactor.data.french_csv`.
 """
 
 from __future__ import annotations
@@ -20,17 +20,9 @@ from types import MappingProxyType
 
 import pandas as pd
 
-from ..errors import (
-    DataFormatError,
-    DataUnavailableError,
-    FileMissingError,
-    InvalidInputError,
-    NotPublishedError,
-)
-from ..models import canonical_factor
-from . import http as _http
-from .base import FactorData, FactorSource, check_frequency
-from .french_csv import (  # noqa: F401 - re-exported: the parser's public names
+from xlfactor.data import http as _http
+from xlfactor.data.base import FactorData, FactorSource
+from xlfactor.data.french_csv import (  # noqa: F401 - re-exported: the parser's public names
     MISSING_CODES,
     FrenchFile,
     dataset_name,
@@ -38,7 +30,16 @@ from .french_csv import (  # noqa: F401 - re-exported: the parser's public names
     read_french_path,
     read_french_zip,
 )
-from .reachability import REACHABILITY, SourceUnreachableError
+from xlfactor.data.reachability import REACHABILITY, SourceUnreachableError
+from xlfactor.domain.errors import (
+    DataFormatError,
+    DataUnavailableError,
+    FileMissingError,
+    NotPublishedError,
+)
+from xlfactor.domain.frequency import FREQUENCY_WORDS, check_frequency
+from xlfactor.domain.models import canonical_factor
+from xlfactor.domain.regions import REGIONS, canonical_region
 
 #: Seconds a stale cached file is reused before the library is asked again.
 STALE_RETRY_SECONDS = 300
@@ -58,42 +59,6 @@ DATASETS: Mapping[tuple[str, str], str] = MappingProxyType(
         ("MOM", "M"): "F-F_Momentum_Factor",
     }
 )
-
-#: Regions of the library's international factor files: canonical name -> file prefix.
-REGIONS: Mapping[str, str] = MappingProxyType(
-    {
-        "US": "",
-        "Developed": "Developed",
-        "Developed ex US": "Developed_ex_US",
-        "Europe": "Europe",
-        "Japan": "Japan",
-        "Asia Pacific ex Japan": "Asia_Pacific_ex_Japan",
-        "North America": "North_America",
-        "Emerging": "Emerging",
-    }
-)
-_REGION_ALIASES = {
-    "": "US", "USA": "US", "UNITEDSTATES": "US", "GLOBAL": "Developed", "DEVELOPEDEXUS": "Developed ex US",
-    "INTERNATIONAL": "Developed ex US", "EXUS": "Developed ex US", "EU": "Europe", "JP": "Japan",
-    "APAC": "Asia Pacific ex Japan", "ASIAPACIFICEXJAPAN": "Asia Pacific ex Japan",
-    "NA": "North America", "EM": "Emerging", "EMERGINGMARKETS": "Emerging",
-}
-
-
-def canonical_region(region: str | None) -> str:
-    """Normalise a region name (case, spaces, underscores and hyphens ignored) or raise."""
-    if region is None or region == "US":
-        return "US"
-    key = "".join(ch for ch in str(region or "").upper() if ch.isalnum())
-    for name in REGIONS:
-        if key == "".join(ch for ch in name.upper() if ch.isalnum()):
-            return name
-    if key in _REGION_ALIASES:
-        return _REGION_ALIASES[key]
-    raise InvalidInputError(
-        f"unknown region {str(region).strip()[:40]!r}; valid regions: {', '.join(REGIONS)}"
-    )
-
 
 def regional_dataset(region: str, family: str, frequency: str) -> str | None:
     """File name of a family at a frequency for a region, or None if not published.
@@ -119,7 +84,6 @@ def regional_dataset(region: str, family: str, frequency: str) -> str | None:
     return f"{prefix}_5_Factors{suffix}"
 
 
-_FREQUENCY_NAMES = {"D": "daily", "W": "weekly", "M": "monthly"}
 _FIVE_FACTOR_ONLY = frozenset({"RMW", "CMA"})
 
 
@@ -210,8 +174,8 @@ def _family_file(
         raise DataUnavailableError(f"{source}: no {family} factor file available")
     if file.frequency != frequency:
         raise DataFormatError(
-            f"{source}: {file.name or family} holds {_FREQUENCY_NAMES.get(file.frequency)} "
-            f"data, {_FREQUENCY_NAMES.get(frequency, frequency)} was expected"
+            f"{source}: {file.name or family} holds {FREQUENCY_WORDS.get(file.frequency)} "
+            f"data, {FREQUENCY_WORDS.get(frequency, frequency)} was expected"
         )
     return file
 
@@ -263,12 +227,12 @@ class _FrenchSource(FactorSource):
         """The file name for a family at a frequency, or raise if it is not published."""
         name = regional_dataset(region, family, frequency)
         if name is None:
-            offered = [_FREQUENCY_NAMES[f] for f in ("D", "W", "M")
+            offered = [FREQUENCY_WORDS[f] for f in ("D", "W", "M")
                        if regional_dataset(region, family, f)]
             where = "" if canonical_region(region) == "US" else f" for {canonical_region(region)}"
             raise NotPublishedError(
                 f"{self.name}: {family} factors{where} are not published at "
-                f"{_FREQUENCY_NAMES[frequency]} frequency (available: {', '.join(offered)})"
+                f"{FREQUENCY_WORDS[frequency]} frequency (available: {', '.join(offered)})"
             )
         return name
 
@@ -317,7 +281,7 @@ class FrenchLibrary(_FrenchSource):
         Retries after the first attempt for transient HTTP faults.
     retry_after : float
         Seconds during which the library is not asked again once it did not answer
-        (see :mod:`xlfactor.sources.reachability`).
+        (see :mod:`xlfactor.data.reachability`).
     """
 
     name = SOURCE_NAME

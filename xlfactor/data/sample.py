@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import DataUnavailableError, UnknownTickerError
-from ..tickers import normalize_ticker
-from .base import FactorData, FactorSource, PriceData, PriceSource
+from xlfactor.data.base import FactorData, FactorSource, PriceData, PriceSource
+from xlfactor.domain.errors import DataUnavailableError, UnknownTickerError
+from xlfactor.domain.tickers import normalize_ticker
 
 SOURCE = "offline sample (linearmodels.datasets.french, monthly 1949-2017)"
 RELEASE = "as bundled with linearmodels"
@@ -58,7 +58,7 @@ class SampleFactors(FactorSource):
     name = SOURCE
 
     def get_factors(self, factors: Sequence[str], frequency: str, region: str = "US") -> FactorData:
-        from .french import canonical_region
+        from xlfactor.domain.regions import canonical_region
 
         if canonical_region(region) != "US":
             raise DataUnavailableError("the offline sample has US factors only")

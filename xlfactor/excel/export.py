@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .engine.results import FactorResults
-from .sheet import inert_text
+from xlfactor.engine.results import FactorResults
+from xlfactor.excel.sheet import inert_text
 
 
 def neutralize(text: object) -> object:

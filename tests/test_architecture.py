@@ -1,0 +1,137 @@
+"""The package's layers, as docs/architecture.md draws them, checked on every import.
+
+domain (requests, models, tickers, dates, errors) is imported by everything and imports
+nothing of ours; data (sources, files, cache) and engine (pure numpy statistics) build
+on domain only and never on each other; the API layer (api, analysis, own_returns,
+status) joins them; the shells (the Excel layer, the CLI, charts) sit on top. Every
+``import`` statement counts, including the lazy ones inside functions.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "xlfactor"
+
+#: Layer of each module, by dotted-name prefix (longest prefix wins), and its rank.
+LAYERS = {
+    "xlfactor.domain": ("domain", 0),
+    "xlfactor.data": ("data", 1),
+    "xlfactor.engine": ("engine", 1),
+    "xlfactor": ("api", 2),
+    "xlfactor.api": ("api", 2),
+    "xlfactor.analysis": ("api", 2),
+    "xlfactor.own_returns": ("api", 2),
+    "xlfactor.status": ("api", 2),
+    "xlfactor.excel": ("shell", 3),
+    "xlfactor.udfs": ("shell", 3),
+    "xlfactor.cli": ("shell", 3),
+    "xlfactor.charts": ("shell", 3),
+}
+
+
+def layer_of(module: str) -> tuple[str, int]:
+    for prefix in sorted(LAYERS, key=len, reverse=True):
+        if module == prefix or module.startswith(prefix + "."):
+            if prefix == "xlfactor" and module != "xlfactor":
+                break  # a top-level module not listed above: unplaced
+            return LAYERS[prefix]
+    raise LookupError(f"{module} is in no layer: place it in tests/test_architecture.py "
+                      "and docs/architecture.md")
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports_of(path: Path) -> list[tuple[int, str]]:
+    """(line, imported module) for every import of our own package in ``path``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    own = module_name(path)
+    package = own if path.name == "__init__.py" else own.rsplit(".", 1)[0]
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                target = ".".join([*base, node.module] if node.module else base)
+            else:
+                target = node.module or ""
+            if target == "xlfactor" or target.startswith("xlfactor."):
+                if target in ("xlfactor",) + tuple(p for p in LAYERS if "." not in p):
+                    # "from xlfactor import api": the names are modules or the facade
+                    found += [(node.lineno, _submodule(target, a.name)) for a in node.names]
+                else:
+                    found.append((node.lineno, target))
+        elif isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names
+                      if a.name == "xlfactor" or a.name.startswith("xlfactor.")]
+    return found
+
+
+def _submodule(package: str, name: str) -> str:
+    candidate = f"{package}.{name}"
+    dotted = PACKAGE.parent.joinpath(*candidate.split("."))
+    return candidate if dotted.with_suffix(".py").exists() or dotted.is_dir() else package
+
+
+MODULES = sorted(PACKAGE.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: module_name(p))
+def test_every_module_has_a_layer(path):
+    layer_of(module_name(path))
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: module_name(p))
+def test_imports_point_down_the_layers(path):
+    own = module_name(path)
+    own_layer, own_rank = layer_of(own)
+    wrong = []
+    for line, target in imports_of(path):
+        if target == "xlfactor" and own != "xlfactor":
+            if target_is_version_only(path, line):
+                continue
+        layer, rank = layer_of(target)
+        if layer == own_layer:
+            continue
+        if rank >= own_rank:
+            wrong.append(f"line {line}: {own} ({own_layer}) imports {target} ({layer})")
+    assert not wrong, "\n".join(wrong)
+
+
+def target_is_version_only(path: Path, line: int) -> bool:
+    """``from xlfactor import __version__``: the version string, not the API facade."""
+    text = path.read_text(encoding="utf-8").splitlines()[line - 1]
+    return text.strip() == "from xlfactor import __version__"
+
+
+def test_the_rule_catches_a_wrong_import(tmp_path):
+    """The checker itself: an engine module importing data is reported."""
+    assert layer_of("xlfactor.engine.align") == ("engine", 1)
+    assert layer_of("xlfactor.data.store") == ("data", 1)
+    with pytest.raises(LookupError):
+        layer_of("xlfactor.newthing")
+    engine = PACKAGE / "engine" / "align.py"
+    imports = dict((t, n) for n, t in imports_of(engine))
+    assert not any(t.startswith("xlfactor.data") for t in imports)
+    assert any(t.startswith("xlfactor.domain") for t in imports)
+
+
+def test_excel_loads_only_declarations():
+    """``import xlfactor.udfs`` (what Excel runs on start) loads no data or engine code and
+    none of the heavy libraries (xlwings itself brings numpy, pandas and matplotlib)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, xlfactor.udfs; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('xlfactor', "
+            "'yfinance', 'statsmodels', 'scipy', 'openpyxl', 'curl_cffi')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    loaded = eval(out)  # noqa: S307 - our own subprocess printed a list literal
+    assert loaded == ["xlfactor", "xlfactor.excel", "xlfactor.excel.udfs", "xlfactor.udfs"]
