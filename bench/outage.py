@@ -126,12 +126,12 @@ def child(scenario: str, reference: bool = True) -> dict:
               "median_cell_s": sorted(times)[len(times) // 2], "messages": sorted(set(texts))}
     if not reference:
         return result
-    from xlfactor.api import _sources_for
+    from xlfactor.data.memo import forget_all
     from xlfactor.data.reachability import REACHABILITY
 
     REACHABILITY.clear()
     os.environ["XLFACTOR_RETRY_AFTER"] = "0.000001"
-    _sources_for.cache_clear()
+    forget_all()
     ref_total, _, _ = _sheet(3, prefetch=False)
     return {**result, "reference_per_cell_s": ref_total / 3, "reference_cells": 3}
 

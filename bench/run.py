@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from xlfactor.data.memo import forget_all
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("XLFACTOR_SHARED_DATA", ROOT / "tests" / "data"))
 sys.path.insert(0, str(ROOT))
@@ -333,8 +335,7 @@ def bench_network() -> None:
         print(f"  cold, {len(tickers)} tickers + FF3 and momentum files: "
               f"{cold[0]} Yahoo requests ({cold[0] / len(tickers):.1f} per ticker, target <= 2), "
               f"{cold[1]} yf.download call(s), {cold[2]} French requests (target 2)")
-        api._sources_for.cache_clear()  # a new process: nothing in memory, all in the cache
-        api._SAMPLES.clear()
+        forget_all()  # a new process: nothing in memory, all in the cache
         api.fit(tickers, "CARHART4", "2021-02-01", "2021-12-31", settings=settings)
         warm = (len(yahoo.requests) - cold[0], len(french_hits) - cold[2])
         print(f"  warm cache (fresh objects): {warm[0]} Yahoo requests, {warm[1]} French requests "
@@ -351,7 +352,7 @@ def bench_prefetch() -> None:
     from openpyxl import Workbook
 
     from bench.boundary import patched_yahoo
-    from xlfactor import api, udfs
+    from xlfactor import udfs
     from xlfactor.data import yahoo as yahoo_mod
     from xlfactor.excel import prefetch
     from xlfactor.excel.books import FileBook
@@ -368,7 +369,7 @@ def bench_prefetch() -> None:
     results = {}
     for label, with_prefetch in (("cell by cell", False), ("with the prefetch", True)):
         os.environ["XLFACTOR_CACHE_DIR"] = str(folder / label.replace(" ", "-"))
-        api._sources_for.cache_clear()
+        forget_all()
         with patched_yahoo(bodies, every_symbol=True) as yahoo:
             yahoo_mod.reset_download_call_count()
             start = time.perf_counter()

@@ -44,6 +44,12 @@ RETURNS: dict[str, str] = {
     "FACTOR_ROLLING": "Header `Date, Alpha, <factor>..., R²`, then one row per window, labelled "
                       "by the window's last date.",
     "FACTOR_RSQ": "Header `Ticker, R², Adj. R², N`, then one row per ticker.",
+    "FACTOR_DIAGNOSTICS": (
+        "Header `Ticker, Jarque-Bera, JB p, Skewness, Kurtosis, Breusch-Pagan, BP p, "
+        "Ljung-Box, LB p, LB lags, Durbin-Watson`, then one row per ticker. Kurtosis is "
+        "Pearson's (3 for a normal); Breusch-Pagan is Koenker's studentised LM form; "
+        "each ticker's tests use its own sample."
+    ),
     "FACTOR_SE": "Header `Ticker, SE(alpha), SE(<factor>)...`, then one row per ticker.",
     "FACTOR_STATS": "A two-column description (model, period, frequency, standard errors, "
                     "dependent variable, sources, asset), a blank row, the coefficient table `Coefficient, Estimate, "

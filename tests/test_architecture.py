@@ -2,8 +2,8 @@
 
 domain (requests, models, tickers, dates, errors) is imported by everything and imports
 nothing of ours; data (sources, files, cache) and engine (pure numpy statistics) build
-on domain only and never on each other; the API layer (api, analysis, own_returns,
-status) joins them; the shells (the Excel layer, the CLI, charts) sit on top. Every
+on domain only and never on each other; the API layer (api, pipeline, arrays,
+analysis, own_returns, status) joins them; the shells (the Excel layer, the CLI, charts) sit on top. Every
 ``import`` statement counts, including the lazy ones inside functions.
 """
 
@@ -23,6 +23,8 @@ LAYERS = {
     "xlfactor.engine": ("engine", 1),
     "xlfactor": ("api", 2),
     "xlfactor.api": ("api", 2),
+    "xlfactor.pipeline": ("api", 2),
+    "xlfactor.arrays": ("api", 2),
     "xlfactor.analysis": ("api", 2),
     "xlfactor.own_returns": ("api", 2),
     "xlfactor.status": ("api", 2),
@@ -135,3 +137,29 @@ def test_excel_loads_only_declarations():
                          check=True).stdout
     loaded = eval(out)  # noqa: S307 - our own subprocess printed a list literal
     assert loaded == ["xlfactor", "xlfactor.excel", "xlfactor.excel.udfs", "xlfactor.udfs"]
+
+
+def test_every_runtime_dependency_is_used_by_the_package():
+    """Each package in ``dependencies`` is imported by xlfactor at run time (or, for
+    linearmodels, located for the data file it ships); test tools are extras."""
+    import re
+    import tomllib
+
+    project = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["project"]
+    names = {re.split(r"[<>=!~ \[]", spec, maxsplit=1)[0].lower()
+             for spec in project["dependencies"]}
+    module_of = {"pyyaml": "yaml"}
+    used = set()
+    for path in MODULES:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                used |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                used.add(node.module.split(".")[0])
+            elif (isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "find_spec"
+                  and node.args and isinstance(node.args[0], ast.Constant)):
+                used.add(str(node.args[0].value).split(".")[0])
+    unused = sorted(n for n in names if module_of.get(n, n.replace("-", "_")) not in used)
+    assert not unused, f"runtime dependencies the package never uses: {unused}"
+    assert "pytest" not in names and "hypothesis" not in names

@@ -256,11 +256,11 @@ def web_yahoo(monkeypatch, tmp_cache, shared_data):
     monkeypatch.setenv("XLFACTOR_FRENCH_DIR", str(shared_data / ZIPS))
     for name in ("XLFACTOR_PRICE_DIR", "XLFACTOR_SOURCE", "XLFACTOR_OFFLINE"):
         monkeypatch.delenv(name, raising=False)
-    from xlfactor.api import _sources_for
+    from xlfactor.data.memo import forget_all
 
-    _sources_for.cache_clear()
+    forget_all()
     yield
-    _sources_for.cache_clear()
+    forget_all()
 
 
 def test_a_cache_that_cannot_be_written_costs_no_data(web_yahoo, monkeypatch):
@@ -280,9 +280,9 @@ def test_a_cache_that_cannot_be_written_costs_no_data(web_yahoo, monkeypatch):
 
 
 def test_an_unwritable_cache_folder_still_reads_and_computes(web_yahoo, monkeypatch):
-    import xlfactor.data.store as store_mod
+    import xlfactor.data.store.sqlite as store_sqlite
 
-    monkeypatch.setattr(store_mod.os, "access", lambda path, mode: False)
+    monkeypatch.setattr(store_sqlite.os, "access", lambda path, mode: False)
     res = xlfactor.fit("AAPL", "FF3", "2021-01-01", "2021-12-31")
     assert int(res.nobs["AAPL"]) == 252  # NYSE trading days in 2021
     assert any("not writable" in w for w in res.warnings)
@@ -301,13 +301,14 @@ def test_an_entry_stamped_in_the_future_is_not_fresh(tmp_cache):
 
 def test_a_cached_row_that_expands_too_far_is_dropped(tmp_cache, monkeypatch):
     import xlfactor.data.store as store_mod
+    import xlfactor.data.store.codec as store_codec
 
     store = store_mod.Store(tmp_cache)
     frame = pd.DataFrame({"x": np.zeros(300_000)},
                          index=pd.date_range("1900-01-01", periods=300_000, freq="h"))
     store.put_frame("big", frame)
     store._memo.clear()
-    monkeypatch.setattr(store_mod, "MAX_PAYLOAD_BYTES", 1 << 20)
+    monkeypatch.setattr(store_codec, "MAX_PAYLOAD_BYTES", 1 << 20)
     with pytest.warns(store_mod.CacheWarning, match="expands beyond"):
         assert store.get_frame("big") is None
 

@@ -17,7 +17,7 @@ import statsmodels.api as sm
 
 from xlfactor import api
 from xlfactor.data.french import FrenchLibrary, read_french_path
-from xlfactor.data.memo import BoundedMemo
+from xlfactor.data.memo import Memo, forget_all
 from xlfactor.data.price_files import PriceFiles
 from xlfactor.data.store import Store
 from xlfactor.data.yahoo import YahooPrices
@@ -37,11 +37,9 @@ def cache(shared_data, tmp_path, monkeypatch):
     prices = shared_data / "yahoo_csv" / "yfinance_autoadjust_CarlosGBerreteaga_2025-10-08"
     closes = PriceFiles(prices).get_prices(["AAPL"], date(2019, 1, 1), date(2023, 6, 30)).prices["AAPL"]
     YahooPrices(store=store)._save("AAPL", closes, pd.Timestamp("2019-01-01"), pd.Timestamp("2023-06-30"))
-    api._sources_for.cache_clear()
-    api._SAMPLES.clear()
-    api._FITS.clear()
+    forget_all()
     yield store, closes
-    api._sources_for.cache_clear()
+    forget_all()
 
 
 def _expected(closes: pd.Series, factors: pd.DataFrame) -> np.ndarray:
@@ -95,8 +93,8 @@ def test_missing_tickers_are_not_memoised(cache, monkeypatch):
         source.get_prices(["AAPL", "MSFT"], date(2020, 1, 1), date(2020, 12, 31))
 
 
-def test_bounded_memo_is_thread_safe_and_bounded():
-    memo = BoundedMemo(50)
+def test_memo_is_thread_safe_and_bounded():
+    memo = Memo("test", 50)
     errors = []
 
     def work(seed: int) -> None:

@@ -20,6 +20,7 @@ import pytest
 
 from xlfactor import api, status, udfs
 from xlfactor.data import http as http_mod
+from xlfactor.data.memo import forget_all
 from xlfactor.data.store import Store
 
 FF3 = "/F-F_Research_Data_Factors_daily_CSV.zip"
@@ -95,12 +96,10 @@ def env(server: Faulty, tmp_path: Path, shared_data: Path, monkeypatch) -> dict[
     for k, v in values.items():
         monkeypatch.setenv(k, v)
     monkeypatch.setattr(http_mod, "sleep", lambda s: None)
-    api._sources_for.cache_clear()
-    api._SAMPLES.clear()
+    forget_all()
     monkeypatch.setattr(status, "_STALE", {})
     yield values
-    api._sources_for.cache_clear()
-    api._SAMPLES.clear()
+    forget_all()
 
 
 ARGS = ("AAPL", "FF3", "2020-01-01", "2023-01-01", "D")
@@ -108,8 +107,7 @@ ARGS = ("AAPL", "FF3", "2020-01-01", "2023-01-01", "D")
 
 def _fresh_process() -> None:
     """What a new Excel session sees: nothing in memory, everything in the cache."""
-    api._sources_for.cache_clear()
-    api._SAMPLES.clear()
+    forget_all()
 
 
 @pytest.mark.parametrize("fault", ["503", "429", "html", "truncated", "layout"])

@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import xlfactor.data.store as store_module
+import xlfactor.data.store.codec as store_codec
 from xlfactor.data.store import (
     APPLICATION_ID,
     SCHEMA_VERSION,
@@ -519,13 +519,13 @@ def _spawned_put(directory: str, key: str, seed: str) -> None:
 def test_memo_skips_decoding_until_another_process_writes(
         tmp_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     decodes: list[int] = []
-    real_decode = store_module._decode_payload
+    real_decode = store_codec.decode_payload
 
     def counting_decode(payload: bytes) -> pd.DataFrame:
         decodes.append(len(payload))
         return real_decode(payload)
 
-    monkeypatch.setattr(store_module, "_decode_payload", counting_decode)
+    monkeypatch.setattr(store_codec, "decode_payload", counting_decode)
     Store().put_frame("yahoo:AAPL", seeded_frame("v1", 3000), {"seed": "v1"})
     reader = Store()
     for _ in range(50):
@@ -548,7 +548,7 @@ def test_memo_skips_decoding_until_another_process_writes(
 
 def test_writer_reads_its_own_put_without_decoding(tmp_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     decodes: list[bytes] = []
-    monkeypatch.setattr(store_module, "_decode_payload", lambda payload: decodes.append(payload))
+    monkeypatch.setattr(store_codec, "decode_payload", lambda payload: decodes.append(payload))
     store = Store()
     store.put_frame("k", seeded_frame("a", 100))
     assert_identical(store.get_frame("k").frame, seeded_frame("a", 100))

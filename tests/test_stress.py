@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from xlfactor.data.memo import forget_all
+
 ARGS = [("AAPL", "FF3"), ("MSFT", "CARHART4"), ("JPM", "CAPM"), ("XOM", "FF3")]
 WORKERS = 4
 SECONDS = 4.0
@@ -36,8 +38,7 @@ def _worker(env: dict[str, str], start, seconds: float, results) -> None:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             for ticker, model in ARGS:
-                api._sources_for.cache_clear()  # like a new Excel process: memory empty
-                api._SAMPLES.clear()
+                forget_all()  # like a new Excel process: memory empty
                 res = api.fit(ticker, model, "2019-01-01", "2021-12-31")
                 params = res.params.iloc[0].tolist()
                 if ticker in out and out[ticker] != params:

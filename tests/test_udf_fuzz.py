@@ -26,7 +26,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from tools.registration import EXCEL_ERROR_CODES, MISSING, excel_call
 
-from xlfactor import api, udfs
+from xlfactor import udfs
+from xlfactor.data.memo import forget_all
 
 UDF_NAMES = sorted(
     name for name, obj in vars(udfs).items()
@@ -132,9 +133,9 @@ def offline_sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[An
         mp.setattr(socket.socket, "connect", refuse)
         mp.setattr(socket.socket, "connect_ex", refuse)
         mp.setattr(socket, "getaddrinfo", refuse)
-        api._sources_for.cache_clear()
+        forget_all()
         yield attempts
-        api._sources_for.cache_clear()
+        forget_all()
 
 
 def check_result(result: Any, attempts: list[Any]) -> None:

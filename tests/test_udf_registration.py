@@ -21,6 +21,7 @@ from tools import registration
 
 import xlfactor.excel.udfs
 import xlfactor.udfs
+from xlfactor.data.memo import forget_all
 
 ROOT = Path(__file__).resolve().parents[1]
 RANGE_ARGS = {"tickers", "y_range", "x_range", "labels"}
@@ -232,11 +233,10 @@ def test_stand_in_engine_agrees_with_the_real_windows_engine():
 
 
 def test_forced_stand_in_engine_gives_the_same_excel_values(monkeypatch, tmp_path):
-    from xlfactor import api
 
     monkeypatch.setenv("XLFACTOR_SOURCE", "sample")
     monkeypatch.setenv("XLFACTOR_CACHE_DIR", str(tmp_path))
-    api._sources_for.cache_clear()
+    forget_all()
     monkeypatch.setattr(registration, "_import_windows_engine", lambda: (None, "forced"))
     with registration.classic_xlwings() as reg:
         pass
@@ -253,7 +253,7 @@ def test_forced_stand_in_engine_gives_the_same_excel_values(monkeypatch, tmp_pat
         for call in calls:
             assert reg.call(*call) == registration.excel_call(*call), call[0]
     finally:
-        api._sources_for.cache_clear()
+        forget_all()
 
 
 def test_reference_docs_are_current():

@@ -23,7 +23,8 @@ import statsmodels.api as sm
 from oracles import formulas_linest_quirks, linest, linest_natural
 from tools.registration import EXCEL_ERROR_CODES, MISSING, excel_call
 
-from xlfactor import api, udfs
+from xlfactor import udfs
+from xlfactor.data.memo import forget_all
 
 PRICES = Path("yahoo_csv") / "yfinance_autoadjust_CarlosGBerreteaga_2025-10-08"
 FRENCH = Path("kenneth_french") / "vintage_202510" / "zip"
@@ -159,9 +160,9 @@ def local_files(shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("XLFACTOR_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("XLFACTOR_OFFLINE", "1")
     monkeypatch.delenv("XLFACTOR_SOURCE", raising=False)
-    api._sources_for.cache_clear()  # keyed by Settings: drop sources of earlier tests
+    forget_all()  # keyed by Settings: drop sources of earlier tests
     yield shared_data
-    api._sources_for.cache_clear()
+    forget_all()
 
 
 # -- FACTOR_BETAS --------------------------------------------------------------------------

@@ -4,7 +4,9 @@ Checks: it equals a fresh ``python workbook/generate.py``; every formula calls a
 of :mod:`xlfactor.udfs` (with an argument count the Python signature accepts) or a known
 Excel built-in, and names only defined names; the FACTOR_* formulas are dynamic-array
 formulas; every button's macro exists in the embedded VBA project; the ``xlwings.conf``
-sheet points xlwings at ``xlfactor.udfs``; text from data cannot become a formula.
+sheet points xlwings at ``xlfactor.udfs``; text from data cannot become a formula; the
+label-keyed formats and reserved rows of the result tables agree with the rows FACTOR_STATS,
+FACTOR_ATTRIBUTION and FACTOR_GRS really produce (the specs of :mod:`xlfactor.excel.tables`).
 """
 
 from __future__ import annotations
@@ -264,8 +266,10 @@ def test_every_factor_formula_passes_the_region_input(template):
         assert count <= bounds[name][1]
         assert f.text.endswith(f",{refresh.NAME_REGION})"), f"{f.sheet}!{f.ref}: {f.text}"
         checked.add(name)
-    # not on the template: PVALUES and SE (TSTATS is), FIT (returns typed in by the user)
-    assert checked == with_region - {"FACTOR_PVALUES", "FACTOR_SE", "FACTOR_FIT"}
+    # not on the template: PVALUES and SE (TSTATS is), FIT (returns typed in by the user),
+    # DIAGNOSTICS (typed in where wanted)
+    assert checked == with_region - {"FACTOR_PVALUES", "FACTOR_SE", "FACTOR_FIT",
+                                     "FACTOR_DIAGNOSTICS"}
 
 
 def test_no_future_function_prefixes_needed(template):
@@ -516,3 +520,175 @@ def test_ticker_text_is_neutralised(generate, tmp_path):
         # to cells, never to the tickers' text.
         on_inputs = [f.text for f in formulas(book) if f.sheet == "Inputs" and f.element is not None]
         assert on_inputs and all(t.startswith(("IF(", "SUM(")) for t in on_inputs)
+
+
+# -- the result tables against xlfactor.excel.tables ------------------------------------------
+# The template formats FACTOR_STATS by row label and reserves rows for FACTOR_ATTRIBUTION and
+# FACTOR_GRS; the labels, kinds and row counts are the specs of xlfactor.excel.tables. These
+# tests compute the real tables on the offline sample and hold the functions, the specs and
+# the committed template to each other: a label renamed on one side only fails here.
+SAMPLE_SPAN = ("1990-01-01", "2010-12-31", "M")
+SAMPLE_MODEL = "CARHART4"  # every factor the offline sample has
+
+
+@pytest.fixture(scope="module")
+def sample_tables(tmp_path_factory) -> dict[str, list[list[object]]]:
+    """FACTOR_STATS, FACTOR_ATTRIBUTION and FACTOR_GRS as the cells return them."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XLFACTOR_SOURCE", "sample")
+        mp.setenv("XLFACTOR_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        return {
+            "stats": xlfactor.udfs.FACTOR_STATS("NoDur", SAMPLE_MODEL, *SAMPLE_SPAN),
+            "attribution": xlfactor.udfs.FACTOR_ATTRIBUTION("NoDur", SAMPLE_MODEL, *SAMPLE_SPAN),
+            "grs": xlfactor.udfs.FACTOR_GRS("NoDur,Hlth,S1V1", SAMPLE_MODEL, *SAMPLE_SPAN),
+        }
+
+
+@pytest.fixture(scope="module")
+def kind_formats(generate) -> dict:
+    """The generator's number format per value kind (importable once generate is loaded)."""
+    return importlib.import_module("template_builder.formats").KIND_FORMATS
+
+
+@pytest.fixture(scope="module")
+def opened():
+    from openpyxl import load_workbook
+
+    return load_workbook(TEMPLATE, keep_vba=True)
+
+
+def anchor(book, name: str) -> tuple[str, int, int]:
+    """Sheet, 1-based row and column of a defined name's cell."""
+    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+
+    sheet, ref = book.defined_names[name].attr_text.split("!")
+    col, row = coordinate_from_string(ref.replace("$", ""))
+    return sheet.strip("'"), row, column_index_from_string(col)
+
+
+def label_rule_matches(formula: str, label: object) -> bool:
+    """Evaluate a label rule of the template (``$A6="x"`` or ``LEFT($A6,n)="x"``) as Excel
+    would for a row labelled ``label``: text compared without regard to case."""
+    exact = re.fullmatch(r'\$A\d+="((?:[^"]|"")*)"', formula)
+    start = re.fullmatch(r'LEFT\(\$A\d+,(\d+)\)="((?:[^"]|"")*)"', formula)
+    text = str(label).casefold()
+    if exact:
+        return text == exact.group(1).replace('""', '"').casefold()
+    if start:
+        return text[:int(start.group(1))] == start.group(2).replace('""', '"').casefold()
+    raise AssertionError(f"not a label rule: {formula}")
+
+
+def is_blank(row: list[object]) -> bool:
+    return all(v in ("", None) for v in row)
+
+
+def value_fits(kind, value: object) -> bool:
+    from xlfactor.excel.tables import ValueKind
+
+    if kind is ValueKind.TEXT:
+        return isinstance(value, str)
+    if kind is ValueKind.COUNT:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, float)
+
+
+def test_every_value_kind_has_a_number_format(kind_formats):
+    from xlfactor.excel.tables import ValueKind
+
+    assert set(kind_formats) == set(ValueKind)
+    assert [k for k, code in kind_formats.items() if code is None] == [ValueKind.TEXT]
+
+
+def test_stats_rows_are_the_specs_and_the_template_formats_each_by_its_kind(
+        sample_tables, kind_formats, opened):
+    from xlfactor.excel.tables import STATS_FIT_ROWS, find_row
+
+    table = sample_tables["stats"]
+    last_blank = max(i for i, row in enumerate(table) if is_blank(row))
+    above, fit = table[:last_blank], table[last_blank + 1:]
+    # The fit statistics, in order, are exactly the specs: none unspecified, none stale.
+    unspecified = [row[0] for row in fit if find_row(STATS_FIT_ROWS, row[0]) is None]
+    assert not unspecified, (
+        f"FACTOR_STATS rows without a spec in xlfactor.excel.tables.STATS_FIT_ROWS: "
+        f"{unspecified}; the template would leave them in the coefficients' format")
+    assert [find_row(STATS_FIT_ROWS, row[0]) for row in fit] == list(STATS_FIT_ROWS), (
+        "FACTOR_STATS's fit statistics and STATS_FIT_ROWS disagree: "
+        f"{[row[0] for row in fit]} vs {[s.label for s in STATS_FIT_ROWS]}")
+    for row in fit:
+        spec = find_row(STATS_FIT_ROWS, row[0])
+        assert value_fits(spec.kind, row[1]), f"{row[0]}: {row[1]!r} is no {spec.kind}"
+    # No row above the statistics is claimed by one of their specs (and so misformatted).
+    assert not [row[0] for row in above if find_row(STATS_FIT_ROWS, row[0]) is not None]
+
+    # The committed template: the first number-format rule (Excel's priority) matching a
+    # label gives the kind's format; rows above the statistics match none.
+    sheet, top, _ = anchor(opened, "Out_Stats")
+    ws = opened[sheet]
+    rules = sorted(((rule, cf.sqref) for cf in ws.conditional_formatting for rule in cf.rules
+                    if rule.dxf is not None and rule.dxf.numFmt is not None),
+                   key=lambda pair: pair[0].priority)
+    assert rules
+
+    def template_format(label: object) -> str | None:
+        for rule, _ in rules:
+            if label_rule_matches(rule.formula[0], label):
+                return rule.dxf.numFmt.formatCode
+        return None
+
+    for row in fit:
+        spec = find_row(STATS_FIT_ROWS, row[0])
+        assert template_format(row[0]) == kind_formats[spec.kind], row[0]
+    assert not [row[0] for row in above if template_format(row[0]) is not None]
+    # ... over every row the table spills into.
+    for _, sqref in rules:
+        (first, last), = [(b.min_row, b.max_row) for b in sqref.ranges]
+        assert first == top and top + len(table) - 1 <= last, sqref
+
+
+def test_attribution_rows_are_the_layout_and_fit_the_rows_the_template_reserves(
+        sample_tables, opened):
+    from xlfactor.domain.models import FACTORS, resolve_model
+    from xlfactor.excel.tables import ATTRIBUTION
+
+    header, *rows = sample_tables["attribution"]
+    factors = list(resolve_model(SAMPLE_MODEL).factors)
+    labels = [row[0] for row in rows]
+    assert header == ATTRIBUTION.headers
+    assert labels == ATTRIBUTION.labels(factors), (
+        f"FACTOR_ATTRIBUTION's rows {labels} are not xlfactor.excel.tables.ATTRIBUTION's "
+        f"{ATTRIBUTION.labels(factors)}")
+    assert len(rows) == ATTRIBUTION.row_count(len(factors))
+    totals = [label for label in labels if ATTRIBUTION.is_total(label)]
+    assert totals and set(totals) <= set(ATTRIBUTION.trailing)
+
+    # The template reserves the rows of the largest model below the header, and sets off
+    # exactly the total rows.
+    sheet, top, _ = anchor(opened, "Out_Attribution")
+    ws = opened[sheet]
+    spans = {}
+    for cf in ws.conditional_formatting:
+        for rule in cf.rules:
+            (block,) = cf.sqref.ranges
+            spans[rule.formula[0]] = (block.min_row, block.max_row)
+    isna = [span for formula, span in spans.items() if "ISNA" in formula]
+    assert isna == [(top + 1, top + ATTRIBUTION.row_count(len(FACTORS)))]
+    assert ATTRIBUTION.most_rows == ATTRIBUTION.row_count(len(FACTORS))
+    (total_rule,) = [f for f in spans if f.startswith("LEFT(")]
+    assert [label for label in labels if label_rule_matches(total_rule, label)] == totals
+
+
+def test_grs_rows_are_the_specs_and_the_template_formats_them_in_order(
+        sample_tables, kind_formats, opened):
+    from xlfactor.excel.tables import GRS_ROWS
+
+    table = sample_tables["grs"]
+    assert [row[0] for row in table[:len(GRS_ROWS)]] == [s.label for s in GRS_ROWS], (
+        "FACTOR_GRS's first rows and xlfactor.excel.tables.GRS_ROWS disagree")
+    for row, spec in zip(table, GRS_ROWS):
+        assert value_fits(spec.kind, row[1]), f"{row[0]}: {row[1]!r} is no {spec.kind}"
+    sheet, top, col = anchor(opened, "Out_GRS")
+    ws = opened[sheet]
+    formats = [ws.cell(top + i, col + 1).number_format for i in range(len(GRS_ROWS))]
+    assert formats == [kind_formats[s.kind] or "General" for s in GRS_ROWS]
+    assert ws.cell(top + len(GRS_ROWS), col + 1).number_format == "General"  # text follows

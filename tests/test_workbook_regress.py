@@ -7,6 +7,8 @@ LINEST on the ranges of the sheet's own LINEST formula; both must agree.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import re
 from pathlib import Path
 
@@ -66,3 +68,34 @@ def test_factor_regress_equals_linest_of_the_template_example(sheet):
     assert stats["N"] == len(y)
     # labels come from the sheet's header row, in natural order
     assert [row[0] for row in table[1:1 + k]] == ["alpha", *[c for c in _values(sheet, x_ref)[0]]]
+
+
+@pytest.fixture(scope="module")
+def kind_formats() -> dict:
+    """The generator's number format per value kind.
+
+    Loading ``workbook/generate.py`` makes its package, ``template_builder``, importable.
+    """
+    spec = importlib.util.spec_from_file_location("xlfactor_generate",
+                                                  TEMPLATE.parent / "generate.py")
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    return importlib.import_module("template_builder.formats").KIND_FORMATS
+
+
+def test_regress_statistics_are_the_specs_the_template_formats_in_order(sheet, kind_formats):
+    """The rows under the coefficients are REGRESS_FIT_ROWS, and the template pre-formats
+    the cells they spill into with each row's kind, by position."""
+    from xlfactor.excel.tables import REGRESS_FIT_ROWS
+
+    formula = _formula(sheet, "FACTOR_REGRESS")
+    y_ref, x_ref = _ranges(formula)[:2]
+    table = udfs.FACTOR_REGRESS(_values(sheet, y_ref), _values(sheet, x_ref))
+    k = len(_values(sheet, x_ref)[0]) + 1
+    stats = table[k + 2:]
+    assert [row[0] for row in stats] == [s.label for s in REGRESS_FIT_ROWS]
+    ref = sheet.parent.defined_names["Out_Regress"].attr_text.split("!")[1].replace("$", "")
+    anchor = sheet[ref]  # the header row of FACTOR_REGRESS's spill
+    first = anchor.row + k + 2
+    formats = [sheet.cell(first + i, anchor.column + 1).number_format
+               for i in range(len(REGRESS_FIT_ROWS))]
+    assert formats == [kind_formats[s.kind] or "General" for s in REGRESS_FIT_ROWS]

@@ -584,6 +584,155 @@ def test_unexpected_exception_from_download(monkeypatch: pytest.MonkeyPatch) -> 
         YahooPrices().get_prices(["AAPL"], date(2020, 1, 1), date(2020, 1, 31))
 
 
+# --- the yfinance behaviour the failure classification relies on ---------------------
+
+
+def _setup_nothing(fake: FakeYahoo, monkeypatch: pytest.MonkeyPatch) -> None:
+    pass
+
+
+def _setup_fallback_spent(fake: FakeYahoo, monkeypatch: pytest.MonkeyPatch) -> None:
+    import yfinance.base
+
+    # yfinance asks quote-summary for the time zone of at most two symbols per process
+    monkeypatch.setattr(yfinance.base, "_tz_info_fetch_ctr", 2)
+
+
+def _setup_empty_range(fake: FakeYahoo, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake.bodies["AAPL"] = AAPL_EMPTY_1M
+
+
+def _setup_rate_limit(fake: FakeYahoo, monkeypatch: pytest.MonkeyPatch) -> None:
+    from yfinance.exceptions import YFRateLimitError
+
+    fake.failures["MSFT"] = lambda params: YFRateLimitError()
+
+
+def _setup_refused(fake: FakeYahoo, monkeypatch: pytest.MonkeyPatch) -> None:
+    from yfinance._http import requests as backend
+
+    fake.failures["MSFT"] = lambda params: backend.exceptions.ConnectionError("refused")
+
+
+@dataclass(frozen=True)
+class FailureCase:
+    """One way a ticker fails, the text yfinance records for it, and what that means."""
+
+    setup: Any
+    symbol: str
+    span: tuple[date, date]
+    text: str
+    unknown: bool  # "unknown ticker" rather than "no data in the range"
+    raises: tuple[type[Exception], str] | None  # None: the ticker is merely missing
+
+
+FAILURE_CASES = {
+    "unknown symbol, quote-summary answers 404": FailureCase(
+        _setup_nothing, "ZZZZ", (date(2020, 1, 1), date(2020, 12, 31)),
+        "HTTPError('HTTP Error 404: Not Found')", True, None),
+    "unknown symbol, quote-summary budget spent": FailureCase(
+        _setup_fallback_spent, "ZZZZ", (date(2020, 1, 1), date(2020, 12, 31)),
+        "YFTzMissingError('possibly delisted; no timezone found')", True, None),
+    "no bars in the range": FailureCase(
+        _setup_empty_range, "AAPL", (date(2025, 2, 1), date(2025, 2, 2)),
+        "YFPricesMissingError('possibly delisted; no price data found  "
+        "(1d 2025-02-01 -> 2025-02-03)')", False, None),
+    "rate limited": FailureCase(
+        _setup_rate_limit, "MSFT", (date(2021, 2, 1), date(2022, 1, 31)),
+        "YFRateLimitError('Too Many Requests. Rate limited. Try after a while.')", False,
+        (DataUnavailableError, "rate limit")),
+    "connection refused": FailureCase(
+        _setup_refused, "MSFT", (date(2021, 2, 1), date(2022, 1, 31)),
+        "ConnectionError('refused')", False, (SourceUnreachableError, "connection failed")),
+}
+
+
+class _RawLog(logging.Handler):
+    """Every record yfinance logs, as (thread name, level, message), unparsed."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.records: list[tuple[str, int, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append((record.threadName, record.levelno, record.getMessage().strip()))
+
+
+@pytest.mark.parametrize("case", FAILURE_CASES.values(), ids=FAILURE_CASES.keys())
+def test_yfinance_failure_record_shape(
+    fake_yahoo: FakeYahoo, monkeypatch: pytest.MonkeyPatch, case: FailureCase
+) -> None:
+    """Pins what yfinance (1.7) records for a failed ticker, and where.
+
+    The real ``yf.download`` runs on the recorded responses. xlfactor relies on: (1) the
+    failure summary ``"<n> Failed download(s):"`` + ``"['SYM']: <text>"`` logged at ERROR
+    by the thread that called download(); (2) the texts below, which the markers in
+    ``yahoo_failures`` read; (3) ``yfinance.shared._ERRORS`` / ``_TRACEBACKS`` staying
+    unused (were yfinance to fill them again, they would be the better source). A
+    yfinance upgrade that changes any of these fails here, not silently in a cell.
+    """
+    import yfinance.shared
+
+    from xlfactor.data import yahoo_download, yahoo_failures
+
+    case.setup(fake_yahoo, monkeypatch)
+    raw = _RawLog()
+    logger = logging.getLogger("yfinance")
+    logger.addHandler(raw)
+    try:
+        fetched = yahoo_download.download(
+            [case.symbol], pd.Timestamp(case.span[0]), pd.Timestamp(case.span[1]))
+    finally:
+        logger.removeHandler(raw)
+
+    assert fetched.failures == {case.symbol: case.text}
+    summary = [(thread, text) for thread, level, text in raw.records if level >= logging.ERROR]
+    assert summary == [("xlfactor-yfinance", "1 Failed download:"),
+                       ("xlfactor-yfinance", f"['{case.symbol}']: {case.text}")]
+    assert yfinance.shared._ERRORS == {} and yfinance.shared._TRACEBACKS == {}, (
+        "yfinance fills shared._ERRORS again: read it instead of the failure log")
+    assert yahoo_failures.symbol_unknown(case.text) is case.unknown
+    if case.raises is None:
+        yahoo_failures.raise_on_faults([case.symbol], {}, fetched.failures)
+    else:
+        error, words = case.raises
+        with pytest.raises(error, match=words):
+            yahoo_failures.raise_on_faults([case.symbol], {}, fetched.failures)
+
+
+def test_concurrent_downloads_keep_their_failures_apart(fake_yahoo: FakeYahoo) -> None:
+    """yfinance's logger is process-wide; each download reads only its own summary."""
+    from xlfactor.data import yahoo_download
+
+    # both downloads are in flight (each at its unknown symbol's first request) before
+    # either logs its failure summary
+    meet = threading.Barrier(2, timeout=10)
+    met: set[str] = set()
+
+    def rendezvous(symbol: str) -> Any:
+        def hook(params: dict[str, Any]) -> None:
+            if symbol not in met:
+                met.add(symbol)
+                meet.wait()
+
+        return hook
+
+    fake_yahoo.failures.update({"ZZZZ": rendezvous("ZZZZ"), "QQQQQ": rendezvous("QQQQQ")})
+    span = (pd.Timestamp("2020-01-01"), pd.Timestamp("2020-12-31"))
+    results: dict[str, Any] = {}
+
+    def fetch(symbols: list[str]) -> None:
+        results[symbols[0]] = yahoo_download.download(symbols, *span)
+
+    threads = [threading.Thread(target=fetch, args=(s,)) for s in (["ZZZZ"], ["QQQQQ", "AAPL"])]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert set(results["ZZZZ"].failures) == {"ZZZZ"}
+    assert set(results["QQQQQ"].failures) == {"QQQQQ"}
+
+
 # --- input validation and modes -----------------------------------------------------
 
 

@@ -11,21 +11,34 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from xlfactor.api import _build_sample  # shared result: only read here
 from xlfactor.domain.errors import InsufficientDataError, UnknownTickerError
 from xlfactor.domain.models import resolve_model
+from xlfactor.domain.request import Request
 from xlfactor.domain.tickers import one_ticker
 from xlfactor.engine.attribution import attribution_series, attribution_table
 from xlfactor.engine.grs import GRSResult, grs_test
 from xlfactor.engine.model import FactorModel
 from xlfactor.engine.portfolio import check_rebalance, check_weights, portfolio_returns
 from xlfactor.engine.results import EstimationInfo, FactorResults
+from xlfactor.pipeline import load_factors, shared_sample, sources_from
 
 COMPARE_MODELS = ("CAPM", "FF3", "CARHART4", "FF5", "FF6")
 
 
+def _request(tickers, model, start, end, freq, kw: dict) -> Request:
+    """The request of an analysis call; ``kw`` keeps only the source keywords."""
+    return Request.build(tickers, model, start, end, freq, region=kw.pop("region", None),
+                         factor_frequency=kw.pop("factor_frequency", None))
+
+
+def _shared_sample(tickers, model, start, end, freq, **kw):
+    """The aligned sample (shared, read only here) of an analysis call."""
+    request = _request(tickers, model, start, end, freq, kw)
+    return shared_sample(request, sources_from(kw))
+
+
 def _common_sample(tickers, model, start, end, freq, **kw):
-    sample, info, missing = _build_sample(tickers, model, start, end, freq, **kw)
+    sample, info, missing = _shared_sample(tickers, model, start, end, freq, **kw)
     if missing:
         raise UnknownTickerError(f"unknown ticker {missing[0]!r}")
     data = pd.concat([sample.excess, sample.factors, sample.rf.rename("__rf")], axis=1).dropna()
@@ -157,20 +170,21 @@ def compare(ticker: str, models: Sequence[str] = COMPARE_MODELS, start: object =
     Models the factor source cannot serve are left out and listed in
     ``table.attrs["skipped"]``.
     """
-    from xlfactor.api import load_factors
     from xlfactor.domain.errors import DataUnavailableError
 
+    one = one_ticker(ticker)
+    request = _request(one, models[0] if models else "CAPM", start, end, freq, kw)
+    sources = sources_from(kw)
     specs, skipped = [], {}
     for spec in (resolve_model(m) for m in models):
         try:  # a model whose factors the source lacks is listed as skipped, not fatal
-            load_factors(spec, freq, **{k: v for k, v in kw.items() if k in ("sources", "settings", "region")})
+            load_factors(replace(request, model=spec), sources.factors)
             specs.append(spec)
         except DataUnavailableError as err:
             skipped[spec.name] = str(err)
     if not specs:
         raise DataUnavailableError(next(iter(skipped.values())))
-    one = one_ticker(ticker)
-    built = {spec.name: _build_sample(one, spec, start, end, freq, **kw) for spec in specs}
+    built = {spec.name: shared_sample(replace(request, model=spec), sources) for spec in specs}
     for name, (_, _, missing) in built.items():
         if missing:
             raise UnknownTickerError(f"unknown ticker {missing[0]!r}")

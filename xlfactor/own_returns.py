@@ -84,13 +84,14 @@ def fit_returns(
         No dates, unsorted or repeated dates, a frequency that does not match the dates,
         returns that look typed in percent, non-numeric values.
     """
-    from xlfactor import api
     from xlfactor.domain.frequency import check_frequency
     from xlfactor.domain.models import resolve_model
     from xlfactor.domain.regions import canonical_region
+    from xlfactor.domain.request import Request, compound_requested
     from xlfactor.engine.align import align, align_returns, require_overlap
     from xlfactor.engine.model import FactorModel
     from xlfactor.engine.results import EstimationInfo
+    from xlfactor.pipeline import get_sources, load_factors
 
     if kind not in ("returns", "prices"):
         raise InvalidInputError(f"kind must be 'returns' or 'prices', not {kind!r}")
@@ -110,10 +111,12 @@ def fit_returns(
         _refuse_percent(frame, freq)
     spec = resolve_model(model)
     s, e = _period(frame.index, freq, start, end)
-    place = canonical_region(region)
-    sources = api.get_sources(settings)
-    fdata = api.load_factors(spec, freq, region=place, factor_source=sources.factors,
-                             factor_frequency=factor_frequency)
+    # The period is the data's own, not the default three years to yesterday.
+    request = Request(tickers=(), model=spec, start=s, end=e, freq=freq,
+                      region=canonical_region(region),
+                      compound_factors=compound_requested(factor_frequency))
+    place = request.region
+    fdata = load_factors(request, get_sources(settings).factors)
     if kind == "prices":
         sample = align(frame, fdata.returns, fdata.frequency, spec.factors, freq, s, e)
     else:
@@ -186,9 +189,9 @@ def _as_frame(returns: pd.Series | pd.DataFrame) -> pd.DataFrame:
         at = int(np.flatnonzero(np.diff(index.asi8) < 0)[0])
         raise InvalidInputError(f"dates are not in increasing order: {index[at + 1]:%Y-%m-%d} "
                                 f"follows {index[at]:%Y-%m-%d}")
-    from xlfactor.api import _matrix
+    from xlfactor.arrays import number_matrix
 
-    values = _matrix(returns.to_numpy(), "returns")
+    values = number_matrix(returns.to_numpy(), "returns")
     return pd.DataFrame(values, index=index.rename("date"),
                         columns=[str(c) for c in returns.columns.tolist()], copy=False)
 

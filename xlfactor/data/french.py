@@ -30,6 +30,7 @@ from xlfactor.data.french_csv import (  # noqa: F401 - re-exported: the parser's
     read_french_path,
     read_french_zip,
 )
+from xlfactor.data.memo import Memo
 from xlfactor.data.reachability import REACHABILITY, SourceUnreachableError
 from xlfactor.domain.errors import (
     DataFormatError,
@@ -197,30 +198,38 @@ class _FrenchSource(FactorSource):
         # One lock for the memo: concurrent Excel recalculations must not download the
         # same file twice. Loads are serialised, which is fine for a handful of files.
         self._lock = threading.RLock()
-        self._memo: dict[str, tuple[Hashable, FrenchFile]] = {}
-        self._combined: dict[tuple, tuple[tuple[FrenchFile, ...], FactorData]] = {}
+        # Memos under the policy of xlfactor.data.memo.
+        self._files = Memo("parsed French files", 64)
+        self._combined = Memo("combined factor sets", 64)
 
     @abstractmethod
     def _load_uncached(self, name: str) -> FrenchFile:
         """Produce a parsed file without consulting the in-process memo."""
 
-    def _memo_key(self, name: str) -> Hashable:
+    def _memo_token(self, name: str) -> Hashable:
         """What must be unchanged for a memoised file to be reused."""
         return name
+
+    def _memo_lifetime(self, name: str) -> float | None:
+        """Seconds a memoised file may be reused at most (None: while its token holds)."""
+        return None
 
     def load_file(self, name: str) -> FrenchFile:
         """The parsed file ``name`` (e.g. ``"F-F_Research_Data_Factors_daily"``).
 
-        Loaded at most once per instance (while its memo key is unchanged).
+        Loaded at most once per instance while its memo token holds and its lifetime
+        lasts (see :mod:`xlfactor.data.memo`).
         """
         with self._lock:
-            hit = self._memo.get(name)
-            if hit is not None and hit[0] == self._memo_key(name):
-                return hit[1]
+            file = self._files.get(name, self._memo_token(name))
+            if file is not None:
+                return file
             file = self._load_uncached(name)
-            # The key after loading: a failed refresh marks the file stale, and the stale
-            # key is what the next call must match to reuse it without a new download.
-            self._memo[name] = (self._memo_key(name), file)
+            # The token after loading: a failed refresh marks the file stale, and the stale
+            # token is what the next call must match to reuse it without a new download.
+            life = self._memo_lifetime(name)
+            self._files.put(name, file, self._memo_token(name),
+                            expires=None if life is None else time.time() + life)
             return file
 
     def dataset(self, family: str, frequency: str, region: str = "US") -> str:
@@ -254,11 +263,10 @@ class _FrenchSource(FactorSource):
         # (the same object) while the underlying parsed files are the same objects.
         key = (tuple(factors), freq, canonical_region(region))
         with self._lock:
-            hit = self._combined.get(key)
-            if hit is not None and all(a is b for a, b in zip(hit[0], files.values())):
-                return hit[1]
-            data = combine_factor_files(files, factors, freq, self.name)
-            self._combined[key] = (tuple(files.values()), data)
+            data = self._combined.get(key, tuple(files.values()))
+            if data is None:
+                data = combine_factor_files(files, factors, freq, self.name)
+                self._combined.put(key, data, tuple(files.values()))
             return data
 
 
@@ -311,13 +319,16 @@ class FrenchLibrary(_FrenchSource):
         """Download URL of the dataset ``name``."""
         return f"{self.base_url}{name}_CSV.zip"
 
-    def _memo_key(self, name: str) -> Hashable:
+    def _memo_token(self, name: str) -> Hashable:
+        return "stale" if name in self._stale else "fresh"
+
+    def _memo_lifetime(self, name: str) -> float:
         # A stale copy (refresh failed) is memoised only briefly, so a recalculating
         # workbook retries the network every few minutes instead of on every cell.
         if name in self._stale:
-            return ("stale", name, int(time.time() // STALE_RETRY_SECONDS))
+            return float(STALE_RETRY_SECONDS)
         # Expire fresh copies too, so a workbook left open for weeks sees new releases.
-        return ("fresh", name, int(time.time() // max(self.ttl_days * 86400.0, 1.0)))
+        return max(self.ttl_days * 86400.0, 1.0)
 
     def _load_uncached(self, name: str) -> FrenchFile:
         cached = self._cached(name)
@@ -442,7 +453,7 @@ class FrenchFiles(_FrenchSource):
             f"{self.name}: {name} not found; expected {' or '.join(self.candidates(name))}"
         )
 
-    def _memo_key(self, name: str) -> Hashable:
+    def _memo_token(self, name: str) -> Hashable:
         path = self.path_for(name)
         stat = path.stat()
         return (str(path), stat.st_mtime_ns, stat.st_size)

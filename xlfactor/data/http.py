@@ -2,10 +2,13 @@
 
 Only the standard library is used (``urllib.request``), so xlfactor needs no HTTP
 dependency. Downloads are HTTPS-only; plain ``http://`` is accepted for loopback hosts
-alone, which is what the offline test servers use. Transient faults (timeouts, dropped
-connections, truncated bodies, HTTP 429/500/502/503/504) are retried a bounded number of
-times with exponential backoff; anything else fails at once. Every failure surfaces as
-:class:`~xlfactor.domain.errors.DataUnavailableError` naming the source and a short cause.
+alone, which is what the offline test servers use. Transient faults (timeouts, refused or
+dropped connections, truncated bodies, HTTP 429/500/502/503/504) are retried a bounded
+number of times, waiting by exponential backoff or by the server's ``Retry-After``; anything
+else fails at once, including a host name that does not resolve. Every failure surfaces as
+:class:`~xlfactor.domain.errors.DataUnavailableError` naming the source and a short cause,
+or as its subclass :class:`~xlfactor.data.reachability.SourceUnreachableError` when the
+server never answered, which the sources record as an outage.
 
 Every HTTP request made here, redirects included, increments a process-wide counter
 (:func:`request_count`), which benchmarks and tests read.
@@ -35,6 +38,9 @@ LOOPBACK_HOSTS: frozenset[str] = frozenset({"127.0.0.1", "localhost", "::1"})
 #: Statuses worth retrying: rate limiting and the usual transient server faults.
 RETRY_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})
 
+#: Statuses whose numeric ``Retry-After`` header replaces the backoff (RFC 9110, 10.2.3).
+RETRY_AFTER_STATUSES: frozenset[int] = frozenset({429, 503})
+
 #: Upper bound of any single wait between attempts, in seconds.
 MAX_DELAY = 30.0
 
@@ -58,7 +64,7 @@ def request_count() -> int:
 
 
 def reset_request_count() -> None:
-    """Set the request counter back to zero."""
+    """Set the counter read by :func:`request_count` back to zero."""
     global _count
     with _count_lock:
         _count = 0
@@ -71,23 +77,17 @@ def _count_request() -> None:
 
 
 def user_agent() -> str:
-    """The ``User-Agent`` header value, ``"xlfactor/<version>"``."""
+    """The ``User-Agent`` header sent with every request.
+
+    Returns
+    -------
+    str
+        ``"xlfactor/<version>"``, or ``"xlfactor/0"`` when the version is unknown.
+    """
     # Read the already-imported package instead of importing it, so this module never
     # takes part in an import cycle with xlfactor/__init__.py.
     version = getattr(sys.modules.get("xlfactor"), "__version__", None) or "0"
     return f"xlfactor/{version}"
-
-
-class _TransientError(Exception):
-    """One failed attempt that may succeed if repeated."""
-
-    def __init__(self, cause: str, retry_after: float | None = None,
-                 unreachable: bool = False) -> None:
-        super().__init__(cause)
-        self.cause = cause
-        self.retry_after = retry_after
-        # The server never answered (as opposed to answering with an error status).
-        self.unreachable = unreachable
 
 
 def check_url(
@@ -95,10 +95,19 @@ def check_url(
 ) -> None:
     """Raise unless ``url`` is HTTPS, or plain HTTP to one of ``allow_http_hosts``.
 
+    Parameters
+    ----------
+    url : str
+        The URL to check; nothing is fetched.
+    source : str
+        Name of the data source, used in the error message.
+    allow_http_hosts : frozenset of str
+        Host names (case-insensitive; IPv6 with or without brackets) allowed over HTTP.
+
     Raises
     ------
     DataUnavailableError
-        For any other scheme or host; no request is made.
+        For any other scheme or host, or a URL without a host.
     """
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
@@ -112,7 +121,7 @@ def check_url(
 
 
 class _GuardedRedirect(urllib.request.HTTPRedirectHandler):
-    """Follows redirects only to URLs that pass :func:`check_url`.
+    """Follows redirects only to URLs that pass :func:`check_url`, counting each one.
 
     Without this an HTTPS URL could be redirected to plain HTTP, defeating the rule.
     """
@@ -140,6 +149,32 @@ class _GuardedRedirect(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
+# ---------------------------------------------------------------------------- retrying
+#
+# A hand-written loop rather than urllib3.util.Retry (checked against urllib3 2.7):
+# - Retry works only inside urllib3's connection pool, so using it means replacing
+#   urllib.request and making urllib3 a direct dependency, just to retry.
+# - It has no whole-call deadline: it cannot stop starting attempts or waits, or shorten
+#   each attempt's timeout, once `deadline` seconds have passed. The sources pass
+#   deadline=timeout so that a silent server holds an Excel cell for one wait, not four.
+# - The sources record outages (reachability.py) only when the server never answered at
+#   all: a timeout after a 503 is not an outage. Retry reports only its last error.
+# - It retries a failed DNS lookup as a connection error; that is pointless here.
+# - It waits 0 s before the first retry, rejects a fractional or negative Retry-After
+#   (InvalidHeader) and sleeps with time.sleep, which tests cannot replace.
+# Getting this from Retry would take a subclass overriding most of it, plus a pool.
+
+
+class _TransientError(Exception):
+    """One failed attempt that may succeed if repeated."""
+
+    def __init__(self, cause: str, *, answered: bool, retry_after: float | None = None) -> None:
+        super().__init__(cause)
+        self.cause = cause
+        self.answered = answered  # the server sent an HTTP response: it is reachable
+        self.retry_after = retry_after  # seconds the server asked us to wait, if any
+
+
 def fetch_bytes(
     url: str,
     *,
@@ -163,15 +198,16 @@ def fetch_bytes(
     retries : int
         Retries after the first attempt, so at most ``retries + 1`` requests.
     backoff : float
-        Wait before the first retry, in seconds; doubles for each further retry,
-        capped at :data:`MAX_DELAY`. A numeric ``Retry-After`` on HTTP 429 replaces it
-        (also capped).
+        Wait before the first retry, in seconds; doubles for each further retry. A numeric
+        ``Retry-After`` (seconds) on HTTP 429 or 503 replaces it. Every wait is capped at
+        :data:`MAX_DELAY` seconds.
     allow_http_hosts : frozenset of str
         Host names for which plain HTTP is accepted.
     deadline : float, optional
-        Seconds after the call started when no new attempt starts and no wait begins;
-        each attempt's timeout is cut to what remains. A download that is making
-        progress is not cut off (the timeout applies to each socket operation).
+        Seconds, counted from the call, after which no attempt starts; a wait that would
+        end past it is not begun, and each attempt's timeout is cut to what remains. A
+        download that keeps receiving data is not cut off (the timeout applies to each
+        socket operation). None: no deadline.
 
     Returns
     -------
@@ -181,47 +217,37 @@ def fetch_bytes(
     Raises
     ------
     DataUnavailableError
-        On a refused URL, a non-retryable status (e.g. 404), or when every attempt failed,
-        e.g. ``"Kenneth French Data Library: HTTP 503 after 4 attempts (<url>)"``.
+        On a refused URL, a non-retryable status (e.g. 404), a failed TLS certificate check,
+        or when every attempt failed and at least one got an HTTP answer, e.g.
+        ``"Kenneth French Data Library: HTTP 503 after 4 attempts (<url>)"``.
     SourceUnreachableError
-        When the server never answered: timeouts, refused or dropped connections, a
-        host name that does not resolve (not retried: it will not resolve a second later).
+        When no attempt got an HTTP answer: timeouts, refused or dropped connections, or
+        a host name that does not resolve (not retried: it will not resolve a second later).
     """
     check_url(url, source=source, allow_http_hosts=allow_http_hosts)
     opener = urllib.request.build_opener(_GuardedRedirect(source, allow_http_hosts))
-    started = time.monotonic()
-
-    def remaining() -> float:
-        return math.inf if deadline is None else deadline - (time.monotonic() - started)
-
+    end = math.inf if deadline is None else time.monotonic() + deadline
     attempts = max(0, int(retries)) + 1
-    failure = _TransientError("no attempt made")
     made = 0
-    answered = False  # some attempt got an HTTP answer: the server is there
-    for attempt in range(attempts):
-        if attempt:
-            if remaining() <= 0:
-                break
-            sleep(min(_delay(attempt - 1, backoff, failure.retry_after), remaining()))
-            if remaining() <= 0:
-                break
+    answered = False  # some attempt got an HTTP response: the server is there, no outage
+    while True:
+        made += 1
         try:
-            made += 1
-            return _attempt(opener, url, min(timeout, max(remaining(), 0.05)), source)
+            return _attempt(opener, url, min(timeout, max(end - time.monotonic(), 0.05)), source)
         except _TransientError as exc:
             failure = exc
-            answered = answered or not exc.unreachable
+        answered = answered or failure.answered
+        wait = failure.retry_after
+        if wait is None:
+            wait = backoff * 2.0 ** (made - 1)
+        wait = min(wait, MAX_DELAY)
+        if made == attempts or time.monotonic() + wait >= end:
+            break  # no waiting out the deadline just to give up after it
+        sleep(wait)
     tries = f"{made} attempt{'s' if made != 1 else ''}"
-    if failure.unreachable and not answered:
+    if not answered:
         raise SourceUnreachableError(source, f"{failure.cause} after {tries}")
     raise DataUnavailableError(f"{source}: {failure.cause} after {tries} ({url})")
-
-
-def _delay(failed_attempt: int, backoff: float, retry_after: float | None) -> float:
-    """Seconds to wait after the 0-based ``failed_attempt``."""
-    if retry_after is not None:
-        return min(retry_after, MAX_DELAY)
-    return min(backoff * 2.0**failed_attempt, MAX_DELAY)
 
 
 def _attempt(opener: urllib.request.OpenerDirector, url: str, timeout: float, source: str) -> bytes:
@@ -242,11 +268,11 @@ def _attempt(opener: urllib.request.OpenerDirector, url: str, timeout: float, so
 
 def _status_error(exc: urllib.error.HTTPError, url: str, source: str) -> Exception:
     """Classify an HTTP error status as transient or final."""
-    retry_after = _retry_after(exc.headers) if exc.code == 429 else None
+    retry_after = _retry_after(exc.headers) if exc.code in RETRY_AFTER_STATUSES else None
     reason = str(exc.reason or "").strip()
     exc.close()  # the error object holds the open response
     if exc.code in RETRY_STATUSES:
-        return _TransientError(f"HTTP {exc.code}", retry_after)
+        return _TransientError(f"HTTP {exc.code}", answered=True, retry_after=retry_after)
     status = f"HTTP {exc.code} {reason}" if reason else f"HTTP {exc.code}"
     return DataUnavailableError(f"{source}: {status} ({url})")
 
@@ -262,13 +288,13 @@ def _retry_after(headers: Message | None) -> float | None:
 
 
 def _network_error(reason: object, url: str, source: str) -> Exception:
-    """Classify a connection-level failure; only certificate errors are final."""
+    """Classify a connection-level failure; certificate and DNS errors are final."""
     if isinstance(reason, ssl.SSLCertVerificationError):
         return DataUnavailableError(f"{source}: TLS certificate verification failed ({url})")
     if isinstance(reason, socket.gaierror):
         return SourceUnreachableError(source, "host name not found: no network or no DNS")
     answered = isinstance(reason, http.client.IncompleteRead)
-    return _TransientError(_describe(reason), unreachable=not answered)
+    return _TransientError(_describe(reason), answered=answered)
 
 
 def _describe(reason: object) -> str:

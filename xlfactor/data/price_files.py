@@ -91,8 +91,9 @@ class PriceFiles(PriceSource):
         Parameters
         ----------
         tickers : sequence of str or str
-            Symbols (or one separated string), normalised with
-            :func:`xlfactor.domain.tickers.normalize_tickers`.
+            Symbols (or one separated string). A request's tickers arrive normalised;
+            they are checked again here, cheaply, because this is where text becomes a
+            file name (the source is public on its own too).
         start, end : datetime.date
             First and last calendar day wanted, both inclusive.
 

@@ -17,8 +17,9 @@ from xlfactor.domain.errors import InvalidInputError
 
 #: Day zero of Excel's 1900 date system, right for serials from 61 (1 March 1900) on.
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
-#: Excel's largest valid serial, 9999-12-31, plus one.
-_EXCEL_SERIAL_END = 2958466
+#: One past the largest serial taken: Excel goes to 9999-12-31 (2958465), but pandas counts
+#: the days as a nanosecond timedelta, which ends after 106751 days (the year 2192).
+_EXCEL_SERIAL_END = min(2958466, pd.Timedelta.max.days + 1)
 
 
 def parse_date(value: object, what: str = "date") -> pd.Timestamp | None:

@@ -7,7 +7,7 @@ solve, so a universe with a common calendar costs one decomposition.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import replace
 
 import numpy as np
@@ -163,7 +163,8 @@ class FactorModel:
             raise first
         info = info or EstimationInfo(factors=tuple(map(str, self.factors.columns)))
         info = replace(info, cov_type=cov_type, small_sample=bool(small_sample))
-        return _assemble(self.coef_names, assets, index, fits, failed, info, conf_level)
+        design = _regressors(index, F, self.factors.columns)
+        return _assemble(self.coef_names, assets, index, fits, failed, info, conf_level, design)
 
     def _fit_group(self, cols, rows, Y, F, cov_type, lags, use_t, conf_level, fits, failed,
                    small_sample=False):
@@ -199,14 +200,27 @@ class FactorModel:
                     f"returns of {name!r} are constant over the sample: nothing to explain")
 
 
-def _assemble(coef_names, assets, index, fits, failed, info, conf_level) -> FactorResults:
+def _regressors(index: pd.Index, F: np.ndarray, columns: pd.Index
+                ) -> Callable[[], pd.DataFrame]:
+    """The factors as regressed (no constant), dates x factors on the results' index, built
+    on demand (residual diagnostics need them). A private read-only copy: later edits of
+    the caller's frame cannot reach the results."""
+    values = F.copy()
+    values.setflags(write=False)
+    names = list(map(str, columns))
+    return lambda: pd.DataFrame(values, index=index, columns=names)
+
+
+def _assemble(coef_names, assets, index, fits, failed, info, conf_level, design=None
+              ) -> FactorResults:
     done = [a for a in assets if a in fits]
     k = len(coef_names)
     single = {id(fit[0]) for fit in fits.values()}
     if len(single) == 1 and len(done) == len(assets):
         res, _, rows = fits[done[0]]
         if [fits[a][1] for a in done] == list(range(len(done))):  # one batch, in order
-            return _single_batch(coef_names, done, index, res, rows, failed, info, conf_level)
+            return _single_batch(coef_names, done, index, res, rows, failed, info, conf_level,
+                                 design)
     arrays: dict[str, np.ndarray] = {
         **{f: np.empty((len(done), k)) for f in FactorResults._COEF_FIELDS},
         **{f: np.empty(len(done)) for f in FactorResults._ASSET_FIELDS},
@@ -247,10 +261,11 @@ def _assemble(coef_names, assets, index, fits, failed, info, conf_level) -> Fact
             frame.iloc[np.flatnonzero(rows), j] = res.resid[:, pos]
         return frame
 
-    return FactorResults(coef_names, done, arrays, resid, info, failed, conf_level)
+    return FactorResults(coef_names, done, arrays, resid, info, failed, conf_level,
+                         design=design)
 
 
-def _single_batch(coef_names, done, index, res, rows, failed, info, conf_level
+def _single_batch(coef_names, done, index, res, rows, failed, info, conf_level, design=None
                   ) -> FactorResults:
     """Every asset from one batched solve, in order: its arrays are used as they are."""
     arrays = {f: getattr(res, f) for f in (*FactorResults._COEF_FIELDS,
@@ -272,4 +287,5 @@ def _single_batch(coef_names, done, index, res, rows, failed, info, conf_level
         frame.iloc[np.flatnonzero(rows), :] = res.resid
         return frame
 
-    return FactorResults(coef_names, done, arrays, resid, info, failed, conf_level)
+    return FactorResults(coef_names, done, arrays, resid, info, failed, conf_level,
+                         design=design)

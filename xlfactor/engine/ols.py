@@ -34,49 +34,30 @@ import numpy as np
 from scipy import special
 
 from xlfactor.domain.errors import CollinearityError, InsufficientDataError, InvalidInputError
-
-COV_TYPES = ("classical", "HC0", "HC1", "HC2", "HC3", "HAC")
-
-_COV_ALIASES = {
-    "": "classical", "CLASSICAL": "classical", "NONROBUST": "classical", "OLS": "classical",
-    "HOMOSKEDASTIC": "classical", "UNADJUSTED": "classical",
-    "HC0": "HC0", "HC1": "HC1", "HC2": "HC2", "HC3": "HC3", "WHITE": "HC0", "ROBUST": "HC1",
-    "HAC": "HAC", "NW": "HAC", "NEWEY-WEST": "HAC", "NEWEYWEST": "HAC", "KERNEL": "HAC",
-}
+from xlfactor.domain.options import (  # noqa: F401 - COV_TYPES: the engine's vocabulary too
+    COV_TYPES,
+    canonical_cov_type,
+    check_lag_count,
+)
 
 #: Largest condition number of the (column-scaled) design accepted before declaring collinearity.
 MAX_CONDITION = 1e12
 
 
-def canonical_cov_type(cov_type: str | None) -> str:
-    """Normalise a covariance name (case-insensitive, common aliases) or raise."""
-    key = "" if cov_type is None else str(cov_type).strip().upper()
-    try:
-        return _COV_ALIASES[key]
-    except KeyError:
-        raise InvalidInputError(
-            f"unknown standard-error type {str(cov_type).strip()!r}; "
-            f"valid: {', '.join(COV_TYPES)}"
-        ) from None
+def check_lags(lags: float | None, nobs: int) -> int:
+    """HAC lags for a sample of ``nobs``: the user's count (checked against the sample) or,
+    for ``None``, the default rule :func:`default_hac_lags`."""
+    if lags is None:
+        return default_hac_lags(nobs)
+    lags = check_lag_count(lags)
+    if lags >= nobs:
+        raise InvalidInputError(f"HAC lags ({lags}) must be smaller than the sample ({nobs})")
+    return lags
 
 
 def default_hac_lags(nobs: int) -> int:
     """Newey-West default lag length floor(4 (T/100)^(2/9))."""
     return math.floor(4.0 * (nobs / 100.0) ** (2.0 / 9.0))
-
-
-def check_lags(lags: float | None, nobs: int) -> int:
-    """Validate a user lag count for HAC; ``None`` gives the default rule."""
-    if lags is None:
-        return default_hac_lags(nobs)
-    if isinstance(lags, bool) or not float(lags).is_integer():
-        raise InvalidInputError(f"HAC lags must be a whole number, got {lags!r}")
-    lags = int(lags)
-    if lags < 1:
-        raise InvalidInputError(f"HAC lags must be at least 1, got {lags}")
-    if lags >= nobs:
-        raise InvalidInputError(f"HAC lags ({lags}) must be smaller than the sample ({nobs})")
-    return lags
 
 
 @dataclass(frozen=True)

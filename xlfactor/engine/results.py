@@ -121,6 +121,8 @@ class FactorResults:
         info: EstimationInfo,
         failed: dict[str, XlFactorError] | None = None,
         conf_level: float = 0.95,
+        *,
+        design: Callable[[], pd.DataFrame] | None = None,
     ) -> None:
         # Estimates are kept as arrays; the labelled pandas views are built on first
         # access, so a worksheet cell that needs one row pays for no DataFrame it skips.
@@ -128,6 +130,7 @@ class FactorResults:
         self._assets = list(assets)
         self._arrays = arrays
         self._resid = resid
+        self._design = design  # the factors as regressed, dates x factors (no constant)
         self._views: dict[str, object] = {}
         self.info = info
         self.failed = dict(failed or {})
@@ -181,6 +184,62 @@ class FactorResults:
         if "resid" not in self._views:
             self._views["resid"] = self._resid()
         return self._views["resid"]
+
+    def diagnostics(self, lags: int | None = None) -> pd.DataFrame:
+        """Residual diagnostics of every asset's regression: normality, heteroskedasticity,
+        autocorrelation.
+
+        Each asset is tested on its own sample (the rows where it and every factor were
+        observed, as in the estimation); statsmodels computes every statistic and is
+        loaded only when this is first called. Computed once per ``lags``.
+
+        Parameters
+        ----------
+        lags : int, optional
+            Ljung-Box lag count, the same for every asset; must be at least 1 and smaller
+            than each asset's number of observations. Default, per asset:
+            ``max(1, min(10, nobs // 5))`` (statsmodels' own default rule).
+
+        Returns
+        -------
+        DataFrame
+            One row per asset, in :attr:`assets` order (index ``asset``), columns:
+
+            ``jb_stat``, ``jb_pvalue``
+                Jarque-Bera ``n / 6 * (S^2 + (K - 3)^2 / 4)``, p-value from chi-square(2).
+            ``skew``, ``kurtosis``
+                Moment (biased, divisor n) skewness ``S`` and kurtosis ``K`` of the
+                residuals. Kurtosis is Pearson's: 3 for a normal distribution, *not*
+                excess kurtosis.
+            ``bp_stat``, ``bp_pvalue``
+                Breusch-Pagan LM statistic: n R^2 of the auxiliary regression of the
+                squared residuals on the model's design (constant and factors). This is
+                Koenker's studentised form, statsmodels' default (``robust=True``), which
+                does not assume normal errors; p-value from chi-square(number of factors).
+            ``lb_stat``, ``lb_pvalue``, ``lb_lags``
+                Ljung-Box ``Q = n (n + 2) sum_{j=1..L} r_j^2 / (n - j)`` with ``r_j`` the
+                lag-j autocorrelation of the (demeaned) residuals and ``L = lb_lags``;
+                p-value from chi-square(L), no degrees of freedom removed for the fit.
+            ``durbin_watson``
+                ``sum (e_t - e_{t-1})^2 / sum e_t^2``; about 2 without first-order
+                autocorrelation.
+
+        Raises
+        ------
+        InvalidInputError
+            ``lags`` is not a whole number from 1 to an asset's observations less one.
+        XlFactorError
+            These results were built without their regressors (not by
+            :class:`~xlfactor.engine.model.FactorModel`).
+        """
+        from xlfactor.engine.diagnostics import results_diagnostics
+
+        key = f"diagnostics:{lags!r}"
+        table = self._views.get(key)
+        if table is None:
+            table = results_diagnostics(self, lags)
+            self._views[key] = table
+        return table.copy()
 
     # -- convenience -----------------------------------------------------------------
     @property

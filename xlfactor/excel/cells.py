@@ -11,6 +11,7 @@ from typing import Any
 
 from xlfactor.excel import sheet
 from xlfactor.excel.sheet import NA, Table, cell_safe, error_row, with_header
+from xlfactor.excel.tables import ATTRIBUTION, REGRESS_FIT_ROWS, coefficient_header
 
 SE_HEADERS = {"TSTATS": "t", "PVALUES": "p", "SE": "SE"}
 
@@ -44,20 +45,22 @@ def _region(value) -> str | None:
 
 
 def _fit(tickers, model, start, end, freq, se=None, lags=None, region=None, small_sample=None):
-    from xlfactor import api
+    from xlfactor.domain.request import NO_TICKERS, Request
+    from xlfactor.pipeline import estimate
 
     good, bad, order = split_ticker_argument(tickers)
     res = None
     if good:
         try:
-            res = api.fit(
-                good, sheet.text_arg(model, "model"), sheet.date_arg(start, "start"),
+            # The tickers were normalised one by one above (so each can fail on its own row).
+            request = Request.build(
+                NO_TICKERS, sheet.text_arg(model, "model"), sheet.date_arg(start, "start"),
                 sheet.date_arg(end, "end"), sheet.text_arg(freq, "freq") or "D",
-                sheet.text_arg(se, "se_type") or "classical",
-                sheet.int_arg(lags, None, "lags", minimum=1),
-                region=_region(region),
+                region=_region(region), se=sheet.text_arg(se, "se_type") or "classical",
+                lags=sheet.int_arg(lags, None, "lags", minimum=1),
                 small_sample=sheet.bool_arg(small_sample, False, "small_sample"),
-            )
+            ).with_tickers(tuple(good))
+            res = estimate(request)
         except Exception as err:
             if len(order) == 1 or isinstance(err, _whole_call_errors()):
                 raise
@@ -142,6 +145,34 @@ def rsq(tickers, model=None, start=None, end=None, freq=None, header=True, regio
         res.rsquared[t], res.rsquared_adj[t], int(res.nobs[t])])
 
 
+#: FACTOR_DIAGNOSTICS columns after Ticker, and the results' diagnostics they show.
+DIAGNOSTIC_COLUMNS = (
+    ("Jarque-Bera", "jb_stat"), ("JB p", "jb_pvalue"), ("Skewness", "skew"),
+    ("Kurtosis", "kurtosis"), ("Breusch-Pagan", "bp_stat"), ("BP p", "bp_pvalue"),
+    ("Ljung-Box", "lb_stat"), ("LB p", "lb_pvalue"), ("LB lags", "lb_lags"),
+    ("Durbin-Watson", "durbin_watson"),
+)
+
+
+@cell_safe
+def diagnostics(tickers, model=None, start=None, end=None, freq=None, lags=None, header=True,
+                region=None) -> Table:
+    """Residual diagnostics per ticker (statsmodels' tests; see
+    :meth:`xlfactor.engine.results.FactorResults.diagnostics`)."""
+    show = sheet.bool_arg(header, True, "header")
+    lb_lags = sheet.int_arg(lags, None, "lags", minimum=1)
+    res, bad, order = _fit(tickers, model, start, end, freq, region=region)
+    table = res.diagnostics(lb_lags) if res is not None and res.assets else None
+    cols = ["Ticker", *(label for label, _ in DIAGNOSTIC_COLUMNS)]
+
+    def row(name):
+        values = table.loc[name]
+        return [int(values[key]) if key == "lb_lags" else float(values[key])
+                for _, key in DIAGNOSTIC_COLUMNS]
+
+    return _per_ticker(res, bad, order, show, cols, row)
+
+
 def coef_stat(which: str):
     """FACTOR_TSTATS / FACTOR_PVALUES / FACTOR_SE: one statistic per coefficient."""
     attr = {"TSTATS": "tstats", "PVALUES": "pvalues", "SE": "std_errors"}[which]
@@ -176,12 +207,14 @@ def stats(ticker, model=None, start=None, end=None, freq=None, se_type=None, lag
 
 
 def stats_table(res, name: str) -> Table:
-    """The full summary of one asset: what was estimated, coefficients, fit statistics."""
-    pct = f"{res.conf_level:.0%}"
+    """The full summary of one asset: what was estimated, coefficients, fit statistics.
+
+    The fit statistics are the rows :data:`xlfactor.excel.tables.STATS_FIT_ROWS` describes.
+    """
     rows: list[list[Any]] = [[k, v] for k, v in res.info.describe()]
     rows.append(["Asset", name])
     rows.append([])
-    rows.append(["Coefficient", "Estimate", "Std. error", "t", "p", f"CI {pct} low", f"CI {pct} high"])
+    rows.append(coefficient_header(res.conf_level))
     table = res.asset_table(name)
     for coef, values in table.iterrows():
         rows.append([coef, *values.tolist()])
@@ -265,15 +298,12 @@ def regress(y_range, x_range, labels=None, se_type=None, lags=None, header=True,
     for coef, values in res.asset_table(asset).iterrows():
         rows.append([coef, *values.tolist()])
     rows.append([])
-    rows.extend([
-        ["R²", res.rsquared[asset]], ["Adj. R²", res.rsquared_adj[asset]],
-        ["F", res.fstat[asset]], ["Prob (F)", res.f_pvalue[asset]],
-        ["N", int(res.nobs[asset])], ["Std. error of regression", res.resid_std[asset]],
-        ["Std. errors", res.info.se_label],
-    ])
-    pct = f"{res.conf_level:.0%}"
-    head = ["Coefficient", "Estimate", "Std. error", "t", "p", f"CI {pct} low", f"CI {pct} high"]
-    return with_header(head, rows, show)
+    # In the order of REGRESS_FIT_ROWS, whose labels they take.
+    values = [res.rsquared[asset], res.rsquared_adj[asset], res.fstat[asset],
+              res.f_pvalue[asset], int(res.nobs[asset]), res.resid_std[asset],
+              res.info.se_label]
+    rows.extend([spec.label, v] for spec, v in zip(REGRESS_FIT_ROWS, values, strict=True))
+    return with_header(coefficient_header(res.conf_level), rows, show)
 
 
 def _labels(value) -> list[str] | None:
@@ -366,7 +396,7 @@ def attribution(ticker, model=None, start=None, end=None, freq=None, output=None
         return with_header(["Date", *cum.columns], rows, show)
     table = att.table
     rows = [[i, *v] for i, v in zip(table.index, table.to_numpy().tolist())]
-    return with_header(["Part", "Over the period", "Annualised", "Share of total"], rows, show)
+    return with_header(ATTRIBUTION.headers, rows, show)
 
 
 @cell_safe

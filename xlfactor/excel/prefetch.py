@@ -167,6 +167,9 @@ def fetch(plan_: Plan) -> None:
     """Download what ``plan_`` lists: all tickers in one call, then each factor dataset."""
     from xlfactor import api
     from xlfactor.domain.errors import XlFactorError
+    from xlfactor.domain.models import resolve_model
+    from xlfactor.domain.request import Request
+    from xlfactor.pipeline import get_sources, load_prices
 
     if not plan_.tickers:
         return
@@ -175,8 +178,10 @@ def fetch(plan_: Plan) -> None:
             api.load_factors(model or "FF3", freq or "D", region=region)
         except XlFactorError:
             pass  # the cells that need it will say why
-    api.load_prices(list(plan_.tickers), plan_.start, plan_.end,
-                    prices=api.get_sources().prices)
+    # The plan's tickers are already normalised, its period resolved: the request is built
+    # without validating them again.
+    request = Request(tuple(plan_.tickers), resolve_model("CAPM"), plan_.start, plan_.end)
+    load_prices(request, get_sources().prices)
 
 
 # -- once per workbook, from inside a worksheet function ------------------------------------

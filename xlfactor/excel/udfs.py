@@ -140,6 +140,23 @@ def FACTOR_RSQ(
     return _cells(caller, tickers).rsq(tickers, model, start_date, end_date, freq, header, region)
 
 
+@_worksheet_function(lags="Ljung-Box lags (default min(10, N/5) per ticker)")
+def FACTOR_DIAGNOSTICS(
+    tickers,
+    model=None,
+    start_date=None,
+    end_date=None,
+    freq=None,
+    lags=None,
+    header=True,
+    region=None,
+    caller=None,
+):
+    """Residual checks per ticker: Jarque-Bera, Breusch-Pagan, Ljung-Box, Durbin-Watson."""
+    return _cells(caller, tickers).diagnostics(tickers, model, start_date, end_date, freq, lags,
+                                               header, region)
+
+
 @_worksheet_function()
 def FACTOR_TSTATS(
     tickers,

@@ -1,0 +1,430 @@
+"""The :class:`Store`: frames by key in one SQLite file shared between processes.
+
+A frame is written as one row in one transaction, so a crash leaves either the old row
+or the new one; the row's SHA-256 digest is checked on read, so a damaged row is dropped
+(with a :class:`CacheWarning`) instead of served. SQLite's busy timeout is backed by an
+application-level retry with jittered backoff; only after that is exhausted does a
+:class:`~xlfactor.domain.errors.CacheError` surface. Decoded frames are memoised in
+process, keyed by digest, so a warm read costs one small query.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sqlite3
+import threading
+import time
+import warnings
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pandas as pd
+
+# Reached through the module, not by name, so that patching a codec function (as tests
+# do) changes what the store calls.
+from xlfactor.data.store import codec
+from xlfactor.data.store.common import (
+    CACHE_FILENAME,
+    CachedFrame,
+    CacheWarning,
+    default_cache_dir,
+)
+from xlfactor.data.store.sqlite import (
+    connect,
+    fetch_one,
+    file_size,
+    is_busy,
+    is_corruption,
+    prepare_file,
+    vacuum_quietly,
+    write_transaction,
+)
+from xlfactor.domain.errors import CacheError
+
+__all__ = ["Store"]
+
+_T = TypeVar("_T")
+
+_FIRST_BACKOFF = 0.05  # seconds
+_MAX_BACKOFF = 1.0  # seconds
+_DEFAULT_MEMO_BYTES = 256 * 1024 * 1024
+
+# Connections inherited through fork() are parked here for good: closing them in the child
+# would drop POSIX locks that the child's own connection holds on the same file.
+_INHERITED_CONNECTIONS: list[sqlite3.Connection] = []
+
+
+class _Memo:
+    """Decoded frames by key, valid while the row's digest is unchanged (LRU, byte-bounded).
+
+    Memo frames sit on read-only arrays and are never handed out; readers get copies.
+
+    Parameters
+    ----------
+    max_bytes : int
+        Budget in bytes, counted as :func:`~xlfactor.data.store.codec.frame_nbytes`; a
+        frame larger than the whole budget is not kept.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self._max_bytes = max_bytes
+        self._entries: OrderedDict[str, tuple[str, pd.DataFrame]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str, digest: str) -> pd.DataFrame | None:
+        """The frame memoised for ``key`` if it was decoded from the row ``digest``."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] != digest:
+                return None
+            self._entries.move_to_end(key)
+            return entry[1]
+
+    def put(self, key: str, digest: str, frame: pd.DataFrame) -> None:
+        """Keep ``frame`` (on read-only arrays) as the decoding of row ``digest``."""
+        size = codec.frame_nbytes(frame)
+        with self._lock:
+            self._pop(key)
+            if size > self._max_bytes:
+                return
+            self._entries[key] = (digest, frame)
+            self._bytes += size
+            while self._bytes > self._max_bytes:
+                self._pop(next(iter(self._entries)))
+
+    def discard(self, key: str) -> None:
+        """Forget ``key`` if memoised."""
+        with self._lock:
+            self._pop(key)
+
+    def clear(self) -> None:
+        """Forget everything."""
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+    def _pop(self, key: str) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._bytes -= codec.frame_nbytes(entry[1])
+
+
+class Store:
+    """A cache of time-series frames in one SQLite file, shared between processes.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        Cache directory; the database is ``cache.sqlite3`` inside it. Defaults to
+        :func:`default_cache_dir`. Nothing touches the disk until the first operation.
+    busy_timeout : float, default 5.0
+        Seconds SQLite itself waits for another process's lock before giving up.
+    max_attempts : int, default 5
+        How many times an operation is tried when the database stays locked; attempts
+        are separated by jittered exponential backoff (50 ms doubling up to 1 s).
+    memo_bytes : int, default 256 MiB
+        Budget, in bytes, of the in-process memo of decoded frames.
+
+    Notes
+    -----
+    Each thread uses its own connection, and a process created by ``fork()`` opens its
+    own instead of reusing the parent's. All SQLite failures surface as
+    :class:`~xlfactor.domain.errors.CacheError`; damaged data surfaces as a
+    :class:`CacheWarning` and is dropped.
+    """
+
+    def __init__(self, path: str | Path | None = None, *, busy_timeout: float = 5.0,
+                 max_attempts: int = 5, memo_bytes: int = _DEFAULT_MEMO_BYTES) -> None:
+        self.directory = Path(path) if path is not None else default_cache_dir()
+        self.path = self.directory / CACHE_FILENAME
+        self._busy_timeout = float(busy_timeout)
+        self._max_attempts = max(1, int(max_attempts))
+        self._memo = _Memo(memo_bytes)
+        self._local = threading.local()
+        self._open_lock = threading.Lock()
+        self._ready = False  # the file has been checked and initialised
+        self._generation = 0  # bumped by close() so other threads reconnect
+        self._connections: list[tuple[int, sqlite3.Connection]] = []
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.directory)!r})"
+
+    # ---------------------------------------------------------------- public API
+
+    def put_frame(self, key: str, frame: pd.DataFrame, meta: dict[str, Any] | None = None) -> None:
+        """Store ``frame`` under ``key``, replacing any previous entry atomically.
+
+        Parameters
+        ----------
+        key : str
+            Opaque caller-chosen key, e.g. ``"yahoo:AAPL"``.
+        frame : DataFrame
+            tz-naive ``DatetimeIndex``, ``str`` column names, ``float64`` columns.
+        meta : dict, optional
+            JSON-serialisable metadata returned by :meth:`get_frame`.
+
+        Raises
+        ------
+        TypeError, ValueError
+            If ``frame`` or ``meta`` does not meet the requirements above.
+        CacheError
+            If the database cannot be written.
+        """
+        codec.check_key(key)
+        header, ticks, values = codec.frame_parts(frame)
+        payload = codec.encode_payload(header, ticks, values)
+        digest = codec.payload_digest(payload)
+        meta_text = _dump_meta(meta)
+        row = (key, meta_text, time.time(), digest, payload)
+
+        def write(conn: sqlite3.Connection) -> None:
+            with write_transaction(conn):
+                conn.execute("INSERT OR REPLACE INTO frames (key, meta, fetched_at, digest, "
+                             "payload) VALUES (?, ?, ?, ?, ?)", row)
+
+        self._run(write)
+        # The writer is usually the next reader: spare it a decode.
+        self._memo.put(key, digest, codec.build_frame(header, ticks, values))
+
+    def get_frame(self, key: str) -> CachedFrame | None:
+        """The entry stored under ``key``, or None when absent or damaged.
+
+        A warm read costs one small query: the payload is read and decoded only when
+        its digest differs from the one memoised in this process. A damaged entry is
+        deleted and reported with a :class:`CacheWarning`.
+
+        Returns
+        -------
+        CachedFrame or None
+            The frame is a private copy; ``meta`` is a fresh dict.
+
+        Raises
+        ------
+        CacheError
+            If the database cannot be read.
+        """
+        codec.check_key(key)
+        row = self._run(lambda conn: fetch_one(
+            conn, "SELECT digest, fetched_at, meta FROM frames WHERE key = ?", (key,)))
+        if row is None:
+            self._memo.discard(key)
+            return None
+        frame = self._memo.get(key, row[0])
+        if frame is None:
+            loaded = self._load(key)
+            if loaded is None:
+                return None
+            row, frame = loaded
+        return self._cached_frame(key, row, frame)
+
+    def version(self, key: str) -> str | None:
+        """The digest of the entry ``key`` (None if absent): one small query, no payload.
+
+        Callers memoising something derived from an entry compare versions to know
+        whether it changed, possibly in another process.
+
+        Returns
+        -------
+        str or None
+            64 lowercase hex digits (SHA-256 of the stored payload).
+        """
+        codec.check_key(key)
+        row = self._run(lambda conn: fetch_one(
+            conn, "SELECT digest FROM frames WHERE key = ?", (key,)))
+        return None if row is None else row[0]
+
+    def delete(self, key: str) -> None:
+        """Remove the entry ``key`` if present."""
+        codec.check_key(key)
+        self._run(lambda conn: self._execute_write(
+            conn, "DELETE FROM frames WHERE key = ?", (key,)))
+        self._memo.discard(key)
+
+    def keys(self, prefix: str = "") -> list[str]:
+        """Keys starting with ``prefix``.
+
+        Parameters
+        ----------
+        prefix : str, default ""
+            Literal, case-sensitive prefix (``%`` and ``_`` are ordinary characters).
+
+        Returns
+        -------
+        list of str
+            Matching keys in code-point order.
+        """
+        if not isinstance(prefix, str):
+            raise TypeError(f"prefix must be str, not {type(prefix).__name__}")
+        # substr() rather than LIKE: LIKE is case-insensitive and treats % and _ as wildcards.
+        rows = self._run(lambda conn: conn.execute(
+            "SELECT key FROM frames WHERE substr(key, 1, ?) = ? ORDER BY key",
+            (len(prefix), prefix)).fetchall())
+        return [key for (key,) in rows]
+
+    def info(self) -> dict[str, Any]:
+        """Summary of the cache.
+
+        Returns
+        -------
+        dict
+            ``path`` (str, the database file), ``size_bytes`` (int, bytes of the database
+            plus its WAL), ``entries`` (int) and ``newest_fetched_at`` (UTC datetime or
+            None).
+        """
+        count, newest = self._run(lambda conn: fetch_one(
+            conn, "SELECT count(*), max(fetched_at) FROM frames"))
+        return {
+            "path": str(self.path),
+            "size_bytes": sum(file_size(Path(f"{self.path}{suffix}")) for suffix in ("", "-wal")),
+            "entries": int(count),
+            "newest_fetched_at": None if newest is None else _utc(float(newest)),
+        }
+
+    def clear(self) -> None:
+        """Remove every entry and give the space back to the file system (best effort)."""
+        self._run(lambda conn: self._execute_write(conn, "DELETE FROM frames"))
+        self._memo.clear()
+        self._run(vacuum_quietly)
+
+    def close(self) -> None:
+        """Close the connections this process opened; the store reopens on next use."""
+        pid = os.getpid()
+        with self._open_lock:
+            self._generation += 1
+            mine = [conn for owner, conn in self._connections if owner == pid]
+            # Connections inherited through fork() stay referenced, see _INHERITED_CONNECTIONS.
+            self._connections = [(owner, c) for owner, c in self._connections if owner != pid]
+        for conn in mine:
+            conn.close()
+
+    # ------------------------------------------------------------ reading rows
+
+    def _load(self, key: str) -> tuple[tuple[Any, ...], pd.DataFrame] | None:
+        """Read, verify and decode the full row; memoise the frame."""
+        row = self._run(lambda conn: fetch_one(
+            conn, "SELECT digest, fetched_at, meta, payload FROM frames WHERE key = ?", (key,)))
+        if row is None:
+            self._memo.discard(key)
+            return None
+        digest, payload = row[0], row[3]
+        if not isinstance(payload, bytes) or codec.payload_digest(payload) != digest:
+            self._drop_damaged(key, digest, "its checksum does not match")
+            return None
+        try:
+            frame = codec.decode_payload(payload)
+        except codec.CorruptPayload as exc:
+            self._drop_damaged(key, digest, f"it cannot be decoded: {exc}")
+            return None
+        self._memo.put(key, digest, frame)
+        return row[:3], frame
+
+    def _cached_frame(self, key: str, row: tuple[Any, ...], frame: pd.DataFrame
+                      ) -> CachedFrame | None:
+        """The caller's copy of ``frame`` with the row's metadata; None if those are damaged."""
+        digest, fetched_at, meta_text = row
+        try:
+            meta = json.loads(meta_text)
+            fetched = _utc(float(fetched_at))
+        except (TypeError, ValueError, OverflowError, OSError) as exc:
+            self._drop_damaged(key, digest, f"its metadata is unreadable: {exc}")
+            return None
+        if not isinstance(meta, dict):
+            self._drop_damaged(key, digest, "its metadata is not a JSON object")
+            return None
+        # A deep copy (~55 us for 26k x 5) gives the caller a frame it fully owns; the
+        # memo copy stays on read-only arrays as a second line of defence.
+        return CachedFrame(frame=frame.copy(deep=True), meta=meta, fetched_at=fetched)
+
+    def _drop_damaged(self, key: str, digest: Any, reason: str) -> None:
+        # Match the digest too, so a sound row written meanwhile by another process survives.
+        self._run(lambda conn: self._execute_write(
+            conn, "DELETE FROM frames WHERE key = ? AND digest IS ?", (key, digest)))
+        self._memo.discard(key)
+        # stacklevel=4 skips this method, _load or _cached_frame, and get_frame.
+        warnings.warn(f"xlfactor cache entry {key!r} in {self.path} was damaged ({reason}); "
+                      "it has been removed and will be fetched again", CacheWarning, stacklevel=4)
+
+    @staticmethod
+    def _execute_write(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...] = ()) -> None:
+        with write_transaction(conn):
+            conn.execute(sql, params)
+
+    # --------------------------------------------------------- retry and errors
+
+    def _run(self, operation: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run ``operation`` on this thread's connection, retrying while the file is locked."""
+        backoff = _FIRST_BACKOFF
+        repaired = False
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                return operation(self._connection())
+            except sqlite3.Error as exc:
+                if is_corruption(exc) and not repaired:
+                    # Reopening re-runs the integrity check, which moves a damaged file aside.
+                    repaired = True
+                    self._invalidate()
+                    continue
+                if not is_busy(exc):
+                    self._forget_connection()
+                    raise CacheError(f"xlfactor cache {self.path} failed: {exc}") from exc
+            if attempt < self._max_attempts:
+                time.sleep(backoff / 2 + random.uniform(0, backoff / 2))
+                backoff = min(2 * backoff, _MAX_BACKOFF)
+        raise CacheError(f"xlfactor cache {self.path} is locked by another process and stayed "
+                         f"locked through {self._max_attempts} attempts; try again later")
+
+    def _invalidate(self) -> None:
+        with self._open_lock:
+            self._ready = False
+        self._forget_connection()
+
+    # -------------------------------------------------------------- connections
+
+    def _connection(self) -> sqlite3.Connection:
+        """This thread's connection, opened (and the file checked) on first use."""
+        local, pid = self._local, os.getpid()
+        conn = getattr(local, "conn", None)
+        if conn is not None and local.pid == pid and local.generation == self._generation:
+            return conn
+        if conn is not None and local.pid != pid:
+            _INHERITED_CONNECTIONS.append(conn)
+        local.conn = None
+        with self._open_lock:
+            if not self._ready:
+                prepare_file(self.directory, self.path, self._busy_timeout)
+                self._ready = True
+            conn = connect(self.path, self._busy_timeout)
+            self._connections.append((pid, conn))
+            local.conn, local.pid, local.generation = conn, pid, self._generation
+        return conn
+
+    def _forget_connection(self) -> None:
+        """Close this thread's connection so the next operation starts afresh."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None or self._local.pid != os.getpid():
+            return
+        self._local.conn = None
+        with self._open_lock:
+            self._connections = [(p, c) for p, c in self._connections if c is not conn]
+        try:
+            conn.close()
+        except sqlite3.Error:
+            pass  # already unusable; closing is only tidying up
+
+
+def _dump_meta(meta: dict[str, Any] | None) -> str:
+    if meta is None:
+        return "{}"
+    if not isinstance(meta, dict):
+        raise TypeError(f"meta must be a dict, not {type(meta).__name__}")
+    return json.dumps(meta)
+
+
+def _utc(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, tz=timezone.utc)

@@ -1,0 +1,164 @@
+"""What a failed Yahoo Finance download means: unknown symbol, rate limit, outage or fault.
+
+yfinance describes each failed ticker by one text, the ``repr`` of the exception it caught
+(``"HTTPError('HTTP Error 404: Not Found')"``) or its own soft-error message (``"possibly
+delisted; no timezone found"``); :mod:`xlfactor.data.yahoo_download` collects those texts
+per ticker. This module turns them, and any exception escaping ``yfinance.download``
+itself, into the project's errors:
+
+==============================  ============================================================
+failure                         outcome
+==============================  ============================================================
+unknown symbol, empty range     the ticker is *missing* (a note; UnknownTickerError if all)
+rate limit                      DataUnavailableError (cached prices are served stale)
+connection-level, no ticker     SourceUnreachableError (remembered: cells fail fast)
+other fault                     DataUnavailableError naming each failed ticker
+==============================  ============================================================
+
+yfinance is never imported at module level, so that importing the Excel add-in stays fast.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import NoReturn
+
+import pandas as pd
+
+from xlfactor.data.reachability import SourceUnreachableError
+from xlfactor.domain.errors import DataUnavailableError
+
+SOURCE_NAME = "Yahoo Finance (yfinance)"
+
+# Error classes that mean "Yahoo has nothing for this symbol", as opposed to a fault.
+_NOT_FOUND_MARKERS = (
+    "YFTzMissingError",
+    "YFPricesMissingError",
+    "YFTickerMissingError",
+    "possibly delisted",
+    "No data found",
+)
+_RATE_LIMIT_MARKERS = ("YFRateLimitError", "Too Many Requests", "Rate limited")
+# Failures to reach Yahoo at all, as curl and requests word them (curl error numbers 5, 6,
+# 7 and 28: proxy or host not resolved, no connection, timed out).
+_UNREACHABLE_RE = re.compile(
+    r"curl: \((?:5|6|7|28)\)|Could not resolve|Failed to connect|Connection refused|"
+    r"timed out|ConnectTimeout|ReadTimeout|ConnectionError|NameResolutionError")
+# The HTTPError yfinance raises when its quote-summary fallback (used to find the time
+# zone of a symbol the chart API does not know) answers 4xx: an unknown symbol, not a fault.
+_CLIENT_ERROR_RE = re.compile(r"HTTP Error 4(?!29)\d\d")
+
+
+def raise_download_error(exc: BaseException) -> NoReturn:
+    """Re-raise an exception that escaped ``yfinance.download`` as one of ours.
+
+    Parameters
+    ----------
+    exc : BaseException
+        What ``yfinance.download`` raised (not a per-ticker failure: those it records).
+
+    Raises
+    ------
+    DataUnavailableError
+        A rate limit, or any other :class:`Exception`.
+    SourceUnreachableError
+        A connection-level failure (no DNS, refused, timed out).
+    BaseException
+        ``exc`` itself when it is not an :class:`Exception` (e.g. KeyboardInterrupt).
+    """
+    from yfinance.exceptions import YFRateLimitError
+
+    if isinstance(exc, YFRateLimitError):
+        raise DataUnavailableError(_rate_limit_message()) from exc
+    if not isinstance(exc, Exception):
+        raise exc
+    if _UNREACHABLE_RE.search(f"{type(exc).__name__}: {exc}"):
+        raise SourceUnreachableError(SOURCE_NAME, _unreachable_reason(str(exc))) from exc
+    raise DataUnavailableError(
+        f"Yahoo Finance request failed: {type(exc).__name__}: {exc}") from exc
+
+
+def raise_on_faults(
+    symbols: Sequence[str], found: Mapping[str, pd.Series], failures: Mapping[str, str]
+) -> None:
+    """Raise when a ticker without data failed for a reason other than "no data".
+
+    Parameters
+    ----------
+    symbols : sequence of str
+        The tickers asked for.
+    found : mapping of str to pandas.Series
+        The tickers that brought prices (already saved: what arrived is kept).
+    failures : mapping of str to str
+        yfinance's failure text per ticker for this download.
+
+    Raises
+    ------
+    DataUnavailableError
+        A rate limit on any ticker, or a fault other than "no data" on a missing one.
+    SourceUnreachableError
+        Nothing arrived and every fault is connection-level: Yahoo itself is unreachable
+        (when one ticker arrived, Yahoo is reachable and the fault is that ticker's).
+    """
+    failed = [t for t in symbols if t not in found]
+    if not failed:
+        return
+    # Any rate-limited ticker means the next request would be refused too.
+    if any(m in text for text in failures.values() for m in _RATE_LIMIT_MARKERS):
+        raise DataUnavailableError(_rate_limit_message())
+    faults = {t: failures[t] for t in failed if t in failures and not _is_not_found(failures[t])}
+    if faults and not found and all(_UNREACHABLE_RE.search(r) for r in faults.values()):
+        raise SourceUnreachableError(SOURCE_NAME, _unreachable_reason(next(iter(faults.values()))))
+    if faults:
+        detail = "; ".join(f"{t}: {_shorten(r)}" for t, r in faults.items())
+        raise DataUnavailableError(f"Yahoo Finance request failed ({detail})")
+
+
+def symbol_unknown(reason: str) -> bool:
+    """Whether yfinance's failure text says the symbol itself is unknown to Yahoo.
+
+    Parameters
+    ----------
+    reason : str
+        yfinance's failure text for one ticker; ``""`` when it recorded none.
+
+    Returns
+    -------
+    bool
+        True for a missing time zone, Yahoo's "No data found" or a 4xx answer (other than
+        429) from the quote-summary fallback. ``YFPricesMissingError`` without Yahoo's own
+        explanation means the symbol was found (it has a time zone) but the range holds no
+        bars; no reason at all means Yahoo sent bars, all outside the range: both False.
+    """
+    return (
+        "YFTzMissingError" in reason
+        or "No data found" in reason
+        or bool(_CLIENT_ERROR_RE.search(reason))
+    )
+
+
+def _is_not_found(reason: str) -> bool:
+    """Whether a failure text means "no data for this symbol" (unknown or empty range)."""
+    return any(m in reason for m in _NOT_FOUND_MARKERS) or bool(_CLIENT_ERROR_RE.search(reason))
+
+
+def _rate_limit_message() -> str:
+    return "Yahoo Finance rate limit reached (too many requests); try again later"
+
+
+def _unreachable_reason(text: str) -> str:
+    """A few plain words for a connection-level failure text."""
+    if re.search(r"curl: \((?:5|6)\)|Could not resolve|NameResolution", text):
+        return "host name not found: no network or no DNS"
+    if re.search(r"curl: \(7\)|Failed to connect|Connection refused", text):
+        return "connection refused"
+    if re.search(r"curl: \(28\)|timed out|Timeout", text):
+        return "timed out"
+    if "ConnectionError" in text:
+        return "connection failed"
+    return _shorten(text, 80)
+
+
+def _shorten(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
