@@ -17,7 +17,6 @@ import sqlite3
 import threading
 import time
 import warnings
-from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,6 +26,7 @@ import pandas as pd
 
 # Reached through the module, not by name, so that patching a codec function (as tests
 # do) changes what the store calls.
+from xlfactor.data.memo import Memo
 from xlfactor.data.store import codec
 from xlfactor.data.store.common import (
     CACHE_FILENAME,
@@ -59,60 +59,13 @@ _DEFAULT_MEMO_BYTES = 256 * 1024 * 1024
 _INHERITED_CONNECTIONS: list[sqlite3.Connection] = []
 
 
-class _Memo:
-    """Decoded frames by key, valid while the row's digest is unchanged (LRU, byte-bounded).
-
-    Memo frames sit on read-only arrays and are never handed out; readers get copies.
-
-    Parameters
-    ----------
-    max_bytes : int
-        Budget in bytes, counted as :func:`~xlfactor.data.store.codec.frame_nbytes`; a
-        frame larger than the whole budget is not kept.
-    """
-
-    def __init__(self, max_bytes: int) -> None:
-        self._max_bytes = max_bytes
-        self._entries: OrderedDict[str, tuple[str, pd.DataFrame]] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def get(self, key: str, digest: str) -> pd.DataFrame | None:
-        """The frame memoised for ``key`` if it was decoded from the row ``digest``."""
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None or entry[0] != digest:
-                return None
-            self._entries.move_to_end(key)
-            return entry[1]
-
-    def put(self, key: str, digest: str, frame: pd.DataFrame) -> None:
-        """Keep ``frame`` (on read-only arrays) as the decoding of row ``digest``."""
-        size = codec.frame_nbytes(frame)
-        with self._lock:
-            self._pop(key)
-            if size > self._max_bytes:
-                return
-            self._entries[key] = (digest, frame)
-            self._bytes += size
-            while self._bytes > self._max_bytes:
-                self._pop(next(iter(self._entries)))
-
-    def discard(self, key: str) -> None:
-        """Forget ``key`` if memoised."""
-        with self._lock:
-            self._pop(key)
-
-    def clear(self) -> None:
-        """Forget everything."""
-        with self._lock:
-            self._entries.clear()
-            self._bytes = 0
-
-    def _pop(self, key: str) -> None:
-        entry = self._entries.pop(key, None)
-        if entry is not None:
-            self._bytes -= codec.frame_nbytes(entry[1])
+def _frame_memo(max_bytes: int) -> Memo:
+    """Decoded frames by key, valid while the row's digest is unchanged (the token), LRU
+    within ``max_bytes`` counted as :func:`~xlfactor.data.store.codec.frame_nbytes`; a
+    frame larger than the whole budget is not kept. Memo frames sit on read-only arrays
+    and are never handed out; readers get copies."""
+    return Memo("decoded cache frames", 1 << 20, max_weight=max_bytes,
+                weigh=lambda frame: codec.frame_nbytes(frame))
 
 
 class Store:
@@ -145,7 +98,7 @@ class Store:
         self.path = self.directory / CACHE_FILENAME
         self._busy_timeout = float(busy_timeout)
         self._max_attempts = max(1, int(max_attempts))
-        self._memo = _Memo(memo_bytes)
+        self._memo = _frame_memo(memo_bytes)
         self._local = threading.local()
         self._open_lock = threading.Lock()
         self._ready = False  # the file has been checked and initialised
@@ -190,7 +143,7 @@ class Store:
 
         self._run(write)
         # The writer is usually the next reader: spare it a decode.
-        self._memo.put(key, digest, codec.build_frame(header, ticks, values))
+        self._memo.put(key, codec.build_frame(header, ticks, values), digest)
 
     def get_frame(self, key: str) -> CachedFrame | None:
         """The entry stored under ``key``, or None when absent or damaged.
@@ -321,7 +274,7 @@ class Store:
         except codec.CorruptPayload as exc:
             self._drop_damaged(key, digest, f"it cannot be decoded: {exc}")
             return None
-        self._memo.put(key, digest, frame)
+        self._memo.put(key, frame, digest)
         return row[:3], frame
 
     def _cached_frame(self, key: str, row: tuple[Any, ...], frame: pd.DataFrame
