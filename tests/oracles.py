@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import zipfile
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 
 def linest(y: np.ndarray, X: np.ndarray) -> np.ndarray:
@@ -43,3 +46,21 @@ def linest_natural(L: np.ndarray) -> dict[str, Any]:
         "sey": float(L[2, 1]), "df": df, "F": (ssreg / k) / (ssresid / df),
         "F_as_given": float(L[3, 0]),
     }
+
+
+def published_monthly_ff3(zip_path: Path) -> pd.DataFrame:
+    """MKT, SMB, HML and RF (decimals) of the library's monthly FF3 file, read with the
+    standard library and pandas only: an input for oracles that does not go through
+    xlfactor's own French parser. Indexed by monthly periods."""
+    with zipfile.ZipFile(zip_path) as z:
+        raw = z.read(z.namelist()[0]).decode().splitlines()
+    start = next(i for i, line in enumerate(raw) if line.startswith(",Mkt-RF"))
+    rows = []
+    for line in raw[start + 1:]:
+        head = line.split(",")[0].strip()
+        if not (head.isdigit() and len(head) == 6):
+            break  # the annual block follows the monthly one
+        rows.append(line.split(","))
+    return pd.DataFrame([[float(v) / 100 for v in r[1:5]] for r in rows],
+                        index=pd.PeriodIndex([f"{r[0][:4]}-{r[0][4:6]}" for r in rows], freq="M"),
+                        columns=["MKT", "SMB", "HML", "RF"])

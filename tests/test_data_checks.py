@@ -7,13 +7,13 @@ here with pandas, never from xlfactor's own output.
 from __future__ import annotations
 
 import shutil
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from oracles import published_monthly_ff3
 
 import xlfactor
 from xlfactor import cli
@@ -182,19 +182,7 @@ def test_two_files_for_one_dataset_is_an_error_naming_both(folders, shared_data)
 def test_monthly_betas_use_the_published_monthly_file(folders, shared_data):
     px, fr = folders
     res = xlfactor.fit("MSFT", "FF3", "2010-01-01", "2022-12-31", freq="M")
-    with zipfile.ZipFile(fr / "F-F_Research_Data_Factors_CSV.zip") as z:
-        raw = z.read(z.namelist()[0]).decode().splitlines()
-    start = next(i for i, line in enumerate(raw) if line.startswith(",Mkt-RF"))
-    rows = []
-    for line in raw[start + 1:]:
-        head = line.split(",")[0].strip()
-        if not (head.isdigit() and len(head) == 6):
-            break
-        rows.append(line.split(","))
-    monthly = pd.DataFrame([[float(v) / 100 for v in r[1:5]] for r in rows],
-                           index=pd.PeriodIndex([f"{r[0][:4]}-{r[0][4:6]}" for r in rows],
-                                                freq="M"),
-                           columns=["MKT", "SMB", "HML", "RF"])
+    monthly = published_monthly_ff3(fr / "F-F_Research_Data_Factors_CSV.zip")
     closes = pd.read_csv(px / "MSFT.csv", index_col=0, parse_dates=True)["Close"]
     month_end = closes.groupby(closes.index.to_period("M")).last()
     returns = (month_end / month_end.shift(1) - 1).loc["2010-01":"2022-12"]

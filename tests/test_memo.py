@@ -76,23 +76,6 @@ def test_results_handed_out_cannot_corrupt_the_memo(cache):
     np.testing.assert_array_equal(api.fit(*ARGS).params.iloc[0].to_numpy(), before)
 
 
-def test_missing_tickers_are_not_memoised(cache, monkeypatch):
-    source = YahooPrices(store=cache[0], offline=True)
-    calls = {"n": 0}
-    real = source._get_prices
-
-    def counting(*args):
-        calls["n"] += 1
-        return real(*args)
-
-    monkeypatch.setattr(source, "_get_prices", counting)
-    source.get_prices(["AAPL"], date(2020, 1, 1), date(2020, 12, 31))
-    source.get_prices(["AAPL"], date(2020, 1, 1), date(2020, 12, 31))
-    assert calls["n"] == 1  # complete answer: memoised
-    with pytest.raises(Exception):  # noqa: B017 - offline: MSFT is not cached
-        source.get_prices(["AAPL", "MSFT"], date(2020, 1, 1), date(2020, 12, 31))
-
-
 def test_memo_is_thread_safe_and_bounded():
     memo = Memo("test", 50)
     errors = []

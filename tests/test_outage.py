@@ -27,7 +27,7 @@ from xlfactor.excel import udfs
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench import outage  # noqa: E402
+from bench import outage
 
 
 @pytest.mark.parametrize("scenario", outage.SCENARIOS)
@@ -165,7 +165,7 @@ def test_offline_cell_message_is_short_and_plain(monkeypatch, tmp_cache):
     REACHABILITY.report(SourceUnreachableError("Kenneth French Data Library",
                                                "host name not found: no network or no DNS"))
     cell = udfs.FACTOR_BETAS("AAPL", "FF3", "2021-01-01", "2021-12-31")
-    assert cell == [["#N/A offline: Kenneth French Data Library unreachable (host name not "
-                     "found: no network or no DNS) and no cached factor file "
-                     "F-F_Research_Data_Factors_daily; press Refresh when online"]]
+    assert cell == [[("#N/A offline: Kenneth French Data Library unreachable (host name not "
+                      "found: no network or no DNS) and no cached factor file "
+                      "F-F_Research_Data_Factors_daily; press Refresh when online")]]
     assert isinstance(SourceUnreachableError("a", "b"), DataUnavailableError)

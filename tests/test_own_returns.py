@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from conftest import RECORDED_FACTORS
+from oracles import published_monthly_ff3
 
 import xlfactor
 from xlfactor.domain.errors import InvalidInputError
@@ -42,13 +44,15 @@ def test_returns_fed_back_give_the_tickers_betas(local, freq):
     assert list(own.params.index) == TICKERS  # the column labels carry through
 
 
-def test_monthly_returns_dated_on_the_first_match_statsmodels(local):
+def test_monthly_returns_dated_on_the_first_match_statsmodels(local, shared_data):
+    """statsmodels on the returns and the published monthly file read without xlfactor."""
     returns = xlfactor.asset_returns(["MSFT"], *PERIOD, "M")["MSFT"]
     firsts = returns.copy()
     firsts.index = returns.index.to_period("M").to_timestamp(how="start")  # 2015-01-01...
     res = xlfactor.fit_returns(firsts, "FF3")  # monthly, inferred from the dates
-    factors = xlfactor.factor_returns("FF3", *PERIOD, "M")
-    frame = pd.concat([returns.rename("r"), factors], axis=1, join="inner")
+    factors = published_monthly_ff3(
+        shared_data / RECORDED_FACTORS / "F-F_Research_Data_Factors_CSV.zip")
+    frame = pd.concat([returns.rename("r").to_period("M"), factors], axis=1, join="inner")
     fit = sm.OLS(frame["r"] - frame["RF"], sm.add_constant(frame[["MKT", "SMB", "HML"]])).fit()
     np.testing.assert_allclose(res.params.loc["MSFT"].to_numpy(), fit.params.to_numpy(),
                                rtol=1e-10)

@@ -7,6 +7,8 @@ factors come from the real French files.
 
 from __future__ import annotations
 
+import functools
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -21,18 +23,28 @@ from xlfactor.excel.books import FileBook
 TEMPLATE = Path(__file__).resolve().parents[1] / "workbook" / "xlfactor_template.xlsm"
 
 
+#: The stand-in's trading days: each ticker's closes are one walk over them.
+CALENDAR = pd.bdate_range("2000-01-03", "2030-12-31", name="Date")
+
+
 class CountingYahoo:
-    """``yfinance.download`` stand-in: one call, any tickers, a made-up random walk."""
+    """``yfinance.download`` stand-in: one call, any tickers. Each ticker has one made-up
+    random walk over a fixed calendar, so any request for it sees the same closes."""
 
     def __init__(self) -> None:
         self.calls: list[list[str]] = []
 
+    @staticmethod
+    @functools.cache
+    def walk(ticker: str) -> pd.Series:
+        rng = np.random.default_rng(zlib.crc32(ticker.encode()))
+        steps = rng.normal(0, 0.01, len(CALENDAR))
+        return pd.Series(100 * np.exp(np.cumsum(steps)), index=CALENDAR)
+
     def __call__(self, tickers, start, end, **kwargs) -> pd.DataFrame:
         self.calls.append(list(tickers))
-        days = pd.bdate_range(start, pd.Timestamp(end) - pd.Timedelta(days=1), name="Date")
-        rng = np.random.default_rng(len(self.calls))
-        closes = {t: 100 * np.exp(np.cumsum(rng.normal(0, 0.01, len(days)))) for t in tickers}
-        frame = pd.DataFrame(closes, index=days)
+        last = pd.Timestamp(end) - pd.Timedelta(days=1)
+        frame = pd.DataFrame({t: self.walk(t).loc[start:last] for t in tickers})
         frame.columns = pd.MultiIndex.from_product([["Close"], frame.columns],
                                                    names=["Price", "Ticker"])
         return frame
@@ -123,9 +135,12 @@ def test_the_same_numbers_with_and_without_the_prefetch(yahoo, tmp_path, monkeyp
     monkeypatch.setenv("XLFACTOR_CACHE_DIR", str(tmp_path / "other-cache"))
     yahoo.calls.clear()
     cold = recalculate(book, with_caller=False)
-    # the stand-in's numbers depend on its call count: compare the layout, not the values
-    assert [t[0] for t in warm] == [t[0] for t in cold]
-    assert [t[1][0] for t in warm] == [t[1][0] for t in cold]
+    assert len(yahoo.calls) == 50  # the second pass really went cell by cell
+    assert len(warm) == len(cold) == 50
+    for one, other in zip(warm, cold):
+        assert one[0] == other[0] and one[1][0] == other[1][0]  # cell and ticker
+        assert np.isfinite(one[1][1:]).all()
+        np.testing.assert_allclose(one[1][1:], other[1][1:], rtol=1e-12)
 
 
 def test_a_new_ticker_triggers_one_more_scan(yahoo, tmp_path, monkeypatch):

@@ -92,6 +92,9 @@ def test_regress_statistics_are_the_specs_the_template_formats_in_order(sheet, k
     table = udfs.FACTOR_REGRESS(_values(sheet, y_ref), _values(sheet, x_ref))
     k = len(_values(sheet, x_ref)[0]) + 1
     stats = table[k + 2:]
+    # the labels Excel users see, written out: the specs could be renamed with the cells
+    assert [row[0] for row in stats] == ["R²", "Adj. R²", "F", "Prob (F)", "N",
+                                         "Std. error of regression", "Std. errors"]
     assert [row[0] for row in stats] == [s.label for s in REGRESS_FIT_ROWS]
     ref = sheet.parent.defined_names["Out_Regress"].attr_text.split("!")[1].replace("$", "")
     anchor = sheet[ref]  # the header row of FACTOR_REGRESS's spill

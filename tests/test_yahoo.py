@@ -729,6 +729,8 @@ def test_concurrent_downloads_keep_their_failures_apart(fake_yahoo: FakeYahoo) -
         thread.start()
     for thread in threads:
         thread.join(30)
+    assert not any(t.is_alive() for t in threads)
+    assert met == {"ZZZZ", "QQQQQ"} and not meet.broken  # both were in flight at once
     assert set(results["ZZZZ"].failures) == {"ZZZZ"}
     assert set(results["QQQQQ"].failures) == {"QQQQQ"}
 

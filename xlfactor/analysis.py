@@ -13,6 +13,7 @@ import pandas as pd
 
 from xlfactor.domain.errors import InsufficientDataError, UnknownTickerError
 from xlfactor.domain.models import resolve_model
+from xlfactor.domain.options import FitOptions
 from xlfactor.domain.request import Request
 from xlfactor.domain.tickers import one_ticker
 from xlfactor.engine.attribution import attribution_series, attribution_table
@@ -97,13 +98,15 @@ def portfolio(
     ``"buy_and_hold"`` lets them drift from the first date. Weights sum to 1 (or 100).
     """
     rebalance = check_rebalance(rebalance)
+    opts = FitOptions.build(se, lags)  # before any data are requested
     excess, factors, rf, info = _common_sample(tickers, model, start, end, freq, **kw)
     w = check_weights(weights, excess.shape[1])
     total = portfolio_returns(excess.add(rf, axis=0), w, rebalance)
     port_excess = (total - rf.loc[total.index]).to_frame("PORTFOLIO")
     label = f"{info.model}, portfolio ({'constant weights' if rebalance == 'daily' else 'buy and hold'})"
-    port = FactorModel(port_excess, factors).fit(se, lags, info=replace(info, model=label))
-    holdings = FactorModel(excess, factors).fit(se, lags, info=info)
+    port = FactorModel(port_excess, factors).fit(opts.se, opts.lags,
+                                                 info=replace(info, model=label))
+    holdings = FactorModel(excess, factors).fit(opts.se, opts.lags, info=info)
     return PortfolioResults(port, holdings, pd.Series(w, index=excess.columns, name="weight"),
                             rebalance)
 
@@ -153,9 +156,10 @@ class Attribution:
 def attribution(ticker: str, model: str | Sequence[str] | None = "FF3", start: object = None,
                 end: object = None, freq: str = "D", se: str = "classical", **kw) -> Attribution:
     """Split ``ticker``'s excess return into alpha, factor contributions and residual."""
+    opts = FitOptions.build(se)  # before any data are requested
     excess, factors, _, info = _common_sample(one_ticker(ticker), model, start, end, freq, **kw)
     name = excess.columns[0]
-    res = FactorModel(excess[[name]], factors).fit(se, info=info)
+    res = FactorModel(excess[[name]], factors).fit(opts.se, info=info)
     series = attribution_series(excess[name], factors, res.params.loc[name])
     return Attribution(res, series, attribution_table(series, info.periods_per_year))
 
@@ -170,6 +174,7 @@ def compare(ticker: str, models: Sequence[str] = COMPARE_MODELS, start: object =
     Models the factor source cannot serve are left out and listed in
     ``table.attrs["skipped"]``.
     """
+    opts = FitOptions.build(se)  # before any data are requested
     from xlfactor.domain.errors import DataUnavailableError
 
     one = one_ticker(ticker)
@@ -200,7 +205,7 @@ def compare(ticker: str, models: Sequence[str] = COMPARE_MODELS, start: object =
         sample, sinfo, _ = built[spec.name]
         name = sample.excess.columns[0]
         y = sample.excess[[name]].loc[dates]
-        res = FactorModel(y, sample.factors.loc[dates]).fit(se, info=sinfo)
+        res = FactorModel(y, sample.factors.loc[dates]).fit(opts.se, info=sinfo)
         rows[spec.name] = {
             "alpha": res.alpha[name], "alpha (annualised)": res.alpha_annualized()[name],
             "t(alpha)": res.tstats.loc[name, "alpha"], "R²": res.rsquared[name],

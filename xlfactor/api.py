@@ -26,7 +26,7 @@ from xlfactor.data.base import FactorData, FactorSource, PriceSource
 from xlfactor.data.settings import Settings
 from xlfactor.domain.errors import UnknownTickerError
 from xlfactor.domain.models import ModelSpec
-from xlfactor.domain.request import Request
+from xlfactor.domain.request import NO_TICKERS, Request
 from xlfactor.domain.tickers import one_ticker
 from xlfactor.engine.align import AlignedSample, align
 from xlfactor.engine.results import EstimationInfo, FactorResults
@@ -59,8 +59,8 @@ def load_factors(
     See :func:`xlfactor.pipeline.load_factors` for which file serves which frequency;
     ``factor_frequency="D"`` compounds daily factors instead.
     """
-    request = Request.for_factors(model, None, None, freq, region=region,
-                                  factor_frequency=factor_frequency)
+    request = Request.build(NO_TICKERS, model, None, None, freq, region=region,
+                            factor_frequency=factor_frequency)
     source = factor_source or pick_sources(sources, None, None, settings).factors
     return _load_factors(request, source)
 
@@ -79,8 +79,8 @@ def factor_returns(
 
     ``attrs`` carries ``source``, ``release`` and ``stale``. ``sources``: as in :func:`fit`.
     """
-    request = Request.for_factors(model, start, end, freq, region=region,
-                                  factor_frequency=factor_frequency)
+    request = Request.build(NO_TICKERS, model, start, end, freq, region=region,
+                            factor_frequency=factor_frequency)
     data = _load_factors(request, sources_from(sources).factors)
     empty_prices = pd.DataFrame(index=pd.DatetimeIndex([], name="date"))
     sample = align(empty_prices, data.returns, data.frequency, request.factors, request.freq,
@@ -229,14 +229,15 @@ def rolling(
 
     name = one_ticker(ticker)
     request = Request.build([name], model, start, end, freq, region=region,
-                            factor_frequency=factor_frequency)
+                            factor_frequency=factor_frequency, se=se, lags=lags)
     sample, info, missing = shared_sample(request, sources_from(sources))
     if missing:
         raise UnknownTickerError(f"unknown ticker {missing[0]!r}")
     factors = list(request.factors)
     data = pd.concat([sample.excess[name], sample.factors], axis=1).dropna()
     X = np.column_stack([np.ones(len(data)), data[factors].to_numpy()])
-    out = rolling_ols(data[name].to_numpy(), X, window, cov_type=se, lags=lags)
+    out = rolling_ols(data[name].to_numpy(), X, window, cov_type=request.options.se,
+                      lags=request.options.lags)
     coefs = ["alpha", *factors]
     dates = data.index[out["end"]]
     frame = pd.DataFrame(out["params"][:, 0, :], index=dates, columns=coefs)

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from xlfactor.engine.results import FREQ_NAMES, FactorResults
+from xlfactor.domain.frequency import FREQUENCY_WORDS
+from xlfactor.engine.results import FactorResults
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,7 +31,7 @@ def _subtitle(res: FactorResults) -> str:
     src = info.factor_source + ("" if info.region == "US" else f", {info.region}") \
         + (f" {info.release}" if info.release else "")
     stale = "  [STALE DATA]" if info.stale else ""
-    return f"{period}, {FREQ_NAMES.get(info.frequency, info.frequency)}, {info.cov_type} SE | {src}{stale}"
+    return f"{period}, {FREQUENCY_WORDS.get(info.frequency, info.frequency)}, {info.cov_type} SE | {src}{stale}"
 
 
 def exposure_chart(res: FactorResults, path: str | Path, assets: list[str] | None = None) -> Path:
@@ -185,7 +186,7 @@ def rolling_chart(frame: pd.DataFrame, ticker: str, *, window: int | None,
     se_text = COV_LABELS.get(se_label, se_label)
     source = _source_line(getattr(info, "factor_source", ""), getattr(info, "release", ""),
                           bool(getattr(info, "stale", False)))
-    _footer(fig, f"{FREQ_NAMES.get(freq, freq).capitalize()} excess returns, {period}, "
+    _footer(fig, f"{FREQUENCY_WORDS.get(freq, freq).capitalize()} excess returns, {period}, "
                  f"{se_text} standard errors", source)
     fig.tight_layout(rect=(0, 0.05, 1, 0.96))
     return fig
@@ -239,7 +240,7 @@ def cumulative_factor_chart(frame: pd.DataFrame, *, model: str, freq: str = "D")
     attrs = frame.attrs
     source = _source_line(str(attrs.get("source", "")), str(attrs.get("release", "")),
                           bool(attrs.get("stale", False)))
-    _footer(fig, f"{FREQ_NAMES.get(freq, freq).capitalize()} factor returns compounded from the "
+    _footer(fig, f"{FREQUENCY_WORDS.get(freq, freq).capitalize()} factor returns compounded from the "
                  "first period; SMB, HML, RMW, CMA and MOM are zero-cost long-short portfolios",
             source)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
@@ -306,10 +307,10 @@ def attribution_chart(att) -> Figure:
     ax2.legend(fontsize=7.5, frameon=False, loc="upper left")
     _date_axis(ax2)
     fig.suptitle(f"{name}: return attribution, {info.model} "
-                 f"({info.start:%Y-%m-%d} to {info.end:%Y-%m-%d}, {FREQ_NAMES.get(info.frequency, '')})",
+                 f"({info.start:%Y-%m-%d} to {info.end:%Y-%m-%d}, {FREQUENCY_WORDS.get(info.frequency, '')})",
                  fontsize=12, fontweight="bold")
     compounded = att.table.loc["total (compounded)", "period"] * 100.0
-    _footer(fig, f"Sums of {FREQ_NAMES.get(info.frequency, '')} excess returns over RF; parts add up to "
+    _footer(fig, f"Sums of {FREQUENCY_WORDS.get(info.frequency, '')} excess returns over RF; parts add up to "
                  f"the total exactly. Compounded excess return: {compounded:+.1f}%.",
             _source_line(info.factor_source + ("" if info.region == "US" else f", {info.region}"),
                          info.release, info.stale))

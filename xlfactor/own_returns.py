@@ -84,27 +84,31 @@ def fit_returns(
         No dates, unsorted or repeated dates, a frequency that does not match the dates,
         returns that look typed in percent, non-numeric values.
     """
-    from xlfactor.domain.frequency import check_frequency
+    from xlfactor.domain.frequency import FREQUENCY_WORDS, check_frequency
     from xlfactor.domain.models import resolve_model
+    from xlfactor.domain.options import FitOptions
     from xlfactor.domain.regions import canonical_region
     from xlfactor.domain.request import Request, compound_requested
     from xlfactor.engine.align import align, align_returns, require_overlap
     from xlfactor.engine.model import FactorModel
     from xlfactor.engine.results import EstimationInfo
-    from xlfactor.pipeline import get_sources, load_factors
+    from xlfactor.pipeline import get_sources, load_factors, record_served
 
     if kind not in ("returns", "prices"):
         raise InvalidInputError(f"kind must be 'returns' or 'prices', not {kind!r}")
     if kind == "prices" and excess:
         raise InvalidInputError("prices cannot be excess returns: use kind='returns'")
+    opts = FitOptions.build(se, lags, small_sample=small_sample, use_t=use_t,
+                            conf_level=conf_level, min_obs=min_obs)
+    given = kind  # weekly or monthly closes become returns below; the label says what was given
     frame = _as_frame(returns)
     inferred = _infer_frequency(frame.index)
     freq = check_frequency(freq) if freq is not None else inferred
     from_daily = kind == "prices" and inferred == "D"  # daily prices make any frequency
     if freq != inferred and not from_daily:
         raise InvalidInputError(
-            f"the dates are {_WORDS[inferred]} (median spacing {_spacing(frame.index):g} days) "
-            f"but freq is {_WORDS[freq]}")
+            f"the dates are {FREQUENCY_WORDS[inferred]} (median spacing "
+            f"{_spacing(frame.index):g} days) but freq is {FREQUENCY_WORDS[freq]}")
     if kind == "prices" and not from_daily:  # weekly or monthly closes, however dated
         frame, kind = period_returns(frame, freq), "returns"
     if kind == "returns":
@@ -114,7 +118,7 @@ def fit_returns(
     # The period is the data's own, not the default three years to yesterday.
     request = Request(tickers=(), model=spec, start=s, end=e, freq=freq,
                       region=canonical_region(region),
-                      compound_factors=compound_requested(factor_frequency))
+                      compound_factors=compound_requested(factor_frequency), options=opts)
     place = request.region
     fdata = load_factors(request, get_sources(settings).factors)
     if kind == "prices":
@@ -127,21 +131,18 @@ def fit_returns(
     info = EstimationInfo(
         model=spec.name, factors=spec.factors, frequency=freq,
         start=sample.factors.index[0], end=sample.factors.index[-1],
-        price_source=f"{kind} supplied ({frame.shape[1]} series)",
+        price_source=f"{given} supplied ({frame.shape[1]} series)",
         factor_source=fdata.source, release=fdata.release, stale=fdata.stale,
         notes=fdata.notes, region=place, excess=not excess,
         warnings=tuple(dict.fromkeys((*fdata.warnings, *sample.warnings))),
     )
-    if info.warnings:
-        from xlfactor.status import note_warnings
-
-        note_warnings(info.warnings)
-    return FactorModel(sample.excess, sample.factors, min_obs=min_obs,
+    record_served(info, fdata)
+    return FactorModel(sample.excess, sample.factors, min_obs=opts.min_obs,
                        check_finite=not sample.complete).fit(
-        se, lags, use_t=use_t, conf_level=conf_level, info=info, small_sample=small_sample)
+        opts.se, opts.lags, use_t=opts.use_t, conf_level=opts.conf_level, info=info,
+        small_sample=opts.small_sample)
 
 
-_WORDS = {"D": "daily", "W": "weekly", "M": "monthly"}
 
 
 def period_returns(prices: pd.DataFrame, freq: str) -> pd.DataFrame:

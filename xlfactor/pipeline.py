@@ -115,7 +115,8 @@ def sources_from(keywords: dict[str, object]) -> Sources:
     unknown = sorted(set(keywords) - set(SOURCE_KEYWORDS))
     if unknown:
         raise TypeError(f"unexpected keyword argument {unknown[0]!r}")
-    return pick_sources(*(keywords.get(name) for name in SOURCE_KEYWORDS))  # type: ignore[arg-type]
+    return pick_sources(keywords.get("sources"), keywords.get("price_source"),  # type: ignore[arg-type]
+                        keywords.get("factor_source"), keywords.get("settings"))  # type: ignore[arg-type]
 
 
 # -- data ------------------------------------------------------------------------------
@@ -245,19 +246,20 @@ def _align_and_label(request: Request, pdata: PriceData, fdata: FactorData) -> S
         stale=pdata.stale or fdata.stale, notes=(*pdata.notes, *fdata.notes),
         region=request.region, warnings=tuple(dict.fromkeys(warnings)),
     )
-    _record(info, pdata, fdata)
+    record_served(info, pdata, fdata)
     return sample, info, tuple(pdata.missing)
 
 
-def _record(info: EstimationInfo, pdata: PriceData, fdata: FactorData) -> None:
-    """Tell the status report (FACTOR_INFO, ``xlfactor info``) what was served."""
+def record_served(info: EstimationInfo, *data: PriceData | FactorData) -> None:
+    """Tell the status report (FACTOR_INFO, ``xlfactor info``) what a fit was given: its
+    data warnings, and each of ``data`` that was served stale."""
     from xlfactor.status import note_stale, note_warnings
 
     if info.warnings:
         note_warnings(info.warnings)
-    for data in (pdata, fdata):
-        if data.stale:
-            note_stale(data.source, data.notes)
+    for served in data:
+        if served.stale:
+            note_stale(served.source, served.notes)
 
 
 def estimate(request: Request, sources: Sources | None = None,

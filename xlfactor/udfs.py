@@ -6,5 +6,5 @@ The declarations themselves live in :mod:`xlfactor.excel.udfs`, with the rest of
 shell; xlwings finds them here through ``dir()`` like any attribute of this module.
 """
 
-from xlfactor.excel.udfs import *  # noqa: F403 - the declarations are the whole point
+from xlfactor.excel.udfs import *
 from xlfactor.excel.udfs import __all__  # noqa: F401

@@ -13,6 +13,9 @@ from xlsxwriter.worksheet import Worksheet
 from template_builder.formats import Styles
 from template_builder.writing import add_button, cell, define, page_setup, put_text
 from template_builder.xlwings_setup import REFRESH_MACRO
+from xlfactor.domain.frequency import FREQUENCIES
+from xlfactor.domain.models import MODELS
+from xlfactor.domain.options import COV_TYPES
 from xlfactor.domain.regions import REGIONS
 from xlfactor.engine.portfolio import REBALANCING
 from xlfactor.excel import refresh as R
@@ -171,12 +174,12 @@ def validate_input(ws: Worksheet, name: str, row: int) -> None:
     """
     if name == R.NAME_MODEL:
         ws.data_validation(row, 1, row, 1, {
-            "validate": "list", "source": ["CAPM", "FF3", "CARHART4", "FF5", "FF6"],
+            "validate": "list", "source": list(MODELS),
             # A factor list such as MKT,SMB,MOM is valid too: offer the names, allow others.
             "show_error": False})
     elif name == R.NAME_FREQ:
         ws.data_validation(row, 1, row, 1, {
-            "validate": "list", "source": ["D", "W", "M"],
+            "validate": "list", "source": list(FREQUENCIES),
             "error_title": "Frequency", "error_message": "D, W or M"})
     elif name == R.NAME_REGION:
         ws.data_validation(row, 1, row, 1, {
@@ -192,7 +195,7 @@ def validate_input(ws: Worksheet, name: str, row: int) -> None:
             "error_title": "Results", "error_message": "auto, formulas or values"})
     elif name == R.NAME_SE:
         ws.data_validation(row, 1, row, 1, {
-            "validate": "list", "source": ["classical", "HC0", "HC1", "HC2", "HC3", "HAC"],
+            "validate": "list", "source": list(COV_TYPES),
             "error_title": "Standard errors", "error_message": "classical, HC0-HC3 or HAC"})
     elif name in (R.NAME_LAGS, R.NAME_WINDOW):
         ws.data_validation(row, 1, row, 1, {

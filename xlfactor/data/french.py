@@ -32,13 +32,14 @@ from xlfactor.data.french_csv import (  # noqa: F401 - re-exported: the parser's
 )
 from xlfactor.data.memo import Memo
 from xlfactor.data.reachability import REACHABILITY, SourceUnreachableError
+from xlfactor.data.settings import FRENCH_BASE_URL
 from xlfactor.domain.errors import (
     DataFormatError,
     DataUnavailableError,
     FileMissingError,
     NotPublishedError,
 )
-from xlfactor.domain.frequency import FREQUENCY_WORDS, check_frequency
+from xlfactor.domain.frequency import FREQUENCIES, FREQUENCY_WORDS, check_frequency
 from xlfactor.domain.models import canonical_factor
 from xlfactor.domain.regions import REGIONS, canonical_region
 
@@ -46,7 +47,7 @@ from xlfactor.domain.regions import REGIONS, canonical_region
 STALE_RETRY_SECONDS = 300
 
 SOURCE_NAME = "Kenneth French Data Library"
-DEFAULT_BASE_URL = "https://mba.tuck.dartmouth.edu/pages/faculty/ken.french/ftp/"
+DEFAULT_BASE_URL = FRENCH_BASE_URL
 
 #: Library file name (without ``_CSV.zip``) for each (family, frequency) it publishes.
 DATASETS: Mapping[tuple[str, str], str] = MappingProxyType(
@@ -236,7 +237,7 @@ class _FrenchSource(FactorSource):
         """The file name for a family at a frequency, or raise if it is not published."""
         name = regional_dataset(region, family, frequency)
         if name is None:
-            offered = [FREQUENCY_WORDS[f] for f in ("D", "W", "M")
+            offered = [FREQUENCY_WORDS[f] for f in FREQUENCIES
                        if regional_dataset(region, family, f)]
             where = "" if canonical_region(region) == "US" else f" for {canonical_region(region)}"
             raise NotPublishedError(

@@ -391,6 +391,3 @@ def read_french_path(path: str | PathLike[str]) -> FrenchFile:
         return parse_french_csv(_decode(data), name)
     except DataFormatError as exc:
         raise DataFormatError(f"{file.name}: {exc}") from exc
-
-
-# -------------------------------------------------------------------------- combining

@@ -21,7 +21,6 @@ import math
 import socket
 import ssl
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -30,6 +29,7 @@ from email.message import Message
 from typing import IO
 from urllib.parse import urlsplit
 
+from xlfactor.data.counting import CallCounter
 from xlfactor.data.reachability import SourceUnreachableError
 from xlfactor.domain.errors import DataUnavailableError
 
@@ -47,8 +47,7 @@ MAX_DELAY = 30.0
 #: The sleep used between attempts (seconds). Module-level so tests can replace it.
 sleep: Callable[[float], None] = time.sleep
 
-_count_lock = threading.Lock()
-_count = 0
+_REQUESTS = CallCounter()
 
 
 def request_count() -> int:
@@ -59,21 +58,12 @@ def request_count() -> int:
     int
         Attempts are counted whether or not they succeed; followed redirects count too.
     """
-    with _count_lock:
-        return _count
+    return _REQUESTS.value()
 
 
 def reset_request_count() -> None:
     """Set the counter read by :func:`request_count` back to zero."""
-    global _count
-    with _count_lock:
-        _count = 0
-
-
-def _count_request() -> None:
-    global _count
-    with _count_lock:
-        _count += 1
+    _REQUESTS.reset()
 
 
 def user_agent() -> str:
@@ -145,7 +135,7 @@ class _GuardedRedirect(urllib.request.HTTPRedirectHandler):
         except DataUnavailableError:
             fp.close()
             raise
-        _count_request()
+        _REQUESTS.add()
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
@@ -252,7 +242,7 @@ def fetch_bytes(
 
 def _attempt(opener: urllib.request.OpenerDirector, url: str, timeout: float, source: str) -> bytes:
     """One request; raises :class:`_TransientError` for faults worth retrying."""
-    _count_request()
+    _REQUESTS.add()
     request = urllib.request.Request(url, headers={"User-Agent": user_agent()})
     try:
         with opener.open(request, timeout=timeout) as response:

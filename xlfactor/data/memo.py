@@ -29,18 +29,22 @@ parsed French files         file name                      the same file: cached
                                                            with the same path, size, mtime
 combined factor sets        factors, frequency, region     the parsed files are the same
 (french)                                                   objects
-noted factor data (api)     factor data, notes             the factor data object is the same
+noted factor data           factor data, notes             the factor data object is the same
+(pipeline)
 aligned samples (pipeline)  :attr:`Request.data_key`       the price and factor data objects
-                                                           are the same (sources hand back
-                                                           the same object until their data
-                                                           change)
+                                                           are the same (Yahoo and the French
+                                                           library hand back the same object
+                                                           until their data change; saved
+                                                           files and the offline sample build
+                                                           new ones, so theirs are rebuilt)
 fits (pipeline)             data key and fit options       the aligned sample is the same
                                                            object
 ==========================  =============================  ==================================
 
 Samples and fits larger than :data:`MEMO_MAX_CELLS` (whole universes) are not kept. The
-configured sources (one per :class:`~xlfactor.data.settings.Settings`, in a memo too) live
-as long as the process. New data need no clearing: they change the tokens. Tests start
+configured sources are kept per :class:`~xlfactor.data.settings.Settings` in a memo of
+their own (the eight most recent settings). New data need no clearing: they change the
+tokens. Tests start
 from nothing with :func:`forget_all`. Pure functions of their arguments (settings from
 the environment's values, the bundled offline sample) use :func:`functools.lru_cache`:
 nothing there can go stale.

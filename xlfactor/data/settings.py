@@ -90,17 +90,23 @@ def _settings_from_env(values: tuple[str, ...]) -> Settings:
     """Settings for one snapshot of the environment (cached: every cell asks for them)."""
     env = dict(zip(ENV_VARS, values))
     return Settings(
-        cache_dir=Path(env["XLFACTOR_CACHE_DIR"]) if env["XLFACTOR_CACHE_DIR"] else None,
+        cache_dir=_folder(env["XLFACTOR_CACHE_DIR"]),
         offline=_flag(env["XLFACTOR_OFFLINE"]),
         french_url=env["XLFACTOR_FRENCH_URL"] or FRENCH_BASE_URL,
-        price_dir=Path(env["XLFACTOR_PRICE_DIR"]) if env["XLFACTOR_PRICE_DIR"] else None,
-        french_dir=Path(env["XLFACTOR_FRENCH_DIR"]) if env["XLFACTOR_FRENCH_DIR"] else None,
+        price_dir=_folder(env["XLFACTOR_PRICE_DIR"]),
+        french_dir=_folder(env["XLFACTOR_FRENCH_DIR"]),
         sample=env["XLFACTOR_SOURCE"].strip().lower() == "sample",
         price_ttl_hours=_number(env, "XLFACTOR_PRICE_TTL", 12.0),
         factor_ttl_days=_number(env, "XLFACTOR_FACTOR_TTL", 7.0),
         net_wait=_number(env, "XLFACTOR_NET_WAIT", 4.0),
         retry_after=_number(env, "XLFACTOR_RETRY_AFTER", 60.0),
     )
+
+
+def _folder(text: str) -> Path | None:
+    """A folder named in an environment variable: blanks trimmed, ``~`` expanded."""
+    text = text.strip()
+    return Path(text).expanduser() if text else None
 
 
 def _number(env: dict[str, str], name: str, default: float) -> float:

@@ -32,6 +32,7 @@ from typing import Any
 
 import pandas as pd
 
+from xlfactor.data.counting import CallCounter
 from xlfactor.data.reachability import SourceUnreachableError
 from xlfactor.data.yahoo_failures import SOURCE_NAME, raise_download_error
 from xlfactor.domain.errors import DataFormatError, DataUnavailableError
@@ -42,8 +43,7 @@ from xlfactor.domain.errors import DataFormatError, DataUnavailableError
 _QUIET_LOCK = threading.Lock()
 _quiet_depth = 0
 _quiet_saved: tuple[bool, Any, list] | None = None
-_COUNTER_LOCK = threading.Lock()
-_download_calls = 0
+_DOWNLOADS = CallCounter()
 
 # One line of the failure summary download() logs: "['T1', 'T2']: <error text>".
 _FAILED_LINE_RE = re.compile(r"^(\[[^\]]*\]): (.+)$", re.DOTALL)
@@ -57,20 +57,12 @@ def download_call_count() -> int:
     int
         Calls since the process started or since :func:`reset_download_call_count`.
     """
-    return _download_calls
+    return _DOWNLOADS.value()
 
 
 def reset_download_call_count() -> None:
     """Set the ``yfinance.download`` call counter back to zero."""
-    global _download_calls
-    with _COUNTER_LOCK:
-        _download_calls = 0
-
-
-def _count_download() -> None:
-    global _download_calls
-    with _COUNTER_LOCK:
-        _download_calls += 1
+    _DOWNLOADS.reset()
 
 
 @dataclass(frozen=True)
@@ -128,7 +120,7 @@ def download(
 
     try:
         session = _WatchedSession.create()
-    except Exception as exc:  # noqa: BLE001 - a yfinance without the session helpers
+    except Exception as exc:  # a yfinance without the session helpers
         raise DataUnavailableError(
             f"Yahoo Finance: this yfinance version is not supported ({type(exc).__name__}: "
             f"{exc}); install the version xlfactor requires") from exc
@@ -155,7 +147,7 @@ def download(
         except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
             outcome["error"] = exc
 
-    _count_download()
+    _DOWNLOADS.add()
     worker = threading.Thread(target=work, name="xlfactor-yfinance", daemon=True)
     worker.start()
     while worker.is_alive():

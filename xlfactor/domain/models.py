@@ -45,14 +45,6 @@ class ModelSpec:
         """Number of estimated coefficients, alpha included."""
         return len(self.factors) + 1
 
-    @property
-    def needs_five_factor_file(self) -> bool:
-        return bool({"RMW", "CMA"} & set(self.factors))
-
-    @property
-    def needs_momentum(self) -> bool:
-        return "MOM" in self.factors
-
 
 MODELS: dict[str, ModelSpec] = {
     m.name: m

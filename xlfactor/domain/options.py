@@ -37,17 +37,20 @@ def canonical_cov_type(cov_type: str | None) -> str:
         ) from None
 
 
-def check_lag_count(lags: object) -> int:
-    """A HAC lag count given by a user: a whole number of periods, at least 1."""
+def check_lag_count(lags: object, what: str = "HAC lags") -> int:
+    """A lag count given by a user: a whole number of periods, at least 1.
+
+    ``what`` names the lags in the message (``"HAC lags"``, ``"Ljung-Box lags"``).
+    """
     try:
         whole = not isinstance(lags, bool) and float(lags).is_integer()  # type: ignore[arg-type]
     except (TypeError, ValueError):
         whole = False
     if not whole:
-        raise InvalidInputError(f"HAC lags must be a whole number, got {lags!r}")
+        raise InvalidInputError(f"{what} must be a whole number, got {lags!r}")
     count = int(lags)  # type: ignore[call-overload]
     if count < 1:
-        raise InvalidInputError(f"HAC lags must be at least 1, got {count}")
+        raise InvalidInputError(f"{what} must be at least 1, got {count}")
     return count
 
 

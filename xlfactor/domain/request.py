@@ -22,8 +22,8 @@ from xlfactor.domain.options import FitOptions
 from xlfactor.domain.regions import canonical_region
 from xlfactor.domain.tickers import normalize_tickers
 
-
-#: Stands for "no tickers" in :meth:`Request.for_factors`.
+#: Pass as ``tickers`` to :meth:`Request.build` for a request of factor data only, or to
+#: add tickers normalised elsewhere with :meth:`Request.with_tickers`.
 NO_TICKERS = object()
 
 
@@ -113,33 +113,9 @@ class Request:
             raise InvalidInputError("give the options either as FitOptions or as keywords")
         return cls(names, spec, first, last, frequency, place, compound, options)
 
-    @classmethod
-    def for_factors(
-        cls,
-        model: str | ModelSpec | list[str] | tuple[str, ...] | None = "FF3",
-        start: object = None,
-        end: object = None,
-        freq: str | None = "D",
-        *,
-        region: str | None = None,
-        factor_frequency: str | None = None,
-        today: date | None = None,
-    ) -> Request:
-        """A request for factor data only (no tickers); arguments as in :meth:`build`."""
-        return cls.build(NO_TICKERS, model, start, end, freq, region=region,
-                         factor_frequency=factor_frequency, today=today)
-
     def with_tickers(self, tickers: tuple[str, ...]) -> Request:
         """The same request for other (already normalised) tickers."""
         return replace(self, tickers=tuple(tickers))
-
-    def with_options(self, **changes: Any) -> Request:
-        """The same request with estimation options changed (e.g. ``se="HAC"``)."""
-        current = self.options
-        values = {"se": current.se, "lags": current.lags, "small_sample": current.small_sample,
-                  "use_t": current.use_t, "conf_level": current.conf_level,
-                  "min_obs": current.min_obs, **changes}
-        return replace(self, options=FitOptions.build(**values))
 
     @property
     def factors(self) -> tuple[str, ...]:
@@ -148,8 +124,9 @@ class Request:
 
     @property
     def data_key(self) -> tuple:
-        """Everything that decides the data of the request (not how it is estimated)."""
-        return (self.tickers, self.model.factors, self.freq, self.start, self.end,
+        """Everything that decides the data of the request and its labels (not how it is
+        estimated): the whole model, since its name labels the results."""
+        return (self.tickers, self.model, self.freq, self.start, self.end,
                 self.region, self.compound_factors)
 
 

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from xlfactor.domain.errors import InsufficientDataError, InvalidInputError
-from xlfactor.domain.frequency import check_frequency
+from xlfactor.domain.frequency import FREQUENCY_WORDS, check_frequency
 
 _RULES = {"W": "W-FRI", "M": "ME"}
 #: A run of more missing prices than this (trading days) is reported as a gap.
@@ -146,7 +146,7 @@ def _period_holes(returns: pd.DataFrame, freq: str) -> list[str]:
     near a period's end, on either side of it)."""
     seen = ~np.isnan(returns.to_numpy(dtype=float))
     lost = (_span(seen) & ~seen).sum(axis=0)
-    word = _name(freq)
+    word = FREQUENCY_WORDS[freq]
     return [f"{name}: {int(n)} {word} return{'s' if n > 1 else ''} left out (no close in the "
             "last days of a period, or of the one before)"
             for name, n in zip(returns.columns, lost) if n]
@@ -232,8 +232,9 @@ def align(
     freq = check_frequency(freq)
     if factor_frequency not in ("D", freq):
         raise InvalidInputError(
-            f"{_name(freq)} returns need daily or {_name(freq)} factor data; "
-            f"the factor source has {_name(factor_frequency)} data only"
+            f"{FREQUENCY_WORDS[freq]} returns need daily or {FREQUENCY_WORDS[freq]} factor "
+            "data; "
+            f"the factor source has {FREQUENCY_WORDS[factor_frequency]} data only"
         )
     warnings: list[str] = []
     if freq == "D":
@@ -259,10 +260,6 @@ def require_overlap(sample: AlignedSample, label: str = "") -> None:
         raise InsufficientDataError(f"no factor data in the requested period{label}")
     if not np.isfinite(sample.excess.to_numpy()).any():
         raise InsufficientDataError(f"no dates where prices and factors overlap{label}")
-
-
-def _name(freq: str) -> str:
-    return {"D": "daily", "W": "weekly", "M": "monthly"}[freq]
 
 
 def align_returns(
@@ -324,8 +321,9 @@ def align_returns(
         doubled = labels[labels.duplicated()]
         if len(doubled):
             raise InvalidInputError(
-                f"two returns in the {_name(freq)[:-2]} period ending {doubled[0]:%Y-%m-%d}: "
-                f"are these {_name(freq)} returns?")
+                f"two returns in the {FREQUENCY_WORDS[freq][:-2]} period ending "
+                f"{doubled[0]:%Y-%m-%d}: "
+                f"are these {FREQUENCY_WORDS[freq]} returns?")
         relabelled = returns.set_axis(labels)
         if factor_frequency == "D":
             fac = period_factor_returns(factor_returns, freq, start, end)

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from xlfactor.domain.errors import InvalidInputError, XlFactorError
+from xlfactor.domain.options import check_lag_count
 
 if TYPE_CHECKING:
     from xlfactor.engine.results import FactorResults
@@ -43,15 +44,7 @@ def _lb_lags(lags: object, nobs: int, who: object = None) -> int:
     """Validated Ljung-Box lag count for a sample of ``nobs`` (``None``: the default rule)."""
     if lags is None:
         return default_lb_lags(nobs)
-    try:
-        whole = not isinstance(lags, bool) and float(lags).is_integer()  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        whole = False
-    if not whole:
-        raise InvalidInputError(f"Ljung-Box lags must be a whole number, got {lags!r}")
-    value = int(lags)  # type: ignore[call-overload]
-    if value < 1:
-        raise InvalidInputError(f"Ljung-Box lags must be at least 1, got {value}")
+    value = check_lag_count(lags, "Ljung-Box lags")
     if value >= nobs:
         of = f" of {who!r}" if who is not None else ""
         raise InvalidInputError(

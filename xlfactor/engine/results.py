@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 
 from xlfactor.domain.errors import XlFactorError
+from xlfactor.domain.frequency import FREQUENCY_WORDS
 
 PERIODS_PER_YEAR = {"D": 252, "W": 52, "M": 12}
-FREQ_NAMES = {"D": "daily", "W": "weekly", "M": "monthly"}
 COV_LABELS = {
     "classical": "classical (homoskedastic)",
     "HC0": "White HC0", "HC1": "White HC1", "HC2": "White HC2", "HC3": "White HC3",
@@ -70,7 +70,7 @@ class EstimationInfo:
         rows = [
             ("Model", f"{self.model} ({', '.join(self.factors)})" if self.factors else self.model),
             ("Period", period),
-            ("Frequency", FREQ_NAMES.get(self.frequency, self.frequency)),
+            ("Frequency", FREQUENCY_WORDS.get(self.frequency, self.frequency)),
             ("Std. errors", se),
             ("Dependent", "excess return over RF" if self.excess else "return as given"),
             ("Returns" if self.price_source.startswith(("returns supplied", "prices supplied"))

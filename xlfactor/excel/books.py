@@ -30,12 +30,17 @@ class FormulaCell:
     formula: str
     spill: str = ""
 
+#: The hidden sheet where values mode keeps the formulas it replaced by their tables
+#: (:mod:`xlfactor.excel.values`); book scans skip it.
+FORMULA_SHEET = "xlfactor_formulas"
+
 
 class BookView(Protocol):
     """What the prefetch and the values mode read of a workbook."""
 
-    def formula_cells(self) -> Iterator[FormulaCell]:
-        """Every formula of every sheet, sheet by sheet, row by row."""
+    def formula_cells(self, containing: str = "") -> Iterator[FormulaCell]:
+        """Every formula of every sheet whose text contains ``containing`` (any case),
+        sheet by sheet, row by row."""
         ...
 
     def cells(self, sheet: str, address: str) -> list[list[Any]]:
@@ -94,18 +99,23 @@ class FileBook:
         """The evaluator that computes ordinary formula cells when they are read."""
         self.evaluator = evaluator
 
-    def formula_cells(self) -> Iterator[FormulaCell]:
+    def formula_cells(self, containing: str = "") -> Iterator[FormulaCell]:
         from openpyxl.worksheet.formula import ArrayFormula
 
+        wanted = containing.upper()
         for ws in self.workbook.worksheets:
             for row in ws.iter_rows():
                 for cell in row:
                     value = cell.value
                     if isinstance(value, ArrayFormula):
-                        yield FormulaCell(ws.title, cell.coordinate, value.text or "",
-                                          value.ref or cell.coordinate)
+                        found = FormulaCell(ws.title, cell.coordinate, value.text or "",
+                                            value.ref or cell.coordinate)
                     elif isinstance(value, str) and value.startswith("="):
-                        yield FormulaCell(ws.title, cell.coordinate, value)
+                        found = FormulaCell(ws.title, cell.coordinate, value)
+                    else:
+                        continue
+                    if wanted in found.formula.upper():
+                        yield found
 
     def cells(self, sheet: str, address: str) -> list[list[Any]]:
         top, left, bottom, right = split_address(address)
@@ -182,7 +192,8 @@ class LiveBook:
         """The workbook's full name: one prefetch per open workbook."""
         return str(self.book.fullname)
 
-    def formula_cells(self) -> Iterator[FormulaCell]:
+    def formula_cells(self, containing: str = "") -> Iterator[FormulaCell]:
+        wanted = containing.upper()
         for sheet in self.book.sheets:
             if sheet.name in self.skip_sheets:
                 continue
@@ -199,7 +210,9 @@ class LiveBook:
                 grid = (tuple(grid),) if rows == 1 else tuple((g,) for g in grid)
             for i, row in enumerate(grid):
                 for j, text in enumerate(row):
-                    if isinstance(text, str) and text.startswith("="):
+                    # filtered before _array_child: each of its questions is a COM round trip
+                    if isinstance(text, str) and text.startswith("=") \
+                            and wanted in text.upper():
                         address = cell_address(used.row + i, used.column + j)
                         if _array_child(sheet, address):
                             continue

@@ -415,26 +415,6 @@ def compare(ticker, start=None, end=None, freq=None, se_type=None, header=True,
     return with_header(["Model", *table.columns], rows, show)
 
 
-__all__ = [
-    "NA",
-    "alpha",
-    "asset_returns",
-    "attribution",
-    "betas",
-    "coef_stat",
-    "compare",
-    "factor_data",
-    "grs",
-    "info",
-    "models",
-    "portfolio",
-    "regress",
-    "rolling",
-    "rsq",
-    "stats",
-]
-
-
 @cell_safe
 def fit_returns(dates, returns, model=None, freq=None, se_type=None, lags=None, header=True,
                 region=None, excess=None, small_sample=None) -> Table:
@@ -448,7 +428,7 @@ def fit_returns(dates, returns, model=None, freq=None, se_type=None, lags=None, 
     show = sheet.bool_arg(header, True, "header")
     sheet.reject_error_values(dates, "dates")
     sheet.reject_error_values(returns, "returns")
-    values, labels = split_header(as_rows(returns, "returns"), "returns")
+    values, labels = split_header(returns, "returns")
     date_rows = as_rows(dates, "dates")
     if len(date_rows) == len(values) + 1:  # a "Date" label above the dates
         date_rows = date_rows[1:]

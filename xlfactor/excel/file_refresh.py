@@ -27,7 +27,9 @@ from xlfactor.excel.values import (
     Report,
     area,
     compute,
+    factor_formulas,
     in_the_way,
+    prefetch_for,
     spill_message,
     xlwings_shape,
 )
@@ -169,14 +171,9 @@ class FileBookModel:
 
     def compute_and_write(self, _book: Any = None) -> list[str]:
         """Values mode for the file: compute every formula, write each table."""
-        from xlfactor.domain.errors import XlFactorError
-        from xlfactor.excel import prefetch
-
-        try:
-            prefetch.fetch(prefetch.plan(self.file))
-        except XlFactorError as err:
-            self.report.warnings.append(f"prefetch failed ({err})")
-        self.report.computed = compute(self.file)
+        cells = factor_formulas(self.file)  # one scan serves the prefetch and the compute
+        prefetch_for(self.file, cells, self.report)
+        self.report.computed = compute(self.file, cells)
         for done in self.report.computed:
             write_table(self.file.workbook[done.cell.sheet], done)
         return self.report.errors
@@ -261,14 +258,20 @@ class _Pictures:
             **_: Any) -> Any:
         """A matplotlib figure or a PNG path, placed with its top-left corner at ``anchor``."""
         from openpyxl.drawing.image import Image
+        from PIL import Image as PILImage
 
         if hasattr(image, "savefig"):
             buffer = io.BytesIO()
-            image.savefig(buffer, format="png")
-            buffer.seek(0)
-            picture = Image(buffer)
+            # What xlwings does with a figure (a tight box); at 96 dpi the pixel size that
+            # openpyxl records is the physical size Excel would show.
+            image.savefig(buffer, format="png", dpi=96, bbox_inches="tight")
+            data = buffer.getvalue()
         else:
-            picture = Image(io.BytesIO(Path(image).read_bytes()))
+            data = Path(image).read_bytes()
+        dpi = PILImage.open(io.BytesIO(data)).info.get("dpi", (96, 96))[0] or 96
+        picture = Image(io.BytesIO(data))
+        picture.width = round(picture.width * 96 / dpi)
+        picture.height = round(picture.height * 96 / dpi)
         top = anchor.address.split(":")[0] if anchor is not None else "A1"
         self.ws.add_image(picture, top)
         return picture

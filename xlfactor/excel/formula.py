@@ -16,8 +16,6 @@ from typing import Any, NamedTuple, TypeAlias
 
 # Excel stores newer functions as _xlfn.NAME (and _xlfn._xlws.SORT); UDFs may carry _xludf.
 _PREFIXES = ("_XLFN.", "_XLUDF.", "_XLWS.")
-ERROR_CODES = ("#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!",
-               "#SPILL!", "#CALC!", "#GETTING_DATA")
 _MAX_ROW, _MAX_COL = 1_048_576, 16_384
 
 

@@ -14,13 +14,14 @@ fail fast; see :mod:`xlfactor.data.reachability`).
 
 from __future__ import annotations
 
+import functools
 import inspect
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from xlfactor.excel.books import BookView, LiveBook
+from xlfactor.excel.books import FORMULA_SHEET, BookView, LiveBook
 
 #: A workbook is scanned again after this many seconds, or at once when a cell names a
 #: ticker the last scan did not see.
@@ -53,14 +54,15 @@ class Plan:
     unreadable: tuple[str, ...] = field(default_factory=tuple)
 
 
-def parameters(function_name: str) -> list[str]:
+@functools.cache
+def parameters(function_name: str) -> tuple[str, ...]:
     """Argument names of a worksheet function, as declared in :mod:`xlfactor.udfs`."""
     from xlfactor.excel import udfs
 
     func = getattr(udfs, function_name, None)
     if func is None or not function_name.startswith("FACTOR_"):
-        return []
-    return [p for p in inspect.signature(func).parameters if p != "caller"]
+        return ()
+    return tuple(p for p in inspect.signature(func).parameters if p != "caller")
 
 
 def plan(book: BookView, cells: Any = None) -> Plan:
@@ -80,8 +82,8 @@ def plan(book: BookView, cells: Any = None) -> Plan:
     tickers: dict[str, None] = {}
     requests: dict[tuple[Any, Any, Any], None] = {}
     starts, ends, unreadable, count = [], [], [], 0
-    for cell in book.formula_cells() if cells is None else cells:
-        if "FACTOR_" not in cell.formula.upper():
+    for cell in book.formula_cells("FACTOR_") if cells is None else cells:
+        if "FACTOR_" not in cell.formula.upper():  # cells given by the caller
             continue
         try:
             found = calls(parse(cell.formula))
@@ -201,7 +203,7 @@ def prefetch_workbook(caller: Any, tickers_arg: Any = None) -> bool:
     try:
         from xlfactor.excel.cells import split_ticker_argument
 
-        book = LiveBook(caller.sheet.book, skip_sheets=frozenset({"xlfactor_formulas"}))
+        book = LiveBook(caller.sheet.book, skip_sheets=frozenset({FORMULA_SHEET}))
         key = book.key
         wanted = frozenset(split_ticker_argument(tickers_arg)[0])
     except Exception:  # noqa: BLE001 - not a cell of a workbook, or no valid ticker
@@ -219,7 +221,7 @@ def prefetch_workbook(caller: Any, tickers_arg: Any = None) -> bool:
         with _lock:
             _scanned[key] = (_scanned[key][0], _scanned[key][1] | frozenset(found.tickers))
         fetch(found)
-    except Exception:  # noqa: BLE001 - an optimisation: the cell fetches what it needs itself
+    except Exception:  # noqa: BLE001, S110 - an optimisation: the cell fetches what it needs
         pass
     return True
 

@@ -27,6 +27,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from xlfactor.excel.sheet import MAX_MESSAGE
+
 if TYPE_CHECKING:
     from xlfactor.engine.results import EstimationInfo, FactorResults
 
@@ -67,7 +69,6 @@ NAME_OUT_COMPARE = "Out_Compare"
 #: Default rolling window, as in FACTOR_ROLLING, so the chart matches the sheet.
 DEFAULT_WINDOW = 252
 
-MAX_MESSAGE = 250
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,7 @@ def main() -> None:
     if mode == "values":
         from xlfactor.excel.values import refresh_live
 
-        refresh(book, values=lambda b: refresh_live(b).errors)
+        refresh(book, values=lambda b: refresh_live(b).lines())
     else:
         refresh(book)
 
@@ -448,14 +449,14 @@ def _failed_line(name: str, err: BaseException) -> str:
 
 
 def _success_line(res: FactorResults, warnings: Iterable[str]) -> str:
-    from xlfactor.engine.results import FREQ_NAMES
+    from xlfactor.domain.frequency import FREQUENCY_WORDS
 
     info = res.info
     period = f"{info.start:%Y-%m-%d} to {info.end:%Y-%m-%d}" if info.start is not None else ""
     n = len(res.assets)
     region = "" if info.region == "US" else f" ({info.region})"
     text = (f"OK: {n} ticker{'s' if n != 1 else ''}, {info.model}{region}, "
-            f"{FREQ_NAMES.get(info.frequency, info.frequency)}, {period}")
+            f"{FREQUENCY_WORDS.get(info.frequency, info.frequency)}, {period}")
     extra = "; ".join(warnings)
     return (text + (f". Warnings: {extra}" if extra else ""))[:MAX_MESSAGE]
 

@@ -12,7 +12,6 @@ import functools
 import math
 import warnings
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
 from typing import Any
 
 from xlfactor.domain.errors import InvalidInputError, XlFactorError
@@ -115,10 +114,9 @@ def int_arg(value: Any, default: int | None, what: str, minimum: int = 1) -> int
 
 
 def date_arg(value: Any, what: str) -> Any:
-    """A date cell (datetime), an Excel serial number or an ISO string; blank gives None.
-
-    Parsing is :func:`xlfactor.domain.dates.parse_date`'s: ISO text with a UTC offset keeps its
-    wall-clock date, as a date cell does.
+    """A date cell (datetime), an Excel serial number or an ISO string, as one value; blank
+    gives None. The request parses it (:func:`xlfactor.domain.dates.parse_date`): ISO text
+    with a UTC offset keeps its wall-clock date, as a date cell does.
     """
     return scalar(value, what)
 
@@ -177,6 +175,3 @@ def cell_text(value: Any) -> str:
         return str(int(value))
     return str(value).strip()
 
-
-def label_date(value: date | datetime | None) -> str:
-    return f"{value:%Y-%m-%d}" if value is not None else ""

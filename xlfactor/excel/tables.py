@@ -3,11 +3,13 @@
 Some tables label each row with what its value is (FACTOR_STATS, FACTOR_GRS, the
 statistics under FACTOR_REGRESS) or have a fixed set of rows around one row per factor
 (FACTOR_ATTRIBUTION). A sheet that shows them formats by those labels and reserves room
-for those rows, so the labels, the kind of each value and the row counts are defined here,
-once: :mod:`xlfactor.excel.cells` lays the tables out with them, and the template
-generator (``workbook/generate.py``) takes its number formats and block sizes from them.
-A row renamed or added here changes both; ``tests/test_workbook.py`` checks the specs
-against the rows the functions really produce.
+for those rows, so the labels, the kind of each value and the row counts are stated here.
+:mod:`xlfactor.excel.cells` lays out FACTOR_REGRESS's statistics and the coefficient and
+attribution headers with them; the fit statistics, the GRS rows and the attribution row
+labels are produced by the engine and mirrored here. The template generator
+(``workbook/template_builder/``) takes its number formats and block sizes from these
+specs, and ``tests/test_workbook.py`` checks them against the rows the functions really
+produce, so a renamed row fails a test instead of losing its format.
 """
 
 from __future__ import annotations

@@ -25,10 +25,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xlfactor.excel.books import FileBook, FormulaCell, LiveBook, cell_address, split_address
+from xlfactor.excel.books import (
+    FORMULA_SHEET,
+    FileBook,
+    FormulaCell,
+    LiveBook,
+    cell_address,
+    split_address,
+)
+from xlfactor.excel.sheet import MAX_MESSAGE
 
 #: The hidden sheet where values mode keeps the formulas it replaced by their values.
-FORMULA_SHEET = "xlfactor_formulas"
 #: Values written for a table longer than this are cut (a sheet-sized answer, not a dump).
 MAX_ROWS = 100_000
 #: A cell message written by a worksheet function: an Excel error code, then words.
@@ -66,6 +73,10 @@ class Report:
             if message is not None:
                 found.append(f"{c.cell.sheet}!{c.cell.address}: {message}")
         return found
+
+    def lines(self) -> list[str]:
+        """The errors, then the warnings: everything the user should read."""
+        return [*self.errors, *self.warnings]
 
 
 # -- computing ---------------------------------------------------------------------------------
@@ -152,7 +163,7 @@ def compute(book: FileBook | LiveBook, cells: Iterable[FormulaCell] | None = Non
         try:
             value = evaluator.evaluate(parse(cell.formula), cell.sheet)
         except (ValueError, RecursionError) as err:
-            value = f"#N/A values mode cannot compute this formula: {err}"[:250]
+            value = f"#N/A values mode cannot compute this formula: {err}"[:MAX_MESSAGE]
         except Exception as err:  # noqa: BLE001 - one formula must not stop the others
             value = error_cell(err)
         if isinstance(value, ExcelError):
@@ -168,7 +179,7 @@ def compute(book: FileBook | LiveBook, cells: Iterable[FormulaCell] | None = Non
 
 
 def factor_formulas(book: FileBook | LiveBook) -> list[FormulaCell]:
-    return [c for c in book.formula_cells() if "FACTOR_" in c.formula.upper()]
+    return list(book.formula_cells("FACTOR_"))
 
 
 def _table(value: Any) -> list[list[Any]]:
@@ -253,6 +264,7 @@ def refresh_live(book: Any) -> Report:
             report.warnings.append(f"{done.cell.sheet}!{done.cell.address} not written: {err}")
             written.append(done)
     _keep_formulas(book, written)
+    report.warnings.extend(view.skipped)
     return report
 
 
@@ -339,5 +351,5 @@ def _active_sheet(book: Any) -> Any:
 def _activate(sheet: Any) -> None:
     try:
         sheet.activate()
-    except Exception:  # noqa: BLE001 - the user is at worst left on another sheet
+    except Exception:  # noqa: BLE001, S110 - the user is at worst left on another sheet
         pass

@@ -39,10 +39,15 @@ class TolerantStore:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.problem: str | None = None
+        self._failed_operation: str | None = None  # "read" or "written", with problem
 
     def _failed(self, what: str, exc: CacheError) -> None:
+        self._failed_operation = what
         self.problem = (f"the cache could not be {what} ({exc}); data are served from memory "
                         "and downloaded again next time")
+
+    def _recovered(self) -> None:
+        self._failed_operation = self.problem = None
 
     def get_frame(self, key: str) -> CachedFrame | None:
         """:meth:`Store.get_frame`, or None when the cache cannot be read.
@@ -55,9 +60,8 @@ class TolerantStore:
         except CacheError as exc:
             self._failed("read", exc)
             return None
-        # The text before the "(" holds only our own words, not the error's.
-        if self.problem and "read" in self.problem.split("(")[0]:
-            self.problem = None  # reading works again: a past read failure is history
+        if self._failed_operation == "read":
+            self._recovered()  # reading works again: a past read failure is history
         return hit
 
     def version(self, key: str) -> str | None:
@@ -82,7 +86,7 @@ class TolerantStore:
         except CacheError as exc:
             self._failed("written", exc)
         else:
-            self.problem = None
+            self._recovered()
 
     def __getattr__(self, name: str) -> Any:  # info(), keys(), clear()... as the store has them
         return getattr(self.store, name)
