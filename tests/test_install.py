@@ -56,3 +56,67 @@ def test_the_wheel_installs_and_imports(wheel, tmp_path):
                          cwd=tmp_path, check=True, timeout=120)
     path, version = run.stdout.split()
     assert path.startswith(str(target)) and version == "0.1.0"
+
+
+def test_the_wheel_states_the_python_it_installs_on(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+    metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
+    text = zipfile.ZipFile(wheel).read(metadata).decode()
+    assert "Requires-Python: >=3.11" in text
+    assert "License-Expression: BSD-3-Clause" in text
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
+
+
+def _floor(spec: str) -> tuple[int, ...] | None:
+    """The lowest Python a ``Requires-Python`` specifier admits (its ``>=`` bound)."""
+    from packaging.specifiers import SpecifierSet
+
+    bounds = [s.version for s in SpecifierSet(spec) if s.operator in (">=", "~=", "==")]
+    return max((tuple(int(p) for p in b.split(".")[:2]) for b in bounds), default=None)
+
+
+def test_the_stated_python_floor_admits_no_python_a_dependency_refuses():
+    """Our ``requires-python`` is at least every installed dependency's own floor, so pip
+    refuses xlfactor itself on an older Python instead of failing on a dependency."""
+    import tomllib
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    ours = _floor(project["requires-python"])
+    higher = {}
+    for line in project["dependencies"]:
+        name = Requirement(line).name
+        theirs = metadata.metadata(name).get("Requires-Python")
+        if theirs and _floor(theirs) and _floor(theirs) > ours:
+            higher[name] = theirs
+    assert not higher, f"requires-python {project['requires-python']} is below {higher}"
+
+
+def _python310() -> str | None:
+    # pyenv's interpreter itself: its shim on PATH fails unless 3.10 is the selected version
+    candidates = sorted(Path.home().glob(".pyenv/versions/3.10*/bin/python3.10"))
+    if candidates:
+        return str(candidates[-1])
+    return shutil.which("python3.10", path="/usr/bin:/usr/local/bin")
+
+
+def test_pip_on_python_3_10_refuses_the_wheel_plainly(wheel, tmp_path):
+    python = _python310()
+    if python is None:
+        pytest.skip("no Python 3.10 on this machine to try the stated floor against")
+    run = subprocess.run([python, "-m", "pip", "install", "--no-deps", "--no-index",
+                          "--target", str(tmp_path / "site"), str(wheel)],
+                         capture_output=True, text=True, timeout=300, check=False)
+    assert run.returncode != 0
+    assert "requires a different Python" in run.stderr + run.stdout
+
+
+def test_the_command_says_its_version():
+    run = subprocess.run([sys.executable, "-m", "xlfactor.cli", "--version"],
+                         capture_output=True, text=True, timeout=120, check=False)
+    from xlfactor import __version__
+
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith(f"xlfactor {__version__} (Python ")

@@ -104,11 +104,23 @@ def test_name_resolution_failure_is_not_retried(monkeypatch):
     assert http.request_count() == 1
 
 
-def test_yahoo_waits_once_then_fails_fast(silent_port, monkeypatch):
+def test_yahoo_waits_once_then_fails_fast(silent_port):
     import yfinance
 
     port, _ = silent_port
-    monkeypatch.setattr(yfinance.config.network, "proxy", f"http://127.0.0.1:{port}")
+    # yfinance's config objects answer every attribute from a shared dict, so monkeypatch
+    # (pytest 9) cannot undo a setattr on them; set and restore through the config itself.
+    network = yfinance.config.network
+    before = network.proxy
+    network.proxy = f"http://127.0.0.1:{port}"
+    try:
+        _assert_yahoo_waits_once()
+    finally:
+        network.proxy = before
+    assert yfinance.config.network.proxy == before
+
+
+def _assert_yahoo_waits_once() -> None:
     prices = YahooPrices(net_wait=0.5)
     started = time.monotonic()
     with pytest.raises(SourceUnreachableError, match=r"no answer within 0.5 s\) and no cached "

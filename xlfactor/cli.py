@@ -41,10 +41,20 @@ def _sources(p: argparse.ArgumentParser) -> None:
     src.add_argument("--offline", action="store_true", help="use cached data only")
 
 
+def _version_line() -> str:
+    """``xlfactor X.Y.Z (Python A.B.C)``: what a bug report needs first."""
+    import platform
+
+    from xlfactor import __version__
+
+    return f"xlfactor {__version__} (Python {platform.python_version()})"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="xlfactor", description="Fama-French factor regressions from the command line."
     )
+    parser.add_argument("--version", action="version", version=_version_line())
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     # The same flags after the subcommand; SUPPRESS keeps a flag given before it.

@@ -37,7 +37,7 @@ def how_to_sheet(wb: Workbook, st: Styles, xlwings_version: str) -> None:
     add_button(ws, 2, 2, "Refresh", REFRESH_MACRO, width=110, x_offset=20)
 
     steps_setup = [
-        ("Install Python 3.10+ from python.org (not the Microsoft Store build, which Excel "
+        ("Install Python 3.11+ from python.org (not the Microsoft Store build, which Excel "
          "cannot start)."),
         ("xlfactor is not on PyPI: in a clone of its repository run  pip install \".[workbook]\"  "
          f"(or the wheel of  python -m build ). It brings xlwings {xlwings_version}, as this "
