@@ -67,7 +67,8 @@ def _build_sources(settings: Settings) -> Sources:
         factors = FrenchLibrary(
             settings.french_url, store=store, ttl_days=settings.factor_ttl_days,
             offline=settings.offline, timeout=settings.net_wait,
-            retry_after=settings.retry_after,
+            retry_after=settings.retry_after, download_wait=settings.download_wait,
+            max_bytes=settings.french_max_bytes,
         )
     return Sources(prices, factors)
 

@@ -291,6 +291,10 @@ class FrenchLibrary(_FrenchSource):
     retry_after : float
         Seconds during which the library is not asked again once it did not answer
         (see :mod:`xlfactor.data.reachability`).
+    download_wait : float
+        Seconds one whole download may take, however steadily the server sends.
+    max_bytes : int
+        Largest file accepted, in bytes; a larger one is refused while it streams.
     """
 
     name = SOURCE_NAME
@@ -305,9 +309,12 @@ class FrenchLibrary(_FrenchSource):
         timeout: float = 30.0,
         retries: int = 3,
         retry_after: float | None = None,
+        download_wait: float = _http.DOWNLOAD_WAIT,
+        max_bytes: int = _http.FRENCH_MAX_BYTES,
     ) -> None:
         super().__init__()
         self.retry_after = retry_after
+        self.download_wait, self.max_bytes = download_wait, max_bytes
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.store = store
         self.ttl_days = ttl_days
@@ -363,7 +370,8 @@ class FrenchLibrary(_FrenchSource):
         REACHABILITY.check(self.name)
         try:
             return _http.fetch_bytes(self.url_for(name), source=self.name, timeout=self.timeout,
-                                     retries=self.retries, deadline=self.timeout)
+                                     retries=self.retries, deadline=self.timeout,
+                                     transfer_wait=self.download_wait, max_bytes=self.max_bytes)
         except SourceUnreachableError as exc:
             REACHABILITY.report(exc, self.retry_after)
             raise

@@ -10,6 +10,12 @@ else fails at once, including a host name that does not resolve. Every failure s
 or as its subclass :class:`~xlfactor.data.reachability.SourceUnreachableError` when the
 server never answered, which the sources record as an outage.
 
+Every response is bounded in time and size while it streams: each attempt, from the
+connection to the last byte, must end within ``transfer_wait`` seconds (a watchdog shuts
+the socket down when it does not, so a server sending one byte a second is cut off), and a
+body larger than ``max_bytes`` is refused as soon as the cap is passed (or at once, from
+its ``Content-Length``), never buffered whole.
+
 Every HTTP request made here, redirects included, increments a process-wide counter
 (:func:`request_count`), which benchmarks and tests read.
 """
@@ -21,16 +27,19 @@ import math
 import socket
 import ssl
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from email.message import Message
 from typing import IO
 from urllib.parse import urlsplit
 
 from xlfactor.data.counting import CallCounter
 from xlfactor.data.reachability import SourceUnreachableError
+from xlfactor.data.settings import DOWNLOAD_WAIT, FRENCH_MAX_BYTES
 from xlfactor.domain.errors import DataUnavailableError
 
 LOOPBACK_HOSTS: frozenset[str] = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -43,6 +52,9 @@ RETRY_AFTER_STATUSES: frozenset[int] = frozenset({429, 503})
 
 #: Upper bound of any single wait between attempts, in seconds.
 MAX_DELAY = 30.0
+
+#: Bytes asked of the socket per read; small enough that the size cap is exact to 64 KiB.
+READ_CHUNK = 64 * 1024
 
 #: The sleep used between attempts (seconds). Module-level so tests can replace it.
 sleep: Callable[[float], None] = time.sleep
@@ -174,6 +186,8 @@ def fetch_bytes(
     backoff: float = 0.5,
     allow_http_hosts: frozenset[str] = LOOPBACK_HOSTS,
     deadline: float | None = None,
+    transfer_wait: float = DOWNLOAD_WAIT,
+    max_bytes: int = FRENCH_MAX_BYTES,
 ) -> bytes:
     """Download ``url`` and return the response body.
 
@@ -195,9 +209,14 @@ def fetch_bytes(
         Host names for which plain HTTP is accepted.
     deadline : float, optional
         Seconds, counted from the call, after which no attempt starts; a wait that would
-        end past it is not begun, and each attempt's timeout is cut to what remains. A
-        download that keeps receiving data is not cut off (the timeout applies to each
-        socket operation). None: no deadline.
+        end past it is not begun, and each attempt's timeout is cut to what remains.
+        None: no deadline.
+    transfer_wait : float
+        Seconds one attempt may take from connecting to its last byte, however steadily
+        the server sends (``timeout`` only bounds each socket operation). An attempt cut
+        off by it is not repeated.
+    max_bytes : int
+        Largest body accepted, in bytes; a larger one is refused while it streams.
 
     Returns
     -------
@@ -208,14 +227,15 @@ def fetch_bytes(
     ------
     DataUnavailableError
         On a refused URL, a non-retryable status (e.g. 404), a failed TLS certificate check,
-        or when every attempt failed and at least one got an HTTP answer, e.g.
+        a body larger than ``max_bytes``, or when every attempt failed and at least one got an HTTP answer, e.g.
         ``"Kenneth French Data Library: HTTP 503 after 4 attempts (<url>)"``.
     SourceUnreachableError
         When no attempt got an HTTP answer: timeouts, refused or dropped connections, or
-        a host name that does not resolve (not retried: it will not resolve a second later).
+        a host name that does not resolve (not retried: it will not resolve a second later),
+        or an attempt cut off after ``transfer_wait`` seconds.
     """
     check_url(url, source=source, allow_http_hosts=allow_http_hosts)
-    opener = urllib.request.build_opener(_GuardedRedirect(source, allow_http_hosts))
+    limits = _Limits(source, float(transfer_wait), int(max_bytes))
     end = math.inf if deadline is None else time.monotonic() + deadline
     attempts = max(0, int(retries)) + 1
     made = 0
@@ -223,7 +243,8 @@ def fetch_bytes(
     while True:
         made += 1
         try:
-            return _attempt(opener, url, min(timeout, max(end - time.monotonic(), 0.05)), source)
+            return _attempt(url, min(timeout, max(end - time.monotonic(), 0.05)),
+                            limits, allow_http_hosts)
         except _TransientError as exc:
             failure = exc
         answered = answered or failure.answered
@@ -240,20 +261,182 @@ def fetch_bytes(
     raise DataUnavailableError(f"{source}: {failure.cause} after {tries} ({url})")
 
 
-def _attempt(opener: urllib.request.OpenerDirector, url: str, timeout: float, source: str) -> bytes:
+@dataclass(frozen=True)
+class _Limits:
+    """What bounds one attempt: its source's name, whole-transfer seconds, body bytes."""
+
+    source: str
+    transfer_wait: float
+    max_bytes: int
+
+
+class _Watchdog:
+    """Shuts down the sockets of one attempt once its ``seconds`` are up.
+
+    Each socket is watched through a duplicate of its descriptor: ``shutdown()`` acts on
+    the connection, not the descriptor, so it also ends a read blocked in another thread
+    on the original, before or after TLS wraps it (wrapping detaches the original).
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.fired = False
+        self._lock = threading.Lock()
+        self._duplicates: list[socket.socket] = []
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Watchdog:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._timer.cancel()
+        with self._lock:
+            for duplicate in self._duplicates:
+                duplicate.close()
+            self._duplicates.clear()
+
+    def watch(self, sock: socket.socket) -> None:
+        duplicate = sock.dup()
+        with self._lock:
+            self._duplicates.append(duplicate)
+            if self.fired:
+                _shut(duplicate)
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            for duplicate in self._duplicates:
+                _shut(duplicate)
+
+
+def _shut(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed by its owner: nothing left to stop
+
+
+def _watched_connection(base: type[http.client.HTTPConnection], watchdog: _Watchdog
+                        ) -> Callable[..., http.client.HTTPConnection]:
+    """``base`` whose every new socket is watched by ``watchdog``."""
+
+    def create(*args: object, **kwargs: object) -> http.client.HTTPConnection:
+        connection = base(*args, **kwargs)  # type: ignore[arg-type]
+        opener = connection._create_connection  # type: ignore[attr-defined]
+
+        def watched_socket(*a: object, **k: object) -> socket.socket:
+            sock = opener(*a, **k)
+            watchdog.watch(sock)
+            return sock
+
+        connection._create_connection = watched_socket  # type: ignore[attr-defined]
+        return connection
+
+    return create
+
+
+class _WatchedHTTP(urllib.request.HTTPHandler):
+    def __init__(self, watchdog: _Watchdog) -> None:
+        super().__init__()
+        self.watchdog = watchdog
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_watched_connection(http.client.HTTPConnection, self.watchdog), req)
+
+
+class _WatchedHTTPS(urllib.request.HTTPSHandler):
+    def __init__(self, watchdog: _Watchdog) -> None:
+        super().__init__()
+        self.watchdog = watchdog
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_watched_connection(http.client.HTTPSConnection, self.watchdog),
+                            req, context=self._context)  # type: ignore[attr-defined]
+
+
+def _attempt(url: str, timeout: float, limits: _Limits, allow_http_hosts: frozenset[str]
+             ) -> bytes:
     """One request; raises :class:`_TransientError` for faults worth retrying."""
     _REQUESTS.add()
+    source = limits.source
     request = urllib.request.Request(url, headers={"User-Agent": user_agent()})
+    received = [0]
+    with _Watchdog(limits.transfer_wait) as watchdog:
+        opener = urllib.request.build_opener(
+            _GuardedRedirect(source, allow_http_hosts), _WatchedHTTP(watchdog),
+            _WatchedHTTPS(watchdog))
+        try:
+            with opener.open(request, timeout=timeout) as response:
+                body = _read_body(response, limits, received)
+            if watchdog.fired:  # a body without a length ends "normally" when shut down
+                raise _too_slow(limits, received[0])
+            return body
+        except urllib.error.HTTPError as exc:
+            if watchdog.fired:
+                raise _too_slow(limits, received[0]) from exc
+            raise _status_error(exc, url, source) from exc
+        except urllib.error.URLError as exc:
+            if watchdog.fired:
+                raise _too_slow(limits, received[0]) from exc
+            raise _network_error(exc.reason, url, source) from exc
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            # (ValueError: http.client reading a socket the watchdog has shut down)
+            if watchdog.fired:
+                raise _too_slow(limits, received[0]) from exc
+            if isinstance(exc, ValueError):
+                raise
+            raise _network_error(exc, url, source) from exc
+
+
+def _read_body(response: http.client.HTTPResponse, limits: _Limits, received: list[int]
+               ) -> bytes:
+    """The body, read chunk by chunk; refused once it passes ``limits.max_bytes``.
+
+    ``received[0]`` is kept at the byte count so far, for the caller's messages.
+    """
+    declared = _content_length(response)
+    if declared is not None and declared > limits.max_bytes:
+        raise _too_large(limits, declared, declared=True)
+    chunks: list[bytes] = []
+    while True:
+        # read1: at most one socket read, so a slow sender cannot hold a large read open
+        # and every chunk is counted as it arrives.
+        chunk = response.read1(READ_CHUNK)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        received[0] += len(chunk)
+        if received[0] > limits.max_bytes:
+            raise _too_large(limits, received[0], declared=False)
+    body = b"".join(chunks)
+    missing = getattr(response, "length", None)
+    if missing:  # the connection ended before Content-Length bytes came
+        raise http.client.IncompleteRead(body, missing)
+    return body
+
+
+def _content_length(response: http.client.HTTPResponse) -> int | None:
     try:
-        with opener.open(request, timeout=timeout) as response:
-            # read() raises IncompleteRead when the body is shorter than Content-Length.
-            return response.read()
-    except urllib.error.HTTPError as exc:
-        raise _status_error(exc, url, source) from exc
-    except urllib.error.URLError as exc:
-        raise _network_error(exc.reason, url, source) from exc
-    except (OSError, http.client.HTTPException) as exc:
-        raise _network_error(exc, url, source) from exc
+        value = int(response.headers.get("Content-Length", ""))
+    except ValueError:
+        return None
+    return value if value >= 0 else None
+
+
+def _too_large(limits: _Limits, size: int, *, declared: bool) -> DataUnavailableError:
+    how = (f"declares {size} bytes" if declared
+           else f"passed {limits.max_bytes} bytes while streaming ({size} read)")
+    return DataUnavailableError(
+        f"{limits.source}: response refused: it {how}, more than the "
+        f"{limits.max_bytes / (1 << 20):g} MB allowed (a setting: see xlfactor.data.settings)")
+
+
+def _too_slow(limits: _Limits, size: int) -> SourceUnreachableError:
+    return SourceUnreachableError(
+        limits.source, f"no complete answer within {limits.transfer_wait:g} s "
+        f"({size} bytes of the body received); the download was cut off")
 
 
 def _status_error(exc: urllib.error.HTTPError, url: str, source: str) -> Exception:

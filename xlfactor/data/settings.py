@@ -16,17 +16,109 @@ never from anything a spreadsheet cell contains.
                            unreachable (default 4)
 ``XLFACTOR_RETRY_AFTER``   seconds an unreachable source is not asked again (default
                            60; the Refresh button asks at once)
+``XLFACTOR_DOWNLOAD_WAIT`` seconds one whole download (every byte of one response) may
+                           take before it is cut off (default 30)
+``XLFACTOR_FRENCH_MAX_MB`` megabytes (2**20 bytes) a French library file may have
+                           (default 32; the largest published zips are under 10)
+``XLFACTOR_CHART_MAX_MB``  megabytes a Yahoo chart response may have (default 16; a
+                           60-year daily history is about 2)
 =========================  =========================================================
+
+Every numeric setting is checked when settings are made, from the environment or in code:
+a value that is not a finite number within its range (:data:`LIMITS`) is refused with an
+:class:`~xlfactor.domain.errors.InvalidInputError` naming the variable and the range.
 """
 
 from __future__ import annotations
 
 import functools
 import os
-from dataclasses import dataclass, replace
+import math
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 FRENCH_BASE_URL = "https://mba.tuck.dartmouth.edu/pages/faculty/ken.french/ftp/"
+
+_MB = 1 << 20
+
+#: Default of :attr:`Settings.download_wait`, in seconds.
+DOWNLOAD_WAIT = 30.0
+#: Default caps of one response, in bytes (:attr:`Settings.french_max_bytes`,
+#: :attr:`Settings.chart_max_bytes`).
+FRENCH_MAX_BYTES = 32 * _MB
+CHART_MAX_BYTES = 16 * _MB
+
+
+@dataclass(frozen=True)
+class Limit:
+    """The accepted range ``(0, upper]`` of one numeric setting.
+
+    Attributes
+    ----------
+    env : str
+        The environment variable that sets it.
+    unit : str
+        What the number counts, for messages ("seconds", "hours", "days", "MB").
+    upper : float
+        Largest accepted value; values must also be finite and greater than 0.
+    """
+
+    env: str
+    unit: str
+    upper: float
+
+
+#: The numeric settings: field name -> environment variable and accepted range. The upper
+#: bounds keep every derived quantity (socket timeouts, monotonic deadlines, byte counts)
+#: representable; values beyond them are typing mistakes, not wishes.
+LIMITS: dict[str, Limit] = {
+    "price_ttl_hours": Limit("XLFACTOR_PRICE_TTL", "hours", 24.0 * 366 * 100),
+    "factor_ttl_days": Limit("XLFACTOR_FACTOR_TTL", "days", 366.0 * 100),
+    "net_wait": Limit("XLFACTOR_NET_WAIT", "seconds", 3600.0),
+    "retry_after": Limit("XLFACTOR_RETRY_AFTER", "seconds", 7 * 86400.0),
+    "download_wait": Limit("XLFACTOR_DOWNLOAD_WAIT", "seconds", 3600.0),
+    "french_max_bytes": Limit("XLFACTOR_FRENCH_MAX_MB", "MB", 4096.0),
+    "chart_max_bytes": Limit("XLFACTOR_CHART_MAX_MB", "MB", 4096.0),
+}
+
+# Settings held in bytes are given in MB in the environment.
+_IN_MB = frozenset({"french_max_bytes", "chart_max_bytes"})
+
+
+def check_number(value: object, name: str, *, label: str | None = None) -> float:
+    """``value`` as a float within the range of the setting ``name``.
+
+    Parameters
+    ----------
+    value : object
+        A number (or numeric text) in the setting's unit (MB for byte settings).
+    name : str
+        A key of :data:`LIMITS`.
+    label : str, optional
+        How the message names the value (default: the environment variable).
+
+    Returns
+    -------
+    float
+        The value, finite and in ``(0, upper]``.
+
+    Raises
+    ------
+    InvalidInputError
+        If ``value`` is not a number, is NaN or infinite, not positive, or above the range.
+    """
+    limit = LIMITS[name]
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        number = math.nan
+    if math.isfinite(number) and 0 < number <= limit.upper:
+        return number
+    from xlfactor.domain.errors import InvalidInputError
+
+    raise InvalidInputError(
+        f"{label or limit.env} must be a number of {limit.unit} greater than 0 and at most "
+        f"{limit.upper:g}, got {value!r}")
 
 
 def _flag(value: str | None) -> bool:
@@ -58,6 +150,17 @@ class Settings:
     retry_after : float
         Seconds during which an unreachable source is not asked again: the other cells
         of the sheet fail at once, or serve cached data marked STALE.
+    download_wait : float
+        Seconds one whole response (headers and every byte of the body) may take; a
+        server that keeps sending slowly is cut off after it, however steadily it sends.
+    french_max_bytes, chart_max_bytes : int
+        Bytes one French library file / one Yahoo chart response may have; a larger one
+        is refused as soon as the cap is passed, while it streams.
+
+    Raises
+    ------
+    InvalidInputError
+        A numeric setting outside its range (:data:`LIMITS`), named by its field.
     """
 
     cache_dir: Path | None = None
@@ -70,6 +173,22 @@ class Settings:
     factor_ttl_days: float = 7.0
     net_wait: float = 4.0
     retry_after: float = 60.0
+    download_wait: float = DOWNLOAD_WAIT
+    french_max_bytes: int = FRENCH_MAX_BYTES
+    chart_max_bytes: int = CHART_MAX_BYTES
+
+    def __post_init__(self) -> None:
+        for item in fields(self):
+            if item.name not in LIMITS:
+                continue
+            value = getattr(self, item.name)
+            if item.name in _IN_MB:
+                megabytes = check_number(value / _MB if _is_real(value) else value,
+                                         item.name, label=f"Settings.{item.name} (in MB)")
+                object.__setattr__(self, item.name, int(megabytes * _MB))
+            else:
+                object.__setattr__(self, item.name,
+                                   check_number(value, item.name, label=f"Settings.{item.name}"))
 
     @classmethod
     def from_env(cls, **overrides) -> Settings:
@@ -82,7 +201,8 @@ class Settings:
 #: The environment variables that make up :class:`Settings`.
 ENV_VARS = ("XLFACTOR_CACHE_DIR", "XLFACTOR_OFFLINE", "XLFACTOR_FRENCH_URL", "XLFACTOR_PRICE_DIR",
             "XLFACTOR_FRENCH_DIR", "XLFACTOR_SOURCE", "XLFACTOR_PRICE_TTL", "XLFACTOR_FACTOR_TTL",
-            "XLFACTOR_NET_WAIT", "XLFACTOR_RETRY_AFTER")
+            "XLFACTOR_NET_WAIT", "XLFACTOR_RETRY_AFTER", "XLFACTOR_DOWNLOAD_WAIT",
+            "XLFACTOR_FRENCH_MAX_MB", "XLFACTOR_CHART_MAX_MB")
 
 
 @functools.lru_cache(maxsize=16)
@@ -96,10 +216,13 @@ def _settings_from_env(values: tuple[str, ...]) -> Settings:
         price_dir=_folder(env["XLFACTOR_PRICE_DIR"]),
         french_dir=_folder(env["XLFACTOR_FRENCH_DIR"]),
         sample=env["XLFACTOR_SOURCE"].strip().lower() == "sample",
-        price_ttl_hours=_number(env, "XLFACTOR_PRICE_TTL", 12.0),
-        factor_ttl_days=_number(env, "XLFACTOR_FACTOR_TTL", 7.0),
-        net_wait=_number(env, "XLFACTOR_NET_WAIT", 4.0),
-        retry_after=_number(env, "XLFACTOR_RETRY_AFTER", 60.0),
+        price_ttl_hours=_number(env, "price_ttl_hours", 12.0),
+        factor_ttl_days=_number(env, "factor_ttl_days", 7.0),
+        net_wait=_number(env, "net_wait", 4.0),
+        retry_after=_number(env, "retry_after", 60.0),
+        download_wait=_number(env, "download_wait", DOWNLOAD_WAIT),
+        french_max_bytes=int(_number(env, "french_max_bytes", FRENCH_MAX_BYTES / _MB) * _MB),
+        chart_max_bytes=int(_number(env, "chart_max_bytes", CHART_MAX_BYTES / _MB) * _MB),
     )
 
 
@@ -109,16 +232,12 @@ def _folder(text: str) -> Path | None:
     return Path(text).expanduser() if text else None
 
 
-def _number(env: dict[str, str], name: str, default: float) -> float:
-    text = env[name].strip()
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not value > 0:  # also NaN
-        from xlfactor.domain.errors import InvalidInputError
+def _is_real(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
-        raise InvalidInputError(f"environment variable {name} must be a positive number, got {text!r}")
-    return value
+
+def _number(env: dict[str, str], name: str, default: float) -> float:
+    """The setting ``name`` from its environment variable, checked; ``default`` if unset."""
+    variable = LIMITS[name].env
+    text = env[variable].strip()
+    return check_number(text, name) if text else default
