@@ -16,6 +16,16 @@ Covariance estimators (``cov_type``), matching statsmodels' ``OLS.fit`` conventi
                  correction unless ``small_sample`` (Stata's T / (T - k));
                  L defaults to floor(4 (T / 100)^(2/9)).
 
+Every covariance is formed in the basis of the QR decomposition ``X = QR``: the sandwich
+(X'X)^-1 X'ΩX (X'X)^-1 equals R^-1 (Q'ΩQ) R^-T, and the classical one s^2 R^-1 R^-T. The
+meat Q'ΩQ involves only the orthonormal Q, so nothing is squared before the last step;
+the raw-basis product loses digits as cond(X)^2 (at a column-scaled condition number of
+1e8 a third of an HC0 standard error is rounding). The last step goes through a Cholesky
+(or, for a singular meat, an eigenvalue) factor L of the meat, V = (R^-1 L)(R^-1 L)', so
+every variance is a sum of squares: never negative, never NaN. Relative errors are then
+about cond(X) times the unit roundoff, and designs whose column-scaled condition number
+exceeds :data:`MAX_CONDITION` are refused with :class:`CollinearityError`.
+
 Coefficient inference uses Student t with T - k degrees of freedom or the normal
 distribution; the default (``use_t=None``) follows statsmodels: t for classical standard
 errors, normal for the robust ones. The F statistic tests that all slopes are
@@ -40,8 +50,14 @@ from xlfactor.domain.options import (  # noqa: F401 - COV_TYPES: the engine's vo
     check_lag_count,
 )
 
-#: Largest condition number of the (column-scaled) design accepted before declaring collinearity.
-MAX_CONDITION = 1e12
+#: Largest condition number of the design, its columns scaled to unit length, that is
+#: accepted. Standard errors and coefficients (relative to their standard errors) computed
+#: in the QR basis carry relative errors of about cond x 2.2e-16 (measured against 50-digit
+#: arithmetic, tests/test_conditioning.py): at this limit a few parts in a million, so every
+#: reported figure keeps five significant digits. A design beyond it is (numerically)
+#: collinear: a regressor is almost a combination of the others and the data cannot tell
+#: their coefficients apart.
+MAX_CONDITION = 1e10
 
 
 def check_lags(lags: float | None, nobs: int) -> int:
@@ -95,19 +111,40 @@ class OLSArrays:
     tss: np.ndarray | None = None  # centred sum of squares of each response
 
 
+def scaled_condition(R: np.ndarray, norms: np.ndarray) -> float:
+    """Condition number of the design with its columns scaled to unit length, from its R
+    factor: scale-free, so a constant next to returns in decimals is not "ill-conditioned"."""
+    sv = np.linalg.svd(R / norms, compute_uv=False)
+    return math.inf if sv[-1] == 0.0 else float(sv[0] / sv[-1])
+
+
+#: Above this condition number a design is collinear to machine precision: its columns
+#: are exact combinations of each other up to the rounding of the data themselves.
+EXACTLY_COLLINEAR = 1e14
+
+
+def collinearity_message(condition: float, where: str = "") -> str:
+    """Why a design is refused, with its condition number and the limit when it is only
+    nearly collinear."""
+    if condition >= EXACTLY_COLLINEAR:
+        how = "perfectly collinear"
+    else:
+        how = (f"nearly collinear (condition number {condition:.2g} with columns scaled to "
+               f"unit length, above the limit {MAX_CONDITION:.0e} within which standard "
+               "errors keep five significant digits)")
+    return (f"the regressors{where} are {how}: a factor repeats, is constant, or is "
+            "(almost) a combination of the others")
+
+
 def _decompose(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Thin QR of X, R^-1 and (X'X)^-1 = R^-1 R^-T; raise on (numerical) collinearity."""
     Q, R = np.linalg.qr(X)
-    # Scale-free rank test: singular values of R with columns scaled to unit norm.
     norms = np.linalg.norm(X, axis=0)
     if np.any(norms == 0.0):
         raise CollinearityError("a regressor is identically zero")
-    sv = np.linalg.svd(R / norms, compute_uv=False)
-    if sv[-1] == 0.0 or sv[0] / sv[-1] > MAX_CONDITION:
-        raise CollinearityError(
-            "the regressors are perfectly collinear (a factor repeats, is constant, or is a "
-            "combination of the others)"
-        )
+    condition = scaled_condition(R, norms)
+    if condition > MAX_CONDITION:
+        raise CollinearityError(collinearity_message(condition))
     # numpy only: mixing scipy's and numpy's BLAS builds makes their idle threads spin
     # against each other and slows every later product several-fold.
     R_inv = np.linalg.inv(R)
@@ -147,45 +184,65 @@ def _meat_hac(X: np.ndarray, E: np.ndarray, lags: int) -> np.ndarray:
     return S
 
 
-def _covariance(
-    X: np.ndarray, Q: np.ndarray, XtX_inv: np.ndarray, E: np.ndarray, s2: np.ndarray,
-    cov_type: str, lags: int | None, small_sample: bool = False,
-) -> np.ndarray:
-    T, k = X.shape
-    if cov_type == "classical":
-        return s2[:, None, None] * XtX_inv[None]
+def _meat(Q: np.ndarray, E: np.ndarray, cov_type: str, lags: int | None,
+          small_sample: bool) -> np.ndarray:
+    """Q' Omega Q for every asset, (N, k, k): the robust meat in the orthonormal basis."""
+    T, k = Q.shape
     if cov_type == "HAC":
-        meat = _meat_hac(X, E, lags or 0)
+        meat = _meat_hac(Q, E, lags or 0)
         if small_sample:  # Stata's newey: the n / (n - k) factor
             meat *= T / (T - k)
-    else:
-        w = E * E
-        if cov_type in ("HC2", "HC3"):
-            leverage = np.einsum("tk,tk->t", Q, Q)
-            if leverage.max() > 1.0 - 1e-10:
-                raise InsufficientDataError(
-                    f"{cov_type} standard errors are undefined: an observation has leverage 1 "
-                    "(it alone determines a coefficient); use HC0, HC1 or HAC"
-                )
-            power = 1.0 if cov_type == "HC2" else 2.0
-            w = w / (1.0 - leverage)[:, None] ** power
-        meat = _meat_hc(X, w)
-        if cov_type == "HC1" or (cov_type == "HC0" and small_sample):
-            meat *= T / (T - k)
-    return XtX_inv[None] @ meat @ XtX_inv[None]
+        return meat
+    w = E * E
+    if cov_type in ("HC2", "HC3"):
+        leverage = np.einsum("tk,tk->t", Q, Q)
+        if leverage.max() > 1.0 - 1e-10:
+            raise InsufficientDataError(
+                f"{cov_type} standard errors are undefined: an observation has leverage 1 "
+                "(it alone determines a coefficient); use HC0, HC1 or HAC"
+            )
+        power = 1.0 if cov_type == "HC2" else 2.0
+        w = w / (1.0 - leverage)[:, None] ** power
+    meat = _meat_hc(Q, w)
+    if cov_type == "HC1" or (cov_type == "HC0" and small_sample):
+        meat *= T / (T - k)
+    return meat
 
 
-def _wald_f(params: np.ndarray, cov: np.ndarray) -> np.ndarray:
-    """Wald F that all slopes are zero: b_s' V_ss^-1 b_s / q, per asset."""
-    b = params[:, 1:]
-    V = cov[:, 1:, 1:]
-    q = b.shape[1]
+def _meat_factor(meat: np.ndarray) -> np.ndarray:
+    """L with L L' = meat for every asset: Cholesky, or for a meat that is singular in
+    floating point (a perfect fit, fewer non-zero residuals than coefficients) the
+    eigenvalue factor with rounding-negative eigenvalues set to zero."""
+    try:
+        return np.linalg.cholesky(meat)
+    except np.linalg.LinAlgError:
+        values, vectors = np.linalg.eigh(meat)
+        return vectors * np.sqrt(np.maximum(values, 0.0))[:, None, :]
+
+
+def _sandwich(R_inv: np.ndarray, meat: np.ndarray) -> np.ndarray:
+    """R^-1 meat R^-T as (R^-1 L)(R^-1 L)': symmetric, every variance a sum of squares."""
+    B = R_inv[None] @ _meat_factor(meat)
+    cov = B @ B.transpose(0, 2, 1)
+    return 0.5 * (cov + cov.transpose(0, 2, 1))
+
+
+def _wald_f(QtY: np.ndarray, meat: np.ndarray) -> np.ndarray:
+    """Wald F that all slopes are zero, per asset, in the QR basis.
+
+    With R upper triangular the slope rows of R^-1 are (0, R_ss^-1), so V_ss =
+    R_ss^-1 M_ss R_ss^-T and b_s' V_ss^-1 b_s = c' M_ss^-1 c with c = R_ss b_s, the
+    slope rows of Q'y. Only the meat is inverted, never the ill-conditioned V_ss.
+    """
+    c = QtY[1:].T  # (N, q)
+    M = meat[:, 1:, 1:]
+    q = c.shape[1]
     with np.errstate(all="ignore"):
         try:
-            sol = np.linalg.solve(V, b[:, :, None])[:, :, 0]
+            sol = np.linalg.solve(M, c[:, :, None])[:, :, 0]
         except np.linalg.LinAlgError:
-            sol = np.einsum("nij,nj->ni", np.linalg.pinv(V), b)
-        return np.einsum("ni,ni->n", b, sol) / q
+            sol = np.einsum("nij,nj->ni", np.linalg.pinv(M), c)
+        return np.einsum("ni,ni->n", c, sol) / q
 
 
 def _total_sum_squares(Y: np.ndarray, Q: np.ndarray, QtY: np.ndarray, ssr: np.ndarray
@@ -309,14 +366,19 @@ def _ols(Y: np.ndarray, X: np.ndarray, cov_type: str, lags: int | None, use_t: b
     B = R_inv @ QtY
     # Fitted values in Y's memory layout (pandas hands over column-major blocks), so the
     # in-place subtraction streams instead of striding; no second T x N temporary.
-    E = (B.T @ X.T).T if Y.flags.f_contiguous and not Y.flags.c_contiguous else X @ B
+    # From Q, not X B: orthonormal columns add no error that grows with the conditioning.
+    E = (QtY.T @ Q.T).T if Y.flags.f_contiguous and not Y.flags.c_contiguous else Q @ QtY
     np.subtract(Y, E, out=E)
     df_resid = T - k
     ssr = np.einsum("tn,tn->n", E, E)
     tss = _total_sum_squares(Y, Q, QtY, ssr)
     s2 = ssr / df_resid
 
-    cov = _covariance(X, Q, XtX_inv, E, s2, cov_type, lags, small_sample)
+    if cov_type == "classical":
+        cov, meat = s2[:, None, None] * XtX_inv[None], None
+    else:
+        meat = _meat(Q, E, cov_type, lags, small_sample)
+        cov = _sandwich(R_inv, meat)
     params = B.T
     with np.errstate(divide="ignore", invalid="ignore"):
         se = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
@@ -326,7 +388,7 @@ def _ols(Y: np.ndarray, X: np.ndarray, cov_type: str, lags: int | None, use_t: b
         if cov_type == "classical":
             fstat = ((tss - ssr) / (k - 1)) / s2 if k > 1 else np.full(len(ssr), np.nan)
         else:
-            fstat = _wald_f(params, cov) if k > 1 else np.full(len(ssr), np.nan)
+            fstat = _wald_f(QtY, meat) if k > 1 else np.full(len(ssr), np.nan)
         # sum (e_t - e_t-1)^2 expanded: one pass over E instead of materialising diff(E)
         lag1 = np.einsum("tn,tn->n", E[1:], E[:-1])
         dw = (2.0 * ssr - E[0] ** 2 - E[-1] ** 2 - 2.0 * lag1) / ssr
