@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 from datetime import date
 from pathlib import Path
@@ -331,16 +332,16 @@ AUTO_HEADER = ["Date", "Open", "High", "Low", "Close", "Volume"]
         ([AUTO_HEADER, GOOD_ROW, ["2020-01-03", "1", "1", "1", "-2.5", "1"]], "non-positive price"),
         (
             [AUTO_HEADER, GOOD_ROW, ["01/03/2020", "1", "1", "1", "2", "1"]],
-            "unparseable date '01/03/2020' on line 3",
+            r"line 3: unreadable date '01/03/2020', the first date is ISO",
         ),
         (
             [AUTO_HEADER, GOOD_ROW, ["2020-13-45", "1", "1", "1", "2", "1"]],
-            "invalid date '2020-13-45' on line 3",
+            "line 3: impossible date '2020-13-45'",
         ),
-        ([AUTO_HEADER, GOOD_ROW, ["", "1", "1", "1", "2", "1"]], "unparseable date"),
+        ([AUTO_HEADER, GOOD_ROW, ["", "1", "1", "1", "2", "1"]], "line 3: unreadable date ''"),
         (
             [AUTO_HEADER, GOOD_ROW, ["2020-01-02 15:30:00-05:00", "1", "1", "1", "2", "1"]],
-            "unparseable date",
+            "line 3: date '2020-01-02 15:30:00-05:00' has a time of day",
         ),
         ([AUTO_HEADER, GOOD_ROW, GOOD_ROW], "date 2020-01-02 appears more than once"),
         ([AUTO_HEADER], "no data rows"),
@@ -357,7 +358,7 @@ def test_bad_files_raise_data_format_error(
     for source in (PriceFiles(path), PriceFiles(tmp_path)):
         with pytest.raises(DataFormatError, match=message) as info:
             source.get_prices(["AAPL"], *EVERYTHING)
-        assert str(info.value).startswith("AAPL.csv: ")
+        assert re.match(r"AAPL\.csv( line \d+)?: ", str(info.value))
 
 
 def test_bad_multi_header_value(tmp_path: Path) -> None:
@@ -370,7 +371,7 @@ def test_bad_multi_header_value(tmp_path: Path) -> None:
     ]
     path = _write_csv(tmp_path / "both.csv", rows)
     with pytest.raises(
-        DataFormatError, match=r"both\.csv: non-numeric price 'n/a\?' on 2020-01-03"
+        DataFormatError, match=r"both\.csv line 5: non-numeric price 'n/a\?'"
     ):
         PriceFiles(path).get_prices(["AAPL"], *EVERYTHING)
 
