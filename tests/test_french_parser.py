@@ -312,17 +312,41 @@ def test_header_row_position_is_found_not_assumed(ff3_daily_text: str) -> None:
     assert len(shorter.main) == 26_110
 
 
-def test_weekly_named_file_has_weekly_frequency(ff3_daily_text: str) -> None:
-    assert parse_french_csv(ff3_daily_text, "F-F_Research_Data_Factors_weekly").frequency == "W"
-    # Without a name the spacing of the dates decides.
-    lines = ff3_daily_text.split("\r\n")
-    fridays = [
+def _fridays(daily_text: str) -> str:
+    """The daily file cut down to its Friday rows: weekly-spaced rows in the daily layout."""
+    lines = daily_text.split("\r\n")
+    return "\r\n".join(
         ln for ln in lines
         if not re.match(r"\d{8},", ln)
         or date(int(ln[:4]), int(ln[4:6]), int(ln[6:8])).weekday() == 4  # Friday
-    ]
-    assert parse_french_csv("\r\n".join(fridays)).frequency == "W"
+    )
+
+
+def test_frequency_comes_from_the_dates(ff3_daily_text: str) -> None:
+    fridays = _fridays(ff3_daily_text)
+    assert parse_french_csv(fridays, "F-F_Research_Data_Factors_weekly").frequency == "W"
+    # Without a name the spacing of the dates decides.
+    assert parse_french_csv(fridays).frequency == "W"
     assert parse_french_csv(ff3_daily_text).frequency == "D"
+
+
+@pytest.mark.parametrize(("name", "found", "detail"), [
+    ("F-F_Research_Data_Factors_daily", "weekly", "a median of 7 days between rows"),
+    ("Europe_3_Factors_Daily", "weekly", "a median of 7 days between rows"),
+    ("F-F_Research_Data_Factors_weekly", "daily", "a median of 1 day between rows"),
+    ("F-F_Momentum_Factor_daily", "monthly", "YYYYMM dates"),
+])
+def test_dates_that_contradict_the_file_name_are_refused(
+    ff3_daily_text: str, ff3_monthly_text: str, name: str, found: str, detail: str
+) -> None:
+    # Weekly rows saved under a daily name used to be read as daily factors: each return
+    # of a daily price series then faced a week of factor returns.
+    text = {"weekly": _fridays(ff3_daily_text), "daily": ff3_daily_text,
+            "monthly": ff3_monthly_text}[found]
+    stated = "weekly" if "weekly" in name else "daily"
+    with pytest.raises(DataFormatError, match=re.escape(
+            f"{name}, line 6: the file is named {stated} but holds {found} data ({detail})")):
+        parse_french_csv(text, name)
 
 
 HTML_PAGE = (
@@ -349,7 +373,16 @@ HTML_PAGE = (
         ("Title\n\n,Mkt-RF,RF\n192607,1,2\n1926070,1,2\n", "line 5: date code '1926070'"),
         ("Title\n\n,Mkt-RF,RF\n192613,1.0,0.2\n", "line 4: invalid date '192613'"),
         ("Title\n\n,Mkt-RF,,RF\n192607,1,2,3\n", "line 3: empty column name"),
-        ("Title\n\n,Mkt-RF,MKT\n192607,1,2\n", "line 3: duplicate column MKT"),
+        ("Title\n\n,Mkt-RF,MktRF\n192607,1,2\n", "line 3: duplicate column MKT"),
+        ("Title\n\n,Mkt,SMB,RF\n192607,1,2,3\n", "line 3: column 'Mkt' is the total market"),
+        ("Title\n\n,Market,RF\n192607,1,2\n", "line 3: column 'Market' is the total market"),
+        ("T\n\n,RF\n19260701,1\n99991231,1\n", "line 5: date '99991231' is outside the dates"),
+        ("T\n\n,RF\n16000101,1\n19260701,1\n", "line 4: date '16000101' is outside the dates"),
+        ("T\n\n,RF\n192607,1\n999912,1\n", "line 5: date '999912' is outside the dates"),
+        ("T\n\n,RF\n19260701,1\n21000101,1\n", "line 5: date '21000101' is after today"),
+        ("T\n\n,RF\n19260701,1\n00000000,1\n", "line 5: invalid date '00000000'"),
+        ("T\n\n,RF\n19260701,1\n19260230,1\n", "line 5: invalid date '19260230'"),
+        ("T\n\n,RF\n19260701,1\n1926-07-02,1\n", "line 5: date code '1926-07-02' is not a"),
         ("T\n\n,RF\n192607,1\n192609,1\n192608,1\n", "line 6: date out of order 192608"),
         ("T\n\n,RF\n19260701,1\n19260701,1\n", "line 5: duplicate date 19260701"),
         ("T\n\n,RF\n1926,1\n", "main table has YYYY dates"),

@@ -88,6 +88,61 @@ def regional_dataset(region: str, family: str, frequency: str) -> str | None:
 
 _FIVE_FACTOR_ONLY = frozenset({"RMW", "CMA"})
 
+#: The factor columns (canonical names) of each family's file. A file holding other known
+#: factors is another family's file: the five-factor file served at the three-factor
+#: name has the same MKT/SMB/HML headers but an SMB built from other sorts, so only its
+#: extra columns tell it apart.
+FAMILY_COLUMNS: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "FF3": ("MKT", "SMB", "HML", "RF"),
+    "FF5": ("MKT", "SMB", "HML", "RMW", "CMA", "RF"),
+    "MOM": ("MOM",),
+})
+_KNOWN_COLUMNS = frozenset(c for columns in FAMILY_COLUMNS.values() for c in columns)
+_FAMILY_WORDS = {"FF3": "three-factor", "FF5": "five-factor", "MOM": "momentum"}
+
+
+def family_of(name: str) -> str | None:
+    """The family (``"FF3"``, ``"FF5"``, ``"MOM"``) of the library dataset ``name``, from
+    the library's naming (US and international); None for a name it does not follow."""
+    lowered = name.lower()
+    for (family, _), dataset in DATASETS.items():
+        if dataset.lower() == lowered:
+            return family
+    if "_5_factors" in lowered:
+        return "FF5"
+    if "_3_factors" in lowered:
+        return "FF3"
+    if "_mom_factor" in lowered:
+        return "MOM"
+    return None
+
+
+def check_contents(file: FrenchFile, name: str) -> None:
+    """Refuse a file whose factor columns are not those of the dataset ``name``.
+
+    Columns the library might add later (not factors xlfactor knows) are allowed; a known
+    factor too many or too few is not. Names outside the library's naming are not checked.
+
+    Raises
+    ------
+    DataFormatError
+        Naming what was asked, the columns that arrived and, when they are another
+        family's, which.
+    """
+    family = family_of(name)
+    if family is None:
+        return
+    expected = FAMILY_COLUMNS[family]
+    found = [c for c in file.main.columns if c in _KNOWN_COLUMNS]
+    if sorted(found) == sorted(expected):
+        return
+    other = next((f for f, cols in FAMILY_COLUMNS.items() if sorted(cols) == sorted(found)), "")
+    looks = f" (the {_FAMILY_WORDS[other]} file's columns)" if other else ""
+    raise DataFormatError(
+        f"{name}: asked for the {_FAMILY_WORDS[family]} file ({', '.join(expected)}), but the "
+        f"file holds {', '.join(map(str, file.main.columns))}{looks}: another dataset was "
+        "served or saved under this name; refusing it")
+
 
 def _requested(factors: Sequence[str] | str) -> tuple[str, ...]:
     """Canonical factor names in the caller's order, without duplicates or ``RF``."""
@@ -144,15 +199,22 @@ def combine_factor_files(
     Returns
     -------
     FactorData
-        Decimal returns per period, columns in the requested order then ``RF``, on the
-        dates common to all files used (inner join). Missing values stay NaN.
+        Decimal returns per period, columns in the requested order then ``RF``, from the
+        latest first date to the earliest last date of the files used. A date inside that
+        span that one file lists and another does not is kept with the other file's
+        columns missing (NaN), like a missing-value code: the day stays in the factor
+        calendar, so that no return is formed across it.
     """
     wanted = _requested(factors)
     families = families_for(wanted)
     used = {family: _family_file(files, family, frequency, source) for family in families}
     frame = _columns(used[families[0]], [f for f in wanted if f != "MOM"] + ["RF"], source)
     if "MOM" in used:
-        frame = frame.join(_columns(used["MOM"], ["MOM"], source), how="inner")
+        mom = _columns(used["MOM"], ["MOM"], source)
+        first = max(frame.index[0], mom.index[0]) if len(frame) and len(mom) else None
+        last = min(frame.index[-1], mom.index[-1]) if first is not None else None
+        frame = frame.join(mom, how="outer")
+        frame = frame.loc[first:last] if first is not None and first <= last else frame.iloc[:0]
     if frame.empty:
         raise DataUnavailableError(f"{source}: the factor files have no dates in common")
     frame = frame[[*wanted, "RF"]].astype("float64")
@@ -179,6 +241,10 @@ def _family_file(
             f"{source}: {file.name or family} holds {FREQUENCY_WORDS.get(file.frequency)} "
             f"data, {FREQUENCY_WORDS.get(frequency, frequency)} was expected"
         )
+    try:
+        check_contents(file, file.name)
+    except DataFormatError as exc:
+        raise DataFormatError(f"{source}: {exc}") from exc
     return file
 
 
@@ -349,6 +415,7 @@ class FrenchLibrary(_FrenchSource):
             data = self._download(name)
             try:
                 file = read_french_zip(data, name)
+                check_contents(file, name)
             except DataFormatError as exc:
                 raise DataFormatError(f"{self.name}: downloaded file is unusable: {exc}") from exc
         except DataUnavailableError as exc:
@@ -401,6 +468,10 @@ class FrenchLibrary(_FrenchSource):
             name=name, description=meta.get("description", ""), release=meta.get("release", ""),
             frequency=meta.get("frequency", ""), main=hit.frame, annual=None,
         )
+        try:  # a copy cached before the contents were checked is not served
+            check_contents(file, name)
+        except DataFormatError:
+            return None
         return file, hit.age_seconds, hit.fetched_at
 
     def _save(self, name: str, file: FrenchFile) -> None:
@@ -468,4 +539,10 @@ class FrenchFiles(_FrenchSource):
         return (str(path), stat.st_mtime_ns, stat.st_size)
 
     def _load_uncached(self, name: str) -> FrenchFile:
-        return read_french_path(self.path_for(name))
+        path = self.path_for(name)
+        file = read_french_path(path)
+        try:
+            check_contents(file, name)
+        except DataFormatError as exc:
+            raise DataFormatError(f"{path.name}: {exc}") from exc
+        return file

@@ -89,8 +89,11 @@ def parse_french_csv(text: str, name: str = "") -> FrenchFile:
     Raises
     ------
     DataFormatError
-        For an HTML page or other non-CSV content, a missing header row, a non-numeric or
-        short data row, an invalid date, or dates that are not strictly increasing.
+        For an HTML page or other non-CSV content, a missing header row, a market column
+        that is not the excess return ``Mkt-RF``, a non-numeric or short data row, an
+        invalid date or one outside 1677-2262 or after today, dates that are not strictly
+        increasing, or dates whose spacing contradicts the frequency ``name`` states
+        (weekly rows in a file named daily, and the reverse).
     """
     label = name or "French CSV file"
     lines = re.split(r"\r\n|\r|\n", text.removeprefix("\ufeff"))
@@ -102,7 +105,7 @@ def parse_french_csv(text: str, name: str = "") -> FrenchFile:
     if width == 4:
         raise DataFormatError(f"{label}, line {headers[0] + 2}: main table has YYYY dates")
     description = "\n".join(line.strip() for line in lines[: headers[0]]).strip()
-    frequency = _frequency(width, name, main.index)
+    frequency = _frequency(width, name, main.index, f"{label}, line {headers[0] + 2}")
     _check_units(main, frequency, label)
     return FrenchFile(
         name=name,
@@ -177,18 +180,36 @@ def _column_names(header_line: str, line_no: int, label: str) -> list[str]:
     raw = [c.strip() for c in header_line.strip().split(",")[1:]]
     if not raw or not all(raw):
         raise DataFormatError(f"{label}, line {line_no}: empty column name in header row")
-    names = [_canonical_column(c) for c in raw]
+    names = [_canonical_column(c, line_no, label) for c in raw]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise DataFormatError(f"{label}, line {line_no}: duplicate column {', '.join(dupes)}")
     return names
 
 
-def _canonical_column(column: str) -> str:
-    """``Mkt-RF`` -> ``MKT``, ``Mom`` -> ``MOM``; ``RF`` and unknown names stay as they are."""
+#: Header names of a market column that do not say "minus RF". In the library's layout the
+#: market factor is always ``Mkt-RF``; a bare ``Mkt`` is the total market return (portfolio
+#: files, other tools' exports), which taken as the excess return would shift every alpha
+#: and beta by the risk-free rate.
+_TOTAL_MARKET = frozenset({"MKT", "MARKET"})
+
+
+def _canonical_column(column: str, line_no: int, label: str) -> str:
+    """``Mkt-RF`` -> ``MKT``, ``Mom`` -> ``MOM``; ``RF`` and unknown names stay as they are.
+
+    Raises
+    ------
+    DataFormatError
+        For a market column that is not named as an excess return (``Mkt``, ``Market``).
+    """
     key = column.upper().replace(" ", "")
     if key == "RF":
         return "RF"
+    if key in _TOTAL_MARKET:
+        raise DataFormatError(
+            f"{label}, line {line_no}: column {column!r} is the total market return, not "
+            "the market excess return the factor models need (Mkt-RF): refusing to take "
+            "one for the other")
     return FACTOR_ALIASES.get(key, column)
 
 
@@ -247,12 +268,40 @@ def _parse_dates(codes: list[str], first_line: int, label: str) -> tuple[pd.Date
         raise DataFormatError(
             f"{label}, line {first_line + offset}: invalid date {codes[offset]!r}"
         )
+    _check_date_range(pd.DatetimeIndex(parsed), codes, first_line, label)
     index = pd.DatetimeIndex(parsed).as_unit("ns")
     if width == 6:
         index = index + pd.offsets.MonthEnd(0)
     elif width == 4:
         index = index + pd.offsets.YearEnd(0)
     return index.rename("date"), width
+
+
+#: Days a factor file's last date may lie after today (UTC): time zones, no more.
+FUTURE_SLACK_DAYS = 2
+
+
+def _check_date_range(parsed: pd.DatetimeIndex, codes: list[str], first_line: int,
+                      label: str) -> None:
+    """Refuse a date pandas cannot hold in nanoseconds (before 1677-09-22 or after
+    2262-04-11: 99991231 as an "open end" marker, a mistyped year) and a date after today,
+    which no published return can carry; the message names the line."""
+    low, high = pd.Timestamp.min.ceil("D"), pd.Timestamp.max.floor("D")
+    today = pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
+    latest = min(high, today + pd.Timedelta(days=FUTURE_SLACK_DAYS))
+    # pandas compares across time units without converting: nothing here can overflow
+    outside = np.asarray((parsed < low) | (parsed > high))
+    bad = outside | np.asarray(parsed > latest)
+    if not bad.any():
+        return
+    offset = int(np.flatnonzero(bad)[0])
+    if outside[offset]:
+        why = f"outside the dates that can be handled ({low:%Y-%m-%d} to {high:%Y-%m-%d})"
+    else:
+        why = f"after today ({today:%Y-%m-%d})"
+    raise DataFormatError(
+        f"{label}, line {first_line + offset}: date {codes[offset]!r} is {why}: a damaged "
+        "or placeholder row?")
 
 
 def _check_order(index: pd.DatetimeIndex, codes: list[str], first_line: int, label: str) -> None:
@@ -294,17 +343,40 @@ def _release(description: str) -> str:
     return f"{match.group(1)} {match.group(2)}" if match else ""
 
 
-def _frequency(width: int, name: str, index: pd.DatetimeIndex) -> str:
-    """Weekly and daily files both use YYYYMMDD: tell them apart by name, else by spacing."""
+_FREQUENCY_NAMES = {"D": "daily", "W": "weekly", "M": "monthly"}
+
+
+def _frequency(width: int, name: str, index: pd.DatetimeIndex, where: str) -> str:
+    """The frequency of the main table, from its dates; a file whose name says daily or
+    weekly must hold rows of that frequency.
+
+    YYYYMM dates are monthly. YYYYMMDD dates are weekly when consecutive rows are five or
+    more days apart in the median (7 for weekly files, 1 for daily ones), else daily.
+
+    Raises
+    ------
+    DataFormatError
+        When the name's frequency and the dates' disagree: weekly rows saved under a daily
+        name would make each return of an asset's daily series face a week of factors.
+    """
     if width == 6:
-        return "M"
+        found = "M"
+    elif len(index) < 2:
+        found = ""
+    else:
+        median_gap = pd.Series(index).diff().median()
+        found = "W" if median_gap >= pd.Timedelta(days=5) else "D"
     lowered = name.lower()
-    if "weekly" in lowered:
-        return "W"
-    if "daily" in lowered or len(index) < 2:
-        return "D"
-    median_gap = pd.Series(index).diff().median()
-    return "W" if median_gap >= pd.Timedelta(days=5) else "D"
+    stated = "W" if "weekly" in lowered else "D" if "daily" in lowered else ""
+    if stated and found and stated != found:
+        days = pd.Series(index).diff().median().days if found != "M" else 0
+        detail = ("YYYYMM dates" if found == "M" else
+                  f"a median of {days} day{'s' if days != 1 else ''} between rows")
+        raise DataFormatError(
+            f"{where}: the file is named {_FREQUENCY_NAMES[stated]} but holds "
+            f"{_FREQUENCY_NAMES[found]} data ({detail}): refusing a file whose dates "
+            "contradict its name")
+    return found or stated or "D"
 
 
 # ------------------------------------------------------------------------------ files
@@ -323,17 +395,36 @@ def read_french_zip(data: bytes, name: str = "") -> FrenchFile:
     Raises
     ------
     DataFormatError
-        For a damaged or truncated archive, or not exactly one CSV member.
+        For a damaged or truncated archive, not exactly one CSV member, or (when ``name``
+        is given) a member named for another dataset: the library names each zip's CSV
+        after its dataset, so ``F-F_Research_Data_5_Factors_2x3_daily.csv`` arriving as
+        ``F-F_Research_Data_Factors_daily`` is the wrong file, whatever it holds.
     """
     label = name or "zip archive"
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             member = _csv_member(archive, label)
+            _check_member_name(member.filename, name)
             raw = archive.read(member)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError,
             NotImplementedError) as exc:
         raise DataFormatError(f"{label}: not a readable zip archive ({exc})") from exc
     return parse_french_csv(_decode(raw), name or Path(member.filename).stem)
+
+
+def _dataset_key(name: str) -> str:
+    """A dataset name as compared: case, separators and a ``_CSV`` suffix do not count."""
+    key = re.sub(r"[^0-9a-z]", "", name.lower())
+    return key[:-3] if key.endswith("csv") else key
+
+
+def _check_member_name(member: str, name: str) -> None:
+    """Refuse a zip whose CSV is named for a dataset other than ``name`` (if given)."""
+    stem = Path(member).stem
+    if name and _dataset_key(stem) != _dataset_key(name):
+        raise DataFormatError(
+            f"{name}: asked for {name}, but the zip holds {member!r}: another dataset was "
+            "served or saved under this name; refusing it")
 
 
 def _csv_member(archive: zipfile.ZipFile, label: str) -> zipfile.ZipInfo:

@@ -66,7 +66,66 @@ def returns_on_calendar(prices: pd.DataFrame, calendar: pd.DatetimeIndex,
         raise InvalidInputError(
             f"non-positive price for {bad[bad].index[0]!r}: cannot form returns")
     returns = (on_days / on_days.shift(1) - 1.0).reindex(inside)
-    return returns, _holes(on_days, returns)
+    warnings = _holes(on_days, returns)
+    extra = unlisted_days(prices, days)
+    if extra is None:
+        return returns, warnings
+    # each priced unlisted day makes the return of the next factor day span two price
+    # periods while its factor value covers one
+    spans = np.zeros(on_days.shape, dtype=bool)
+    np.logical_or.at(spans, days.searchsorted(extra.index), extra.to_numpy())
+    spans = spans[len(days) - len(inside):]
+    lost = spans & ~np.isnan(returns.to_numpy())
+    warnings += _unlisted_warnings(extra, lost.sum(axis=0), "return")
+    return returns.mask(spans), warnings
+
+
+def unlisted_days(prices: pd.DataFrame, calendar: pd.DatetimeIndex) -> pd.DataFrame | None:
+    """Weekdays strictly inside ``calendar``'s span on which an asset has a price but the
+    factor data list no row: days x assets, True where priced; None when there are none.
+
+    A factor file that lost rows (a deleted month, a day dropped by a merge) shows only
+    here: its calendar simply skips the days. A listing that trades when the factors'
+    market is closed shows the same way and is treated the same, as the two cannot be
+    told apart from the files. Weekend rows (7-day markets) are not counted: no factor
+    calendar since 1952 has weekends, and a Friday-to-Monday return matches the factors'.
+    """
+    if len(calendar) < 2 or prices.empty:
+        return None
+    window = prices.loc[(prices.index > calendar[0]) & (prices.index < calendar[-1])]
+    extra = window.index.difference(calendar)
+    extra = extra[extra.day_of_week < 5]
+    if extra.empty:
+        return None
+    priced = window.loc[extra].notna()
+    priced = priced[priced.any(axis=1)]
+    return None if priced.empty else priced
+
+
+def _unlisted_warnings(extra: pd.DataFrame, lost: np.ndarray, what: str) -> list[str]:
+    """Per asset: the priced weekdays the factor data do not list, and what they cost."""
+    out = []
+    for j, name in enumerate(extra.columns):
+        days = extra.index[extra.iloc[:, j].to_numpy()]
+        if days.empty:
+            continue
+        n, k = len(days), int(lost[j])
+        out.append(
+            f"{name}: prices on {n} weekday{'s' if n > 1 else ''} the factor data do not "
+            f"list ({_date_runs(days)}): {k} {what}{'s' if k != 1 else ''} across "
+            f"{'them' if n > 1 else 'it'} left out (a factor file missing days, or a "
+            "listing that trades when the factors' market is closed)")
+    return out
+
+
+def _date_runs(days: pd.DatetimeIndex, most: int = 3) -> str:
+    """``2021-03-01 to 2021-03-31, 2021-05-03`` for runs of days at most 4 days apart."""
+    breaks = np.flatnonzero(np.diff(days.to_numpy()) > np.timedelta64(4, "D")) + 1
+    runs = np.split(np.arange(len(days)), breaks)
+    text = [f"{days[r[0]]:%Y-%m-%d}" + (f" to {days[r[-1]]:%Y-%m-%d}" if len(r) > 1 else "")
+            for r in runs[:most]]
+    more = len(runs) - most
+    return ", ".join(text) + (f" and {more} more" if more > 0 else "")
 
 
 def _span(seen: np.ndarray) -> np.ndarray:
@@ -165,12 +224,20 @@ def periods_of(dates: pd.DatetimeIndex, freq: str) -> pd.PeriodIndex:
 def period_factor_returns(
     daily: pd.DataFrame, freq: str, start: pd.Timestamp, end: pd.Timestamp
 ) -> pd.DataFrame:
-    """Compound daily factor returns (decimals, with ``RF``) over complete periods."""
+    """Compound daily factor returns (decimals, with ``RF``) over complete periods.
+
+    A factor missing on any day of a period (a missing-value code, a date one file lacks)
+    leaves that factor's period return missing: compounding the days that remain would
+    give a return over part of the period, set against an asset's whole-period return.
+    """
     grouper = pd.Grouper(freq=_RULES[freq])
     growth = (1.0 + daily).groupby(grouper).prod(min_count=1) - 1.0
+    gaps = daily.isna().groupby(grouper).any()
     if "MKT" in daily.columns:
         total = (1.0 + daily["MKT"] + daily["RF"]).groupby(grouper).prod(min_count=1)
         growth["MKT"] = total - (1.0 + growth["RF"])
+        gaps["MKT"] |= gaps["RF"]
+    growth = growth.mask(gaps)
     first_day, last_weekday = _period_bounds(growth.index, freq)
     keep = (
         (first_day >= start) & (last_weekday <= end)
@@ -237,21 +304,93 @@ def align(
             f"the factor source has {FREQUENCY_WORDS[factor_frequency]} data only"
         )
     warnings: list[str] = []
+    used = [*factors, "RF"]
     if freq == "D":
-        calendar = factor_returns.dropna(subset=[*factors, "RF"]).index
-        asset, warnings = returns_on_calendar(prices, calendar, start, end)
+        # Every row the factor data list is a day of the calendar, with values or not: a
+        # return is one period of the price series and of the factor series at once.
+        asset, warnings = returns_on_calendar(prices, factor_returns.index, start, end)
         fac = factor_returns[(factor_returns.index >= start) & (factor_returns.index <= end)]
+        warnings += missing_factor_days(fac, used)
     else:
         asset = period_asset_returns(prices, freq, start, end)
         warnings = _period_holes(asset, freq)
         if factor_frequency == "D":
             fac = period_factor_returns(factor_returns, freq, start, end)
+            daily = factor_returns[(factor_returns.index >= start)
+                                   & (factor_returns.index <= end)]
+            warnings += missing_factor_days(daily, used, freq)
+            asset, lost = _periods_across_unlisted_days(asset, prices, factor_returns.index,
+                                                        freq)
+            warnings += lost
         else:
             fac = native_period_factors(factor_returns, freq, start, end)
-    fac = fac.dropna(subset=[*factors, "RF"])
+            warnings += missing_factor_periods(fac, used, freq)
+    fac = fac.dropna(subset=used)
     asset = asset.reindex(fac.index)
     excess = asset.sub(fac["RF"], axis=0)
     return AlignedSample(excess, fac[list(factors)], fac["RF"], freq, tuple(warnings))
+
+
+def missing_factor_days(frame: pd.DataFrame, used: list[str], freq: str = "D") -> list[str]:
+    """A warning naming the days inside the sample on which a factor the model uses (or
+    ``RF``) is missing, if any. Such a day stays in the calendar: its own return is left
+    out, the next day's return is formed from its close. At ``freq`` W or M the periods
+    holding such days are left out.
+
+    A value missing in one column leaves the day out only for models that use that
+    column; the file's other columns on that day are kept (the library publishes each
+    factor on its own: RMW and CMA start later than MKT in the international files).
+    """
+    gaps = frame[used].isna()
+    rows = gaps.any(axis=1).to_numpy()
+    if not rows.any():
+        return []
+    days = frame.index[rows]
+    columns = [c for c in used if gaps[c].any()]
+    n = len(days)
+    cost = ("left out" if freq == "D" else
+            f"the {FREQUENCY_WORDS[freq][:-2]}s holding {'them' if n > 1 else 'it'} left out")
+    return [f"factor data missing on {n} day{'s' if n > 1 else ''} of the sample "
+            f"({_date_runs(days)}; {', '.join(columns)}: a missing-value code or a date "
+            f"one factor file lacks): {cost}"]
+
+
+def missing_factor_periods(fac: pd.DataFrame, used: list[str], freq: str) -> list[str]:
+    """A warning for published weekly/monthly factors missing inside the sample: rows
+    with a missing value, and periods between the first and last row that have no row."""
+    if fac.empty:
+        return []
+    rule = "W-FRI" if freq == "W" else "M"
+    expected = pd.period_range(fac.index[0], fac.index[-1], freq=rule)
+    labels = expected.to_timestamp(how="end").normalize()
+    absent = labels.difference(fac.index)
+    blank = fac.index[fac[used].isna().any(axis=1).to_numpy()]
+    gone = absent.union(blank)
+    if gone.empty:
+        return []
+    word, n = FREQUENCY_WORDS[freq][:-2], len(gone)
+    fmt = "%Y-%m" if freq == "M" else "%Y-%m-%d"
+    shown = ", ".join(f"{d:{fmt}}" for d in gone[:5]) + (f" and {n - 5} more" if n > 5 else "")
+    return [f"factor data missing for {n} {word}{'s' if n > 1 else ''} of the sample "
+            f"({shown}: no row, or a missing-value code): left out"]
+
+
+def _periods_across_unlisted_days(asset: pd.DataFrame, prices: pd.DataFrame,
+                                  calendar: pd.DatetimeIndex, freq: str
+                                  ) -> tuple[pd.DataFrame, list[str]]:
+    """Leave out an asset's period return where, inside the period, it has a price on a
+    weekday the daily factor data do not list: the compounded factors would cover less of
+    the period than the asset's return (see :func:`unlisted_days`)."""
+    extra = unlisted_days(prices, calendar)
+    if extra is None or asset.empty:
+        return asset, []
+    labels = periods_of(extra.index, freq).to_timestamp(how="end").normalize()
+    hit = extra.groupby(labels).any().reindex(asset.index, fill_value=False)
+    hit = hit.reindex(columns=asset.columns, fill_value=False).to_numpy(dtype=bool)
+    lost = hit & ~np.isnan(asset.to_numpy(dtype=float))
+    inside = extra[np.isin(labels, asset.index)]
+    word = f"{FREQUENCY_WORDS[freq]} return"
+    return asset.mask(hit), _unlisted_warnings(inside, lost.sum(axis=0), word)
 
 
 def require_overlap(sample: AlignedSample, label: str = "") -> None:
