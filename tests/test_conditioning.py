@@ -1,10 +1,8 @@
 """Standard errors of ill-conditioned designs against 50-digit arithmetic.
 
-The oracle here is :mod:`mpmath`: every covariance is computed from its textbook definition,
-(X'X)^-1 X' Omega X (X'X)^-1 with the normal equations solved at 50 significant digits, so
-the 20 digits a condition number of 1e10 costs in X'X still leave 30. The engine works in
-doubles and in the QR basis; its error must stay within a small multiple of cond x eps,
-the accuracy the data themselves allow. The design is the issue's repro: n = 60, a
+The oracle is :mod:`mp_oracle` (mpmath, every covariance from its definition). The engine
+works in doubles and in the QR basis; its error must stay within a small multiple of
+cond x eps, the accuracy the data themselves allow. The design is the issue's repro: n = 60, a
 constant, x1 and x2 = x1 + a little noise, the noise scaled to reach each condition number.
 """
 
@@ -13,6 +11,7 @@ from __future__ import annotations
 import mpmath as mp
 import numpy as np
 import pytest
+from mp_oracle import HAC_LAGS, mp_regression, near_collinear, scaled_condition
 
 import xlfactor
 from xlfactor import udfs
@@ -23,69 +22,6 @@ EPS = np.finfo(float).eps
 CONDITIONS = (1e2, 1e4, 1e6, 1e8, 5e9)
 SE_TYPES = (("classical", False), ("HC0", False), ("HC1", False), ("HC2", False),
             ("HC3", False), ("HAC", False), ("HAC", True), ("HC0", True))
-HAC_LAGS = 3
-
-
-def scaled_condition(X: np.ndarray) -> float:
-    """2-norm condition number of X with unit-length columns (numpy's SVD, not the engine)."""
-    sv = np.linalg.svd(X / np.linalg.norm(X, axis=0), compute_uv=False)
-    return float(sv[0] / sv[-1])
-
-
-def near_collinear(condition: float, seed: int, n: int = 60) -> tuple[np.ndarray, np.ndarray]:
-    """y and [1, x1, x2] with x2 = x1 + d u, d tuned so the scaled condition is ``condition``;
-    heteroskedastic, heavy-tailed errors so that the robust estimators differ."""
-    rng = np.random.default_rng(seed)
-    x1, u = rng.normal(size=n), rng.normal(size=n)
-    d = 2.0 / condition
-    for _ in range(4):  # the condition number is close to proportional to 1 / d
-        d *= scaled_condition(np.column_stack([np.ones(n), x1, x1 + d * u])) / condition
-    X = np.column_stack([np.ones(n), x1, x1 + d * u])
-    noise = rng.standard_t(5, size=n) * 0.5 * (1.0 + np.abs(x1))
-    return 0.01 + 0.8 * x1 + 0.3 * X[:, 2] + noise, X
-
-
-def mp_regression(y: np.ndarray, X: np.ndarray, se: str, small_sample: bool,
-                  lags: int = HAC_LAGS) -> tuple[np.ndarray, np.ndarray, float]:
-    """Coefficients, standard errors and the slopes' F (Wald for robust types), from the
-    definitions at 50 digits. The doubles in y and X convert to mpmath exactly."""
-    with mp.workdps(50):
-        T, k = X.shape
-        Xm, ym = mp.matrix(X.tolist()), mp.matrix(y.tolist())
-        XtX_inv = mp.inverse(Xm.T * Xm)
-        b = XtX_inv * (Xm.T * ym)
-        e = ym - Xm * b
-        rows = [Xm[t, :] for t in range(T)]
-        s2 = sum(e[t] ** 2 for t in range(T)) / (T - k)
-        if se == "classical":
-            V = XtX_inv * s2
-        else:
-            meat = mp.zeros(k, k)
-            if se == "HAC":  # Newey-West, Bartlett weights 1 - j / (L + 1)
-                for j in range(lags + 1):
-                    w = 1 - mp.mpf(j) / (lags + 1)
-                    for t in range(j, T):
-                        g = rows[t].T * rows[t - j] * (e[t] * e[t - j])
-                        meat += w * (g if j == 0 else g + g.T)
-            else:
-                for t in range(T):
-                    h = (rows[t] * XtX_inv * rows[t].T)[0]
-                    w = e[t] ** 2 / {"HC2": 1 - h, "HC3": (1 - h) ** 2}.get(se, 1)
-                    meat += rows[t].T * rows[t] * w
-            if se == "HC1" or (small_sample and se in ("HC0", "HAC")):
-                meat *= mp.mpf(T) / (T - k)
-            V = XtX_inv * meat * XtX_inv
-        slopes = mp.matrix([b[i] for i in range(1, k)])
-        V_ss = mp.matrix([[V[i, j] for j in range(1, k)] for i in range(1, k)])
-        if se == "classical":
-            fitted = Xm * b
-            mean = sum(ym) / T
-            ess = sum((fitted[t] - mean) ** 2 for t in range(T))
-            F = ess / (k - 1) / s2
-        else:
-            F = (slopes.T * mp.inverse(V_ss) * slopes)[0] / (k - 1)
-        return (np.array([float(b[i]) for i in range(k)]),
-                np.array([float(mp.sqrt(V[i, i])) for i in range(k)]), float(F))
 
 
 @pytest.mark.parametrize("condition", CONDITIONS)

@@ -237,7 +237,7 @@ def rolling(
     data = pd.concat([sample.excess[name], sample.factors], axis=1).dropna()
     X = np.column_stack([np.ones(len(data)), data[factors].to_numpy()])
     out = rolling_ols(data[name].to_numpy(), X, window, cov_type=request.options.se,
-                      lags=request.options.lags)
+                      lags=request.options.lags, labels=data.index)
     coefs = ["alpha", *factors]
     dates = data.index[out["end"]]
     frame = pd.DataFrame(out["params"][:, 0, :], index=dates, columns=coefs)
