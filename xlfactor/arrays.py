@@ -2,7 +2,8 @@
 
 No dates are needed and nothing is fetched: each column of ``y`` is regressed on ``x`` plus
 a constant. Cells arrive as Python objects (numbers, blanks, text); they are checked in
-one vectorised pass that names the first bad cell.
+one vectorised pass that names the first bad cell. The frequency, which annualised figures
+need, is the caller's ``freq`` or read from dates; otherwise results stay per period.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from xlfactor.domain.errors import InvalidInputError
+from xlfactor.domain.frequency import FREQUENCY_WORDS, check_frequency
 from xlfactor.engine.model import FactorModel
 from xlfactor.engine.results import EstimationInfo, FactorResults
 
@@ -27,6 +29,7 @@ def regress(
     use_t: bool | None = None,
     conf_level: float = 0.95,
     small_sample: bool = False,
+    freq: str | None = None,
 ) -> FactorResults:
     """OLS of each column of ``y`` on ``x`` plus a constant: any data, no dates needed.
 
@@ -40,6 +43,11 @@ def regress(
         Regressor labels; default the DataFrame's columns, else ``x1, x2...``.
     se, lags, use_t, conf_level, small_sample
         As in :func:`xlfactor.api.fit`.
+    freq : {"D", "W", "M"}, optional
+        How often the data are observed, for annualised alpha and volatility. Default:
+        inferred from a date index (daily, weekly or monthly spacing); data without
+        dates (arrays, worksheet ranges) then have no frequency, their summary says
+        "per period" and annualising raises.
 
     Returns
     -------
@@ -53,7 +61,8 @@ def regress(
     Raises
     ------
     InvalidInputError
-        A cell that is not a number (named by row and column), mismatched shapes, labels.
+        A cell that is not a number (named by row and column), mismatched shapes, labels,
+        an unknown ``freq`` or one the dates contradict.
     """
     dep = _frame(y, "y", "y")
     fac = _frame(x, "X", "x")
@@ -70,10 +79,30 @@ def regress(
         fac.columns = labels
     if len(set(fac.columns)) != fac.shape[1]:
         raise InvalidInputError("labels must be distinct")
+    frequency = _frequency(dep.index, freq)
+    dated = isinstance(dep.index, pd.DatetimeIndex) and len(dep.index) > 0
     info = EstimationInfo(model="regression", factors=tuple(map(str, fac.columns)),
-                          excess=False)
+                          excess=False, frequency=frequency,
+                          start=dep.index.min() if dated else None,
+                          end=dep.index.max() if dated else None)
     return FactorModel(dep, fac).fit(se, lags, use_t=use_t, conf_level=conf_level, info=info,
                                      small_sample=small_sample)
+
+
+def _frequency(index: pd.Index, freq: str | None) -> str | None:
+    """``freq`` checked against the dates, or the dates' own frequency, or None (unknown)."""
+    given = check_frequency(freq) if freq is not None and str(freq).strip() else None
+    if not isinstance(index, pd.DatetimeIndex) or not index.is_monotonic_increasing:
+        return given
+    # fit_returns' rule (median spacing of the dates), so both tell a frequency alike
+    from xlfactor.own_returns import _frequency_or_none, _spacing
+
+    found = _frequency_or_none(index)
+    if given is not None and found is not None and found != given:
+        raise InvalidInputError(
+            f"the dates are {FREQUENCY_WORDS[found]} (median spacing {_spacing(index):g} "
+            f"days) but freq is {FREQUENCY_WORDS[given]}")
+    return given or found
 
 
 def _has_index(data: object) -> bool:

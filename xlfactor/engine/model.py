@@ -128,7 +128,9 @@ class FactorModel:
         conf_level : float
             Level of the confidence intervals.
         info : EstimationInfo, optional
-            Labels carried into the results (model name, sources, ...).
+            Labels carried into the results (model name, frequency, sources, ...).
+            Without one the frequency is not known: the results are per period and
+            refuse to annualise.
         small_sample : bool
             Stata's n / (n - k) factor on HAC and HC0 covariances, with t inference (see
             :func:`xlfactor.engine.ols.ols`).

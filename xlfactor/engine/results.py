@@ -2,7 +2,9 @@
 
 All per-coefficient statistics are DataFrames with one row per asset and one column per
 coefficient (``alpha`` first, then factors in model order); per-asset statistics are
-Series indexed by asset. Returns are decimals per period (day, week or month).
+Series indexed by asset. Returns are decimals per period (day, week or month). Figures
+per year need the frequency: results whose frequency is not known (a regression on
+undated arrays) are reported per period and refuse to annualise.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from xlfactor.domain.errors import XlFactorError
+from xlfactor.domain.errors import InvalidInputError, XlFactorError
 from xlfactor.domain.frequency import FREQUENCY_WORDS
 
 PERIODS_PER_YEAR = {"D": 252, "W": 52, "M": 12}
@@ -30,7 +32,7 @@ class EstimationInfo:
 
     model: str = ""
     factors: tuple[str, ...] = ()
-    frequency: str = "D"
+    frequency: str | None = None  # "D", "W", "M"; None: not known, figures per period only
     cov_type: str = "classical"
     lags: int | None = None
     start: pd.Timestamp | None = None
@@ -46,8 +48,32 @@ class EstimationInfo:
     small_sample: bool = False
 
     @property
+    def annualisable(self) -> bool:
+        """Whether the frequency is known, so that figures per year can be given."""
+        return self.frequency in PERIODS_PER_YEAR
+
+    @property
     def periods_per_year(self) -> int:
-        return PERIODS_PER_YEAR.get(self.frequency, 252)
+        """252 daily, 52 weekly, 12 monthly.
+
+        Raises
+        ------
+        InvalidInputError
+            The frequency is not known: nothing is annualised on a guess.
+        """
+        if not self.annualisable:
+            raise InvalidInputError(
+                "the frequency of these data is not known, so nothing can be annualised: "
+                "give it (regress(..., freq='D', 'W' or 'M'), or dated data) or use the "
+                "per-period figures")
+        return PERIODS_PER_YEAR[self.frequency]
+
+    @property
+    def frequency_label(self) -> str:
+        """``daily``/``weekly``/``monthly``, or that the figures are per period."""
+        if self.frequency in FREQUENCY_WORDS:
+            return FREQUENCY_WORDS[self.frequency]
+        return "not known: figures are per period, not annualised"
 
     @property
     def se_label(self) -> str:
@@ -70,7 +96,7 @@ class EstimationInfo:
         rows = [
             ("Model", f"{self.model} ({', '.join(self.factors)})" if self.factors else self.model),
             ("Period", period),
-            ("Frequency", FREQUENCY_WORDS.get(self.frequency, self.frequency)),
+            ("Frequency", self.frequency_label),
             ("Std. errors", se),
             ("Dependent", "excess return over RF" if self.excess else "return as given"),
             ("Returns" if self.price_source.startswith(("returns supplied", "prices supplied"))
@@ -262,19 +288,23 @@ class FactorResults:
 
         ``"arithmetic"`` multiplies by periods per year (252 daily, 52 weekly, 12 monthly);
         ``"geometric"`` compounds: (1 + alpha)^periods - 1.
+
+        Raises
+        ------
+        InvalidInputError
+            An unknown ``method``, or results whose frequency is not known.
         """
-        n = self.info.periods_per_year
         method = str(method).strip().lower()
         if method in ("arithmetic", "simple", "linear"):
-            return self.alpha * n
+            return self.alpha * self.info.periods_per_year
         if method in ("geometric", "compound", "compounded"):
-            return (1.0 + self.alpha) ** n - 1.0
-        from xlfactor.domain.errors import InvalidInputError
-
+            return (1.0 + self.alpha) ** self.info.periods_per_year - 1.0
         raise InvalidInputError(f"annualize must be 'arithmetic' or 'geometric', got {method!r}")
 
     def resid_vol_annualized(self) -> pd.Series:
-        """Residual (idiosyncratic) volatility per year: resid_std * sqrt(periods per year)."""
+        """Residual (idiosyncratic) volatility per year: resid_std * sqrt(periods per year).
+
+        Raises :class:`InvalidInputError` when the frequency is not known."""
         return self.resid_std * np.sqrt(self.info.periods_per_year)
 
     def with_info(self, **changes) -> FactorResults:
@@ -301,22 +331,28 @@ class FactorResults:
         )
 
     def asset_stats(self, asset: str) -> list[tuple[str, object]]:
-        """Fit statistics of one asset, labelled, in display order."""
-        n = self.info.periods_per_year
-        return [
+        """Fit statistics of one asset, labelled, in display order.
+
+        The annualised rows appear only when the frequency is known; the sample's ends are
+        dates (``First date``) for dated data, row labels (``First row``) otherwise.
+        """
+        rows: list[tuple[str, object]] = [
             ("R-squared", float(self.rsquared[asset])),
             ("Adj. R-squared", float(self.rsquared_adj[asset])),
             ("F-statistic", float(self.fstat[asset])),
             ("Prob (F)", float(self.f_pvalue[asset])),
             ("Observations", int(self.nobs[asset])),
-            (f"Alpha, annualised (x{n})", float(self.alpha[asset] * n)),
-            ("Residual vol, annualised", float(self.resid_std[asset] * np.sqrt(n))),
+        ]
+        if self.info.annualisable:
+            n = self.info.periods_per_year
+            rows += [(f"Alpha, annualised (x{n})", float(self.alpha[asset] * n)),
+                     ("Residual vol, annualised", float(self.resid_std[asset] * np.sqrt(n)))]
+        rows += [
             ("Durbin-Watson", float(self.durbin_watson[asset])),
             ("AIC", float(self.aic[asset])),
             ("BIC", float(self.bic[asset])),
-            ("First date", f"{self.first_date[asset]:%Y-%m-%d}"),
-            ("Last date", f"{self.last_date[asset]:%Y-%m-%d}"),
         ]
+        return rows + _sample_ends(self.first_date[asset], self.last_date[asset])
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -333,3 +369,19 @@ class FactorResults:
 
     def __repr__(self) -> str:
         return self.summary()
+
+
+def _sample_ends(first: object, last: object) -> list[tuple[str, object]]:
+    """The first and last observation: dates as ``YYYY-MM-DD``, other labels as they are."""
+    if all(isinstance(v, (pd.Timestamp, np.datetime64)) or hasattr(v, "strftime")
+           for v in (first, last)):
+        return [("First date", f"{pd.Timestamp(first):%Y-%m-%d}"),
+                ("Last date", f"{pd.Timestamp(last):%Y-%m-%d}")]
+    return [("First row", _plain(first)), ("Last row", _plain(last))]
+
+
+def _plain(label: object) -> object:
+    """A row label for display: numpy scalars as Python numbers, others as text."""
+    if hasattr(label, "item"):
+        label = label.item()
+    return label if isinstance(label, (int, float)) else str(label)
