@@ -88,12 +88,15 @@ def cache_rows(settings) -> list[list[Any]]:
     try:
         info = store.info()
     except Exception as err:  # noqa: BLE001 - report, never fail, in a status listing
-        return [["Cache", f"unavailable: {err}"]]
+        return [["Cache", f"unavailable: {err}"], *cache_problem_rows(store)]
     rows: list[list[Any]] = [
         ["Cache file", str(info.get("path", ""))],
         ["Cache entries", info.get("entries", 0)],
         ["Cache size (MB)", round(info.get("size_bytes", 0) / 1e6, 3)],
     ]
+    if info.get("read_only"):
+        rows.append(["Cache mode", f"read-only: the cache {info['read_only']}"])
+    rows.extend(cache_problem_rows(store))
     newest = info.get("newest_fetched_at")
     rows.append(["Last fetch (UTC)", f"{newest.astimezone(timezone.utc):%Y-%m-%d %H:%M}" if newest else "never"])
     for key in store.keys("french:"):
@@ -102,3 +105,45 @@ def cache_rows(settings) -> list[list[Any]]:
             rows.append([f"Release {key.split(':', 1)[1]}",
                          f"{hit.meta.get('release', '?')} (fetched {hit.fetched_at:%Y-%m-%d})"])
     return rows
+
+
+#: Moved-aside cache files listed at most (the newest).
+MAX_MOVED_ASIDE = 5
+
+
+def cache_problem_rows(store) -> list[list[Any]]:
+    """What the cache repaired, moved aside, quarantined or could only read.
+
+    Three sources, so that a repair made by another process (another Excel instance, a
+    scheduled job) shows too: the files moved aside in the cache folder, the damaged
+    entries in the file's quarantine table, and this process's cache events with their
+    full sentences.
+    """
+    from xlfactor.data.store.common import cache_events
+
+    rows: list[list[Any]] = []
+    for path in _moved_aside(store.path)[:MAX_MOVED_ASIDE]:
+        stamp = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
+        rows.append(["Cache moved aside", f"{path.name} ({path.stat().st_size / 1e6:.3f} MB, "
+                     f"last written {stamp:%Y-%m-%d %H:%M} UTC): a damaged or foreign cache "
+                     "file, kept for inspection; delete it when no longer needed"])
+    try:
+        quarantined = store.quarantined()
+    except Exception:  # noqa: BLE001 - the cache row above already says it is unusable
+        quarantined = []
+    for entry in quarantined[:MAX_MOVED_ASIDE]:
+        rows.append(["Cache quarantine", f"{entry['moved_at']:%Y-%m-%d %H:%M} UTC: entry "
+                     f"{entry['key']!r} set aside ({entry['reason']}) and fetched again"])
+    for event in cache_events():
+        rows.append(["Cache warning", f"{event.when:%Y-%m-%d %H:%M} UTC: {event.text}"])
+    return rows
+
+
+def _moved_aside(path) -> list:
+    """The ``<cache file>.corrupt-*`` files beside ``path``, newest first."""
+    try:
+        found = [p for p in path.parent.glob(f"{path.name}.corrupt-*")
+                 if not p.name.endswith(("-wal", "-shm", "-journal"))]
+        return sorted(found, key=lambda p: p.name, reverse=True)
+    except OSError:
+        return []

@@ -16,7 +16,6 @@ import random
 import sqlite3
 import threading
 import time
-import warnings
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,10 +30,11 @@ from xlfactor.data.store import codec
 from xlfactor.data.store.common import (
     CACHE_FILENAME,
     CachedFrame,
-    CacheWarning,
     default_cache_dir,
+    report,
 )
 from xlfactor.data.store.sqlite import (
+    Access,
     connect,
     fetch_one,
     file_size,
@@ -49,6 +49,21 @@ from xlfactor.domain.errors import CacheError
 __all__ = ["Store"]
 
 _T = TypeVar("_T")
+
+#: Damaged rows kept in the ``quarantined`` table (the latest ones).
+QUARANTINE_ROWS = 20
+
+_CREATE_QUARANTINE = """
+CREATE TABLE IF NOT EXISTS quarantined (
+    key TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    moved_at REAL NOT NULL,
+    meta TEXT,
+    fetched_at REAL,
+    digest TEXT,
+    payload BLOB
+)
+"""
 
 _FIRST_BACKOFF = 0.05  # seconds
 _MAX_BACKOFF = 1.0  # seconds
@@ -89,7 +104,11 @@ class Store:
     Each thread uses its own connection, and a process created by ``fork()`` opens its
     own instead of reusing the parent's. All SQLite failures surface as
     :class:`~xlfactor.domain.errors.CacheError`; damaged data surfaces as a
-    :class:`CacheWarning` and is dropped.
+    :class:`CacheWarning` (also listed by :func:`~xlfactor.data.store.common.cache_events`)
+    and is dropped. A cache that may only be read (a read-only folder, a file written by a
+    newer xlfactor: see :attr:`read_only`) serves its entries; writing to it raises
+    :class:`~xlfactor.domain.errors.CacheError`, and a damaged entry in it is skipped for
+    the life of the process instead of deleted.
     """
 
     def __init__(self, path: str | Path | None = None, *, busy_timeout: float = 5.0,
@@ -101,12 +120,22 @@ class Store:
         self._memo = _frame_memo(memo_bytes)
         self._local = threading.local()
         self._open_lock = threading.Lock()
-        self._ready = False  # the file has been checked and initialised
+        self._access: Access | None = None  # set once the file has been checked
+        # Damaged rows of a read-only cache, by key, with their digest: skipped, not deleted.
+        self._skipped: dict[str, str] = {}
         self._generation = 0  # bumped by close() so other threads reconnect
         self._connections: list[tuple[int, sqlite3.Connection]] = []
 
     def __repr__(self) -> str:
         return f"Store({str(self.directory)!r})"
+
+    @property
+    def read_only(self) -> str | None:
+        """Why the cache may only be read (completing "the xlfactor cache <path> ..."), or
+        None when it can be written. Checks the file on first use."""
+        self._run(lambda conn: None)
+        access = self._access
+        return None if access is None or access.writable else access.reason
 
     # ---------------------------------------------------------------- public API
 
@@ -137,6 +166,7 @@ class Store:
         row = (key, meta_text, time.time(), digest, payload)
 
         def write(conn: sqlite3.Connection) -> None:
+            self._require_writable()
             with write_transaction(conn):
                 conn.execute("INSERT OR REPLACE INTO frames (key, meta, fetched_at, digest, "
                              "payload) VALUES (?, ?, ?, ?, ?)", row)
@@ -168,6 +198,8 @@ class Store:
         if row is None:
             self._memo.discard(key)
             return None
+        if self._skipped.get(key) == row[0]:
+            return None  # damaged, in a cache that cannot be repaired: fetched again
         frame = self._memo.get(key, row[0])
         if frame is None:
             loaded = self._load(key)
@@ -237,11 +269,19 @@ class Store:
             "size_bytes": sum(file_size(Path(f"{self.path}{suffix}")) for suffix in ("", "-wal")),
             "entries": int(count),
             "newest_fetched_at": None if newest is None else _utc(float(newest)),
+            "read_only": self.read_only,
         }
 
     def clear(self) -> None:
-        """Remove every entry and give the space back to the file system (best effort)."""
-        self._run(lambda conn: self._execute_write(conn, "DELETE FROM frames"))
+        """Remove every entry (quarantined ones too) and give the space back to the file
+        system (best effort)."""
+        def delete_all(conn: sqlite3.Connection) -> None:
+            self._require_writable()
+            with write_transaction(conn):
+                conn.execute("DELETE FROM frames")
+                conn.execute("DROP TABLE IF EXISTS quarantined")
+
+        self._run(delete_all)
         self._memo.clear()
         self._run(vacuum_quietly)
 
@@ -284,8 +324,12 @@ class Store:
         try:
             meta = json.loads(meta_text)
             fetched = _utc(float(fetched_at))
-        except (TypeError, ValueError, OverflowError, OSError) as exc:
-            self._drop_damaged(key, digest, f"its metadata is unreadable: {exc}")
+        except (TypeError, ValueError, OverflowError, OSError, RecursionError,
+                MemoryError) as exc:
+            # (RecursionError: a JSON object nested deeper than the parser goes)
+            text = str(exc) if len(str(exc)) <= 120 else str(exc)[:117] + "..."
+            self._drop_damaged(key, digest, f"its metadata is unreadable: "
+                                            f"{type(exc).__name__}: {text}")
             return None
         if not isinstance(meta, dict):
             self._drop_damaged(key, digest, "its metadata is not a JSON object")
@@ -295,16 +339,65 @@ class Store:
         return CachedFrame(frame=frame.copy(deep=True), meta=meta, fetched_at=fetched)
 
     def _drop_damaged(self, key: str, digest: Any, reason: str) -> None:
-        # Match the digest too, so a sound row written meanwhile by another process survives.
-        self._run(lambda conn: self._execute_write(
-            conn, "DELETE FROM frames WHERE key = ? AND digest IS ?", (key, digest)))
         self._memo.discard(key)
-        # stacklevel=4 skips this method, _load or _cached_frame, and get_frame.
-        warnings.warn(f"xlfactor cache entry {key!r} in {self.path} was damaged ({reason}); "
-                      "it has been removed and will be fetched again", CacheWarning, stacklevel=4)
+        if self.read_only is not None:
+            self._skipped[key] = digest
+            done = "the cache is read-only, so it is skipped"
+        else:
+            self._run(lambda conn: self._quarantine_row(conn, key, digest, reason))
+            done = "it has been moved to the cache's quarantine table"
+        # stacklevel=3 skips this method, _load or _cached_frame, and names get_frame.
+        report(self.path, f"xlfactor cache entry {key!r} in {self.path} was damaged ({reason}); "
+               f"{done} and will be fetched again", stacklevel=3)
 
-    @staticmethod
-    def _execute_write(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...] = ()) -> None:
+    def _quarantine_row(self, conn: sqlite3.Connection, key: str, digest: Any,
+                        reason: str) -> None:
+        """Move the damaged row out of ``frames`` into ``quarantined``, kept for a look.
+
+        The digest is matched, so a sound row written meanwhile by another process stays.
+        Only the latest :data:`QUARANTINE_ROWS` quarantined rows are kept.
+        """
+        self._require_writable()
+        with write_transaction(conn):
+            # Created here, not with the schema: files of schema 1 without it stay valid.
+            conn.execute(_CREATE_QUARANTINE)
+            conn.execute("INSERT INTO quarantined (key, reason, moved_at, meta, fetched_at, "
+                         "digest, payload) SELECT key, ?, ?, meta, fetched_at, digest, payload "
+                         "FROM frames WHERE key = ? AND digest IS ?",
+                         (reason, time.time(), key, digest))
+            conn.execute("DELETE FROM frames WHERE key = ? AND digest IS ?", (key, digest))
+            conn.execute("DELETE FROM quarantined WHERE rowid NOT IN (SELECT rowid FROM "
+                         "quarantined ORDER BY moved_at DESC LIMIT ?)", (QUARANTINE_ROWS,))
+
+    def quarantined(self) -> list[dict[str, Any]]:
+        """The damaged entries moved out of service, newest first.
+
+        Returns
+        -------
+        list of dict
+            ``key``, ``reason`` and ``moved_at`` (UTC datetime) of each; empty when none.
+        """
+        def read(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
+            exists = fetch_one(conn, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                                     "name = 'quarantined'")
+            if exists is None:
+                return []
+            return conn.execute("SELECT key, reason, moved_at FROM quarantined "
+                                "ORDER BY moved_at DESC").fetchall()
+
+        return [{"key": key, "reason": reason, "moved_at": _utc(float(moved))}
+                for key, reason, moved in self._run(read)]
+
+    def _require_writable(self) -> None:
+        """Raise :class:`CacheError` when the checked file may only be read."""
+        access = self._access
+        if access is not None and not access.writable:
+            raise CacheError(f"the xlfactor cache {self.path} {access.reason}; nothing was "
+                             "written to it")
+
+    def _execute_write(self, conn: sqlite3.Connection, sql: str,
+                       params: tuple[Any, ...] = ()) -> None:
+        self._require_writable()
         with write_transaction(conn):
             conn.execute(sql, params)
 
@@ -334,7 +427,7 @@ class Store:
 
     def _invalidate(self) -> None:
         with self._open_lock:
-            self._ready = False
+            self._access = None
         self._forget_connection()
 
     # -------------------------------------------------------------- connections
@@ -349,10 +442,9 @@ class Store:
             _INHERITED_CONNECTIONS.append(conn)
         local.conn = None
         with self._open_lock:
-            if not self._ready:
-                prepare_file(self.directory, self.path, self._busy_timeout)
-                self._ready = True
-            conn = connect(self.path, self._busy_timeout)
+            if self._access is None:
+                self._access = prepare_file(self.directory, self.path, self._busy_timeout)
+            conn = connect(self.path, self._busy_timeout, access=self._access)
             self._connections.append((pid, conn))
             local.conn, local.pid, local.generation = conn, pid, self._generation
         return conn

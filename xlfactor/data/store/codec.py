@@ -174,7 +174,10 @@ def decode_payload(payload: bytes) -> pd.DataFrame:
     Raises
     ------
     CorruptPayload
-        If the bytes are not a well-formed payload.
+        If the bytes are not a well-formed payload. Whatever goes wrong decoding them
+        (a JSON header nested too deep for the parser's recursion, a header asking for
+        more memory than there is, a bad type...) is this error, so that the caller can
+        drop the row instead of failing on it at every read.
     """
     try:
         inflater = zlib.decompressobj()
@@ -188,10 +191,17 @@ def decode_payload(payload: bytes) -> pd.DataFrame:
         ticks = np.frombuffer(raw, dtype="<i8", count=nrows, offset=offset)
         values = np.frombuffer(raw, dtype="<f8", count=nrows * ncols, offset=offset + 8 * nrows)
         return build_frame(header, ticks, values.reshape(nrows, ncols))
-    except (zlib.error, struct.error, ValueError, TypeError, KeyError) as exc:
-        if isinstance(exc, CorruptPayload):
-            raise
-        raise CorruptPayload(f"{type(exc).__name__}: {exc}") from exc
+    except CorruptPayload:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure means "this row is unreadable"
+        # RecursionError and MemoryError included: both come from the row's content, not
+        # from the state of the process, and would recur at every read of the same bytes.
+        raise CorruptPayload(f"{type(exc).__name__}: {_short(exc)}") from exc
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def payload_digest(payload: bytes) -> str:

@@ -2,30 +2,42 @@
 
 Several Excel instances (each its own Python process) share one cache file and any of
 them may be killed at any moment. This module opens and configures connections, runs
-write transactions, tells "locked" from "corrupt" among SQLite's errors, checks that a
-file is our healthy database, and moves a file that is not aside so that a fresh one can
-take its place. Retrying and connection ownership are the :class:`Store`'s business.
+write transactions, tells "locked" from "corrupt" among SQLite's errors, and checks that a
+file is our healthy database. What it does with one that is not:
+
+* **damaged** (integrity check failed, unreadable pages): the verifiable entries are
+  salvaged page by page (:mod:`~xlfactor.data.store.salvage`), the file is moved aside and
+  the salvaged entries are written into a fresh one;
+* **written by a newer xlfactor** (higher ``user_version``): used read-only, never moved;
+* **another application's database**: moved aside, kept intact for its owner;
+* **in a folder (or a file) we may not write**: used read-only, as it is.
+
+Retrying and connection ownership are the :class:`Store`'s business.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from xlfactor.data.store.common import CacheWarning
+from xlfactor.data.store.common import report
+from xlfactor.data.store.salvage import Salvage, salvage
 from xlfactor.domain.errors import CacheError
 
 __all__ = [
     "APPLICATION_ID",
     "SCHEMA_VERSION",
+    "Access",
+    "Finding",
     "connect",
     "diagnose",
+    "examine",
     "fetch_one",
     "file_size",
     "initialise_schema",
@@ -39,8 +51,7 @@ __all__ = [
 
 #: ``PRAGMA application_id`` of our files: ASCII "XLFC".
 APPLICATION_ID = 0x584C4643
-#: ``PRAGMA user_version`` of the layout below; a file with a higher one fails
-#: :func:`diagnose` and is moved aside.
+#: ``PRAGMA user_version`` of the layout below; a file with a higher one is used read-only.
 SCHEMA_VERSION = 1
 
 _CREATE_TABLE = """
@@ -156,7 +167,8 @@ def _configure(conn: sqlite3.Connection) -> None:
     conn.execute(f"PRAGMA journal_size_limit = {_JOURNAL_SIZE_LIMIT}").fetchall()
 
 
-def connect(path: Path, busy_timeout: float, *, configure: bool = True) -> sqlite3.Connection:
+def connect(path: Path, busy_timeout: float, *, configure: bool = True,
+            access: Access | None = None) -> sqlite3.Connection:
     """A new autocommit connection to ``path``.
 
     Parameters
@@ -169,6 +181,9 @@ def connect(path: Path, busy_timeout: float, *, configure: bool = True) -> sqlit
     configure : bool, default True
         Apply the per-connection pragmas; False leaves the file unread, for a file that
         has not been checked yet.
+    access : Access, optional
+        How the file may be used (default: read and written). A read-only access opens
+        it with ``mode=ro`` (or ``immutable=1``, see :class:`Access`).
 
     Raises
     ------
@@ -177,14 +192,21 @@ def connect(path: Path, busy_timeout: float, *, configure: bool = True) -> sqlit
     sqlite3.Error
         If a pragma fails; the connection is closed first.
     """
+    read_only = access is not None and not access.writable
     try:
-        conn = sqlite3.connect(str(path), timeout=busy_timeout,
-                               isolation_level=None, check_same_thread=False)
+        if read_only:
+            flag = "immutable=1" if access.immutable else "mode=ro"  # type: ignore[union-attr]
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?{flag}", uri=True,
+                                   timeout=busy_timeout, isolation_level=None,
+                                   check_same_thread=False)
+        else:
+            conn = sqlite3.connect(str(path), timeout=busy_timeout,
+                                   isolation_level=None, check_same_thread=False)
     except sqlite3.Error as exc:
         raise CacheError(f"cannot open the xlfactor cache {path}: {exc}") from exc
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-        if configure:
+        if configure and not read_only:
             _configure(conn)
     except BaseException:
         conn.close()
@@ -192,19 +214,59 @@ def connect(path: Path, busy_timeout: float, *, configure: bool = True) -> sqlit
     return conn
 
 
+@dataclass(frozen=True)
+class Access:
+    """How a checked cache file may be used.
+
+    Attributes
+    ----------
+    writable : bool
+        Whether entries may be written (and damaged ones deleted).
+    reason : str or None
+        Why not, completing "the xlfactor cache <path> ..." (None when writable).
+    immutable : bool
+        Read with ``immutable=1``: SQLite takes no lock and ignores the -wal file. Only
+        for a read-only folder where ``mode=ro`` cannot open the file (a WAL database
+        needs its -shm file, which cannot be created there).
+    """
+
+    writable: bool
+    reason: str | None = None
+    immutable: bool = False
+
+
+WRITABLE = Access(True)
+
+
 # ------------------------------------------------------------------ checking the file
 
 
-def diagnose(conn: sqlite3.Connection) -> str | None:
+@dataclass(frozen=True)
+class Finding:
+    """Why an open database is not a usable cache of ours.
+
+    Attributes
+    ----------
+    kind : str
+        ``"damaged"`` (unreadable or failing the integrity check), ``"newer"`` (our file,
+        a later schema) or ``"foreign"`` (another application's database).
+    text : str
+        A phrase completing "the xlfactor cache <path> ...".
+    """
+
+    kind: str
+    text: str
+
+
+def examine(conn: sqlite3.Connection) -> Finding | None:
     """Why the open database is not a usable cache of ours, or None when it is.
 
     Busy and I/O errors propagate; only "this is not our healthy database" is answered.
 
     Returns
     -------
-    str or None
-        A phrase completing "the xlfactor cache <path> ...", e.g. "failed the integrity
-        check (...)"; None for a healthy or brand-new file.
+    Finding or None
+        None for a healthy or brand-new file.
     """
     try:
         app_id = fetch_one(conn, "PRAGMA application_id")[0]
@@ -213,17 +275,25 @@ def diagnose(conn: sqlite3.Connection) -> str | None:
         if app_id == 0 and objects == 0:
             return None  # brand new (or empty) file: ours to initialise
         if app_id != APPLICATION_ID:
-            return f"is a SQLite database of another application (application_id={app_id:#x})"
+            return Finding("foreign", "is a SQLite database of another application "
+                                      f"(application_id={app_id:#x})")
         if version > SCHEMA_VERSION:
-            return f"was written by a newer xlfactor (schema {version} > {SCHEMA_VERSION})"
+            return Finding("newer", "was written by a newer xlfactor "
+                                    f"(schema {version} > {SCHEMA_VERSION})")
         check = conn.execute("PRAGMA quick_check").fetchall()
     except sqlite3.DatabaseError as exc:
         if is_corruption(exc):
-            return f"is not a readable SQLite database ({exc})"
+            return Finding("damaged", f"is not a readable SQLite database ({exc})")
         raise
     if check != [("ok",)]:
-        return f"failed the integrity check ({_first_finding(check)})"
+        return Finding("damaged", f"failed the integrity check ({_first_finding(check)})")
     return None
+
+
+def diagnose(conn: sqlite3.Connection) -> str | None:
+    """The text of :func:`examine`'s finding, or None for a usable file."""
+    finding = examine(conn)
+    return None if finding is None else finding.text
 
 
 def _first_finding(check: list[tuple[Any, ...]]) -> str:
@@ -234,39 +304,152 @@ def _first_finding(check: list[tuple[Any, ...]]) -> str:
     return first if len(first) <= 160 else first[:157] + "..."
 
 
-def prepare_file(directory: Path, path: Path, busy_timeout: float) -> None:
-    """Make sure ``path`` is our healthy database, replacing it if it is not.
+def prepare_file(directory: Path, path: Path, busy_timeout: float) -> Access:
+    """Make ``path`` a usable cache and say how it may be used.
+
+    A healthy file (or a new one) is used as it is; a damaged one is replaced by a fresh
+    file holding the entries that could be salvaged; a file of another application is
+    moved aside; a file written by a newer xlfactor, or one in a folder that cannot be
+    written, is used read-only. Each of these is reported (:func:`~xlfactor.data.store.
+    common.report`).
 
     Parameters
     ----------
     directory : Path
-        The cache directory, created if missing; it must be writable.
+        The cache directory, created if missing.
     path : Path
         The database file inside ``directory``.
     busy_timeout : float
         Seconds each check waits for another process's lock, as in :func:`connect`.
 
+    Returns
+    -------
+    Access
+        Read-write, or read-only with the reason.
+
     Raises
     ------
     CacheError
-        If the directory is unusable, or the file keeps failing its checks.
+        If the directory is unusable, a read-only folder holds no usable cache, or the
+        file keeps failing its checks.
     sqlite3.Error
         Busy and I/O errors met while checking, for the caller to retry.
     """
     _make_directory(directory)
+    if not _writable(directory, path):
+        return _read_only(directory, path, busy_timeout)
+    rescued: tuple[str, Path, Salvage] | None = None
     for _ in range(_PREPARE_ROUNDS):
         before = _stat_or_none(path)
         conn = connect(path, busy_timeout, configure=False)
         try:
-            problem = diagnose(conn)
-            if problem is None:
+            finding = examine(conn)
+            if finding is None:
                 initialise_schema(conn)
-                return
+                if rescued is not None:
+                    _restore(conn, path, *rescued)
+                return WRITABLE
         finally:
             conn.close()
-        quarantine(path, problem, before)
+        if finding.kind == "newer":
+            _require_known_layout(path, busy_timeout, finding)
+            reason = f"{finding.text}: it is used read-only"
+            report(path, f"the xlfactor cache {path} {reason}; its entries are served but "
+                   "new downloads are kept in memory only (upgrade xlfactor, or set "
+                   "XLFACTOR_CACHE_DIR to another folder)", stacklevel=3)
+            return Access(False, reason)
+        found = salvage(path) if finding.kind == "damaged" else None
+        target = quarantine(path, finding.text, before, announce=found is None)
+        if target is not None and found is not None:
+            rescued = (finding.text, target, found)
     raise CacheError(f"the xlfactor cache {path} keeps failing its checks; "
                      "delete it or set XLFACTOR_CACHE_DIR to another directory")
+
+
+_COLUMNS = ("key", "meta", "fetched_at", "digest", "payload")
+
+
+def _require_known_layout(path: Path, busy_timeout: float, finding: Finding) -> None:
+    """Raise unless a newer file still has the ``frames`` table this version reads."""
+    conn = connect(path, busy_timeout, configure=False, access=Access(False))
+    try:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(frames)")}
+    finally:
+        conn.close()
+    if not set(_COLUMNS) <= columns:
+        raise CacheError(f"the xlfactor cache {path} {finding.text} in a layout this version "
+                         "cannot read; it was left as it is (upgrade xlfactor, or set "
+                         "XLFACTOR_CACHE_DIR to another folder)")
+
+
+def _restore(conn: sqlite3.Connection, path: Path, problem: str, target: Path,
+             found: Salvage) -> None:
+    """Write the salvaged rows into the fresh file and report what was kept and lost."""
+    with write_transaction(conn):
+        # OR IGNORE: another process may already have written a newer copy of a key.
+        conn.executemany(
+            "INSERT OR IGNORE INTO frames (key, meta, fetched_at, digest, payload) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(r.key, r.meta, r.fetched_at, r.digest, r.payload) for r in found.rows])
+    lost = found.lost
+    kept = len(found.rows)
+    if lost is None:
+        outcome = (f"{kept} entr{'y was' if kept == 1 else 'ies were'} salvaged into a fresh "
+                   "cache (how many were lost is unknown: the list of entries was unreadable)")
+    else:
+        total = kept + len(lost)
+        outcome = f"{kept} of {total} entries were salvaged into a fresh cache"
+        if lost:
+            shown = ", ".join(lost[:5]) + (", ..." if len(lost) > 5 else "")
+            outcome += f"; {len(lost)} lost ({shown}) will be fetched again"
+    report(path, f"the xlfactor cache {path} {problem}; it was moved to {target.name} and "
+           f"{outcome}", stacklevel=4)
+
+
+def _writable(directory: Path, path: Path) -> bool:
+    """Whether the cache can be written: the folder (new files, -wal, -shm) and the file."""
+    if not os.access(directory, os.W_OK):
+        return False
+    return all(not Path(f"{path}{suffix}").exists() or os.access(f"{path}{suffix}", os.W_OK)
+               for suffix in ("", "-wal", "-shm"))
+
+
+def _read_only(directory: Path, path: Path, busy_timeout: float) -> Access:
+    """The access to a cache in a folder (or a file) that cannot be written."""
+    where = "folder" if not os.access(directory, os.W_OK) else "file"
+    if not path.exists():
+        raise CacheError(f"the cache directory {directory} is not writable and holds no "
+                         "cache yet; set XLFACTOR_CACHE_DIR to a folder you can write")
+    for immutable in (False, True):
+        access = Access(False, f"is in a read-only {where}: it is used read-only", immutable)
+        try:
+            conn = connect(path, busy_timeout, configure=False, access=access)
+        except CacheError:
+            continue
+        try:
+            finding = examine(conn)
+        except sqlite3.OperationalError:
+            continue  # mode=ro could not open a WAL file without its -shm: try immutable
+        finally:
+            conn.close()
+        return _read_only_access(path, access, finding)
+    raise CacheError(f"the xlfactor cache {path} is in a read-only {where} and SQLite "
+                     "cannot open it there")
+
+
+def _read_only_access(path: Path, access: Access, finding: Finding | None) -> Access:
+    if finding is not None and finding.kind == "foreign":
+        raise CacheError(f"the xlfactor cache {path} {finding.text}, and the {access.reason}; "
+                         "it was left as it is")
+    reason = access.reason or ""
+    if finding is not None:
+        reason = (f"{finding.text}; it cannot be repaired or replaced there, so its "
+                  "readable entries are served read-only")
+    if access.immutable:
+        reason += " (entries written since its last checkpoint, in its -wal file, are not seen)"
+    report(path, f"the xlfactor cache {path} {reason}; new downloads are kept in memory only",
+           stacklevel=4)
+    return Access(False, reason, access.immutable)
 
 
 def _make_directory(directory: Path) -> None:
@@ -275,14 +458,13 @@ def _make_directory(directory: Path) -> None:
     except OSError as exc:
         raise CacheError(f"cannot create the cache directory {directory}: "
                          f"{exc.strerror or exc}") from exc
-    if not os.access(directory, os.W_OK):
-        raise CacheError(f"the cache directory {directory} is not writable")
 
 
 # ------------------------------------------------------------------------- quarantine
 
 
-def quarantine(path: Path, problem: str, before: os.stat_result | None) -> None:
+def quarantine(path: Path, problem: str, before: os.stat_result | None, *,
+               announce: bool = True) -> Path | None:
     """Rename the unusable file and its companions to ``*.corrupt-<UTC timestamp>``.
 
     The companions must go too: SQLite would replay a stale -wal or hot -journal
@@ -293,10 +475,18 @@ def quarantine(path: Path, problem: str, before: os.stat_result | None) -> None:
     path : Path
         The database file.
     problem : str
-        What :func:`diagnose` found, used in the :class:`CacheWarning`.
+        What :func:`examine` found, used in the report.
     before : os.stat_result or None
-        ``path``'s status when it was diagnosed; if the file has changed since, another
+        ``path``'s status when it was examined; if the file has changed since, another
         process replaced it and nothing is moved.
+    announce : bool, default True
+        Report the move (as "an empty cache was created"); False when the caller reports
+        it with what it salvaged.
+
+    Returns
+    -------
+    Path or None
+        The new name of the file, or None when nothing was moved.
 
     Raises
     ------
@@ -304,7 +494,7 @@ def quarantine(path: Path, problem: str, before: os.stat_result | None) -> None:
         If a file cannot be renamed (e.g. another program holds it open on Windows).
     """
     if not _same_file(before, _stat_or_none(path)):
-        return  # another process replaced it meanwhile; just check the new file
+        return None  # another process replaced it meanwhile; just check the new file
     target = _unused_name(path)
     try:
         for suffix in ("", "-wal", "-shm", "-journal"):
@@ -314,9 +504,11 @@ def quarantine(path: Path, problem: str, before: os.stat_result | None) -> None:
     except OSError as exc:
         raise CacheError(f"the xlfactor cache {path} {problem} and could not be moved "
                          f"aside ({exc}); close other programs using it or delete it") from exc
-    # stacklevel=2 names prepare_file, the one place that quarantines.
-    warnings.warn(f"the xlfactor cache {path} {problem}; it was moved to {target.name} "
-                  "and an empty cache was created", CacheWarning, stacklevel=2)
+    if announce:
+        # stacklevel=3 names the caller of prepare_file.
+        report(path, f"the xlfactor cache {path} {problem}; it was moved to {target.name} "
+               "and an empty cache was created", stacklevel=3)
+    return target
 
 
 def file_size(path: Path) -> int:
