@@ -9,10 +9,12 @@ recorder, so retry tests take no time.
 
 from __future__ import annotations
 
+import io
 import socket
 import sys
 import threading
 import time
+import zipfile
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -29,6 +31,7 @@ from xlfactor.data.store import Store
 from xlfactor.domain.errors import DataFormatError, DataUnavailableError
 
 FF3_DAILY = "/F-F_Research_Data_Factors_daily_CSV.zip"
+FF5_DAILY = "/F-F_Research_Data_5_Factors_2x3_daily_CSV.zip"
 FF3_MONTHLY = "/F-F_Research_Data_Factors_CSV.zip"
 MOM_DAILY = "/F-F_Momentum_Factor_daily_CSV.zip"
 SOURCE = "Kenneth French Data Library"
@@ -86,6 +89,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._status(404)
             return
         self._send(200, file.read_bytes())
+
+    def _serve(self, other: str) -> None:
+        """Answer with the file of another path: a server that mixed up its files."""
+        self._send(200, (self.server.state.root / other.lstrip("/")).read_bytes())
+
+    def _body(self, data: bytes) -> None:
+        self._send(200, data)
 
     def _status(self, code: int, headers: dict[str, str] | None = None) -> None:
         self._send(code, b"<html><body>error</body></html>", headers or {})
@@ -502,3 +512,87 @@ def test_request_counter_is_thread_safe(server: _State, base_url: str) -> None:
     assert request_count() == 8 == len(server.paths())
     reset_request_count()
     assert request_count() == 0
+
+
+# ------------------------------------------------------------ the file that arrives
+
+
+def _rezipped(root: Path, path: str, member: str) -> bytes:
+    """The CSV of the zip at ``path`` in a new zip whose member is named ``member``."""
+    with zipfile.ZipFile(root / path.lstrip("/")) as archive:
+        (inner,) = archive.namelist()
+        text = archive.read(inner)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(member, text)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("asked", "factors", "freq", "served"), [
+    (FF3_DAILY, ["MKT", "SMB", "HML"], "D", FF5_DAILY),  # MKT 1.2054 instead of 1.1952
+    (FF3_DAILY, ["MKT", "SMB", "HML"], "D", FF3_MONTHLY),
+    (MOM_DAILY, ["MKT", "MOM"], "D", FF3_DAILY),
+    (FF3_MONTHLY, ["MKT"], "M", "/F-F_Research_Data_5_Factors_2x3_CSV.zip"),
+])
+def test_another_datasets_zip_is_refused_by_its_member_name(
+    server: _State, base_url: str, tmp_path: Path, asked: str, factors: list[str], freq: str,
+    served: str,
+) -> None:
+    server.plan(asked, ("serve", served))
+    library = FrenchLibrary(base_url, store=Store(tmp_path), retries=0)
+    with pytest.raises(DataFormatError) as info:
+        library.get_factors(factors, freq)
+    name, member = asked.strip("/")[:-8], served.strip("/")[:-8] + ".csv"
+    assert f"asked for {name}, but the zip holds '{member}'" in str(info.value)
+    assert f"french:{name}" not in Store(tmp_path).keys()  # never cached
+
+
+@pytest.mark.parametrize(("asked", "factors", "served", "holds"), [
+    (FF3_DAILY, ["MKT", "SMB", "HML"], FF5_DAILY,
+     "asked for the three-factor file (MKT, SMB, HML, RF), but the file holds MKT, SMB, "
+     "HML, RMW, CMA, RF (the five-factor file's columns)"),
+    (MOM_DAILY, ["MKT", "MOM"], FF3_DAILY,
+     "asked for the momentum file (MOM), but the file holds MKT, SMB, HML, RF (the "
+     "three-factor file's columns)"),
+    (FF5_DAILY, ["MKT", "RMW"], FF3_DAILY,
+     "asked for the five-factor file (MKT, SMB, HML, RMW, CMA, RF), but the file holds "
+     "MKT, SMB, HML, RF (the three-factor file's columns)"),
+])
+def test_another_datasets_columns_under_the_right_name_are_refused(
+    server: _State, base_url: str, french_dir: Path, asked: str, factors: list[str],
+    served: str, holds: str,
+) -> None:
+    root = french_dir / "vintage_202510" / "zip"
+    member = asked.strip("/")[:-8] + ".csv"
+    server.plan(asked, ("body", _rezipped(root, served, member)))
+    with pytest.raises(DataFormatError, match="downloaded file is unusable") as info:
+        FrenchLibrary(base_url, retries=0).get_factors(factors, "D")
+    assert holds in str(info.value)
+
+
+def test_a_wrong_file_on_refresh_keeps_serving_the_good_copy(
+    server: _State, base_url: str, tmp_path: Path
+) -> None:
+    good = FrenchLibrary(base_url, store=Store(tmp_path), retries=0).get_factors(["MKT"], "D")
+    server.plan(FF3_DAILY, ("serve", FF5_DAILY))
+    library = FrenchLibrary(base_url, store=Store(tmp_path), ttl_days=0.0, retries=0)
+    data = library.get_factors(["MKT"], "D")
+    assert data.stale
+    assert any("STALE" in note and "F-F_Research_Data_5_Factors_2x3_daily.csv" in note
+               for note in data.notes), data.notes
+    np.testing.assert_array_equal(data.returns.to_numpy(), good.returns.to_numpy())
+    kept = FrenchLibrary(base_url, store=Store(tmp_path), offline=True).get_factors(["MKT"], "D")
+    np.testing.assert_array_equal(kept.returns.to_numpy(), good.returns.to_numpy())
+
+
+def test_a_wrong_copy_in_the_cache_is_fetched_again(
+    server: _State, base_url: str, tmp_path: Path, french_dir: Path
+) -> None:
+    """A cache filled before the contents were checked may hold the five-factor table
+    under the three-factor key: it is not served, the right file is downloaded."""
+    five = FrenchFiles(french_dir / "vintage_202510" / "zip").load_file(FF5_DAILY[1:-8])
+    Store(tmp_path).put_frame("french:F-F_Research_Data_Factors_daily", five.main,
+                              {"release": five.release, "frequency": "D"})
+    data = FrenchLibrary(base_url, store=Store(tmp_path), retries=0).get_factors(["MKT"], "D")
+    assert server.paths() == [FF3_DAILY]
+    assert list(data.returns.columns) == ["MKT", "RF"] and len(data.returns) == 26_110

@@ -568,3 +568,59 @@ def test_french_files_case_insensitive_and_reloads_changes(
     os.utime(target, ns=(target.stat().st_atime_ns, target.stat().st_mtime_ns + 10**9))
     second = local.get_factors(["MKT"], "M").returns
     assert first.iloc[0, 0] == pytest.approx(0.0289) and second.iloc[0, 0] == pytest.approx(0.0999)
+
+
+def test_a_saved_file_of_another_dataset_is_refused(french_dir: Path, tmp_path: Path) -> None:
+    zips = french_dir / V2510 / "zip"
+    shutil.copyfile(zips / "F-F_Research_Data_5_Factors_2x3_daily_CSV.zip",
+                    tmp_path / "F-F_Research_Data_Factors_daily_CSV.zip")
+    with pytest.raises(DataFormatError, match=re.escape(
+            "asked for F-F_Research_Data_Factors_daily, but the zip holds "
+            "'F-F_Research_Data_5_Factors_2x3_daily.csv'")):
+        FrenchFiles(tmp_path).get_factors(["MKT", "SMB", "HML"], "D")
+    # the unzipped five-factor CSV saved under the three-factor name
+    text = _raw_text(zips / "F-F_Research_Data_5_Factors_2x3_daily_CSV.zip")
+    (tmp_path / "F-F_Research_Data_Factors_daily_CSV.zip").unlink()
+    (tmp_path / "F-F_Research_Data_Factors_daily.csv").write_text(text, "ascii", newline="")
+    with pytest.raises(DataFormatError, match=re.escape(
+            "F-F_Research_Data_Factors_daily.csv: F-F_Research_Data_Factors_daily: asked for "
+            "the three-factor file (MKT, SMB, HML, RF), but the file holds MKT, SMB, HML, RMW, "
+            "CMA, RF (the five-factor file's columns)")):
+        FrenchFiles(tmp_path).get_factors(["MKT", "SMB", "HML"], "D")
+
+
+def test_a_total_market_column_is_not_taken_as_the_excess_return(
+    ff3_daily_text: str, tmp_path: Path
+) -> None:
+    # Mkt-RF + RF written as ",Mkt": the market's total return, as other exports label it
+    lines = ff3_daily_text.split("\r\n")
+    header = lines.index(",Mkt-RF,SMB,HML,RF")
+    lines[header] = ",Mkt,SMB,HML,RF"
+    for k in range(header + 1, len(lines)):
+        fields = lines[k].split(",")
+        if not re.fullmatch(r"\d{8}", fields[0]):
+            break
+        total = float(fields[1]) + float(fields[4])
+        lines[k] = ",".join([fields[0], f"{total:8.2f}", *fields[2:]])
+    (tmp_path / "F-F_Research_Data_Factors_daily.csv").write_text(
+        "\r\n".join(lines), "ascii", newline="")
+    with pytest.raises(DataFormatError, match=re.escape(
+            "F-F_Research_Data_Factors_daily.csv: F-F_Research_Data_Factors_daily, line 5: "
+            "column 'Mkt' is the total market return, not the market excess return")):
+        FrenchFiles(tmp_path).get_factors(["MKT", "SMB", "HML"], "D")
+
+
+def test_combined_files_keep_a_date_one_of_them_lacks(french_dir: Path) -> None:
+    folder = french_dir / V2510 / "zip"
+    ff3 = read_french_path(folder / "F-F_Research_Data_Factors_daily_CSV.zip")
+    mom_text = _raw_text(folder / "F-F_Momentum_Factor_daily_CSV.zip")
+    kept = [line for line in mom_text.split("\r\n") if not line.startswith("20210301,")]
+    mom = parse_french_csv("\r\n".join(kept), "F-F_Momentum_Factor_daily")
+    assert pd.Timestamp("2021-03-01") not in mom.main.index
+    data = combine_factor_files({"FF3": ff3, "MOM": mom}, ["MKT", "MOM"], "D", "src")
+    day = data.returns.loc["2021-03-01"]
+    assert np.isnan(day["MOM"]) and day["MKT"] == pytest.approx(0.0262)
+    # the span is the files' common one: momentum starts later than the three factors
+    assert data.returns.index[0] == pd.Timestamp("1926-11-03")
+    assert data.returns.index[-1] == pd.Timestamp("2025-10-31")
+    assert len(data.returns) == 26_009  # momentum's rows, less 03-01, plus it from FF3

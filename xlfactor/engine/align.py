@@ -433,28 +433,36 @@ def align_returns(
     """
     freq = check_frequency(freq)
     warnings: list[str] = []
+    used = [*factors, "RF"]
     if freq == "D":
         # label slices of sorted indexes: no boolean-mask copy of a large block
-        fac = factor_returns.loc[start:end]
-        if fac[[*factors, "RF"]].isna().to_numpy().any():
-            fac = fac.dropna(subset=[*factors, "RF"])
+        listed = factor_returns.loc[start:end]
+        fac = listed
+        if listed[used].isna().to_numpy().any():
+            # a day with a factor missing stays in the calendar: the return after it is
+            # still one factor day; its own return is left out below
+            fac = listed.dropna(subset=used)
+            warnings += missing_factor_days(listed, used)
         inside = returns.loc[start:end]
-        same = inside.index.equals(fac.index)
-        off = inside.index[:0] if same else inside.index.difference(fac.index)
+        same = inside.index.equals(listed.index)
+        off = inside.index[:0] if same else inside.index.difference(listed.index)
         off = off[inside.loc[off].notna().any(axis=1)] if len(off) else off
-        late = off[off > fac.index[-1]] if len(fac) else off
+        late = off[off > listed.index[-1]] if len(listed) else off
         off = off[: len(off) - len(late)]
         if len(late):
             warnings.append(f"{len(late)} return{'s' if len(late) > 1 else ''} after the "
-                            f"factors' last date {fac.index[-1]:%Y-%m-%d} left out (the "
+                            f"factors' last date {listed.index[-1]:%Y-%m-%d} left out (the "
                             "library publishes with a lag)")
         if len(off):
             warnings.append(f"{len(off)} return{'s' if len(off) > 1 else ''} dated on days "
                             f"without factor data left out (first {off[0]:%Y-%m-%d}): daily "
                             "returns are matched to factor trading days")
-        asset = inside if same else inside.reindex(fac.index)
+        asset = inside if same else inside.reindex(listed.index)
         asset, lost, complete = _no_return_across_gaps(asset, inside, off)
         warnings += lost
+        if fac is not listed:
+            asset = asset.reindex(fac.index)
+            complete = complete and bool(np.isfinite(asset.to_numpy(dtype=float)).all())
     else:
         labels = periods_of(returns.index, freq).to_timestamp(how="end").normalize()
         doubled = labels[labels.duplicated()]
@@ -466,9 +474,11 @@ def align_returns(
         relabelled = returns.set_axis(labels)
         if factor_frequency == "D":
             fac = period_factor_returns(factor_returns, freq, start, end)
+            warnings += missing_factor_days(factor_returns.loc[start:end], used, freq)
         else:
             fac = native_period_factors(factor_returns, freq, start, end)
-        fac = fac.dropna(subset=[*factors, "RF"])
+            warnings += missing_factor_periods(fac, used, freq)
+        fac = fac.dropna(subset=used)
         asset = relabelled.reindex(fac.index)
         complete = False
     excess_returns = asset if excess else asset.sub(fac["RF"], axis=0)
