@@ -92,7 +92,8 @@ def test_models_lists_all(tmp_cache):
 def test_analysis_commands(args, labels, tmp_cache):
     out = run(*args, "--start", "1990-01-01", "--end", "2010-12-31", "--freq", "M",
               "--source", "sample", "-q")
-    assert out.returncode == 0, out.stderr
+    # the sample has no RMW/CMA: compare could not fit FF5 and FF6, and says so
+    assert out.returncode == (1 if args[0] == "compare" else 0), out.stderr
     for label in labels:
         assert label in out.stdout
 

@@ -210,7 +210,6 @@ def test_syntax_errors_give_the_position(text, position, message):
 
 
 @pytest.mark.parametrize(("text", "what"), [
-    ("=SUM(A:A)", "whole column"), ("=SUM(1:3)", "whole column/row"),
     ("=A1 B1", "intersection"), ("=SUM((A1,B1))", "union"),
     ("=A1:INDEX(B1:B3,1)", "range operator"), ("=@A1", "implicit intersection"),
     ("=Table1[Col]", "structured"),

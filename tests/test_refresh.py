@@ -198,7 +198,7 @@ def test_success_stamps_the_workbook(book):
     status = book.value(refresh.NAME_STATUS)
     assert status == outcome.message
     assert status.startswith("OK: 2 tickers, FF3, monthly, 2010-01-31 to 2016-12-31")
-    assert "Warnings" not in status
+    assert "Not computed" not in status and outcome.complete
 
 
 def test_status_bar_shows_progress_and_is_handed_back(book):
@@ -329,7 +329,8 @@ def test_a_chart_that_cannot_be_drawn_is_a_warning(book):
     outcome = run(book)
     assert outcome.ok
     status = book.value(refresh.NAME_STATUS)
-    assert "Warnings: rolling betas of NODUR chart not drawn: " in status
+    assert status.startswith("INCOMPLETE: 2 tickers") and not outcome.complete
+    assert "Not computed: rolling betas of NODUR chart not drawn: " in status
     drawn = {c["name"] for s in book.sheets.values() for c in s.pictures.added}
     assert drawn == {refresh.CHART_EXPOSURES.picture, refresh.CHART_FACTORS.picture,
                      refresh.CHART_ATTRIBUTION.picture}
@@ -339,7 +340,9 @@ def test_unknown_ticker_among_good_ones_is_a_warning(book):
     book.names[refresh.NAME_TICKERS].refers_to_range._value = ["NoDur", "NOPE"]
     outcome = run(book)
     assert outcome.ok
-    assert "NOPE not estimated" in book.value(refresh.NAME_STATUS)
+    status = book.value(refresh.NAME_STATUS)
+    assert status.startswith("INCOMPLETE: 1 of 2 tickers, FF3, monthly")
+    assert "NOPE not estimated" in status and not outcome.complete
 
 
 def test_a_broken_status_bar_does_not_stop_the_refresh(book):
@@ -399,7 +402,7 @@ def test_status_names_a_region_other_than_us():
 
     info = EstimationInfo(model="FF3", frequency="D", start=datetime(2021, 1, 4),
                           end=datetime(2023, 12, 29), region="Europe")
-    line = refresh._success_line(SimpleNamespace(info=info, assets=["SAP"]), [])
+    line = refresh._success_line(SimpleNamespace(info=info, assets=["SAP"], failed={}), [])
     assert line == "OK: 1 ticker, FF3 (Europe), daily, 2021-01-04 to 2023-12-29"
 
 
@@ -427,7 +430,7 @@ def test_blank_region_means_us(book):
 
 def test_comparison_models_are_fetched_and_missing_ones_do_not_fail(book):
     outcome = run(book)
-    assert outcome.ok and "Warnings" not in outcome.message
+    assert outcome.complete and outcome.message.startswith("OK: ")
     texts = [t for t in book.app.status_history if isinstance(t, str)]
     assert "xlfactor refresh 2/4: loading data: factors for the model comparison..." in texts
 
@@ -442,8 +445,10 @@ def test_portfolio_problems_are_warnings(book, weights, rebalance, reason):
     book.names[refresh.NAME_WEIGHTS].refers_to_range._value = weights
     book.names[refresh.NAME_REBALANCE].refers_to_range._value = rebalance
     outcome = run(book)
-    assert outcome.ok
-    assert f"Warnings: portfolio not computed ({reason}" in book.value(refresh.NAME_STATUS)
+    assert outcome.ok and not outcome.complete
+    status = book.value(refresh.NAME_STATUS)
+    assert status.startswith("INCOMPLETE: ")
+    assert f"Not computed: portfolio not computed ({reason}" in status
 
 
 @pytest.mark.parametrize("weights", [[50, 50], [0.5, 0.5], [0.3, "", 0.7]])
@@ -453,7 +458,7 @@ def test_valid_weights_give_no_warning(book, weights):
         ["NoDur", "Hlth"] if len(weights) == 2 else ["NoDur", None, "Hlth"])
     book.names[refresh.NAME_REBALANCE].refers_to_range._value = "buy_and_hold"
     outcome = run(book)
-    assert outcome.ok and "Warnings" not in outcome.message, outcome.message
+    assert outcome.complete and outcome.message.startswith("OK: "), outcome.message
 
 
 def test_a_workbook_from_before_the_analysis_sheet_still_refreshes(book):
@@ -463,7 +468,7 @@ def test_a_workbook_from_before_the_analysis_sheet_still_refreshes(book):
                  == "Analysis"]:
         del book.names.items[name]
     outcome = run(book)
-    assert outcome.ok and "Warnings" not in outcome.message, outcome.message
+    assert outcome.complete and outcome.message.startswith("OK: "), outcome.message
     drawn = {c["name"] for s in book.sheets.values() for c in s.pictures.added}
     assert drawn == {refresh.CHART_EXPOSURES.picture, refresh.CHART_ROLLING.picture,
                      refresh.CHART_FACTORS.picture}

@@ -136,8 +136,12 @@ def test_values_copy_has_numbers_stamps_and_charts(local_data, tmp_path):
     assert isinstance(betas.cell(row=7, column=3).value, float)
     status = wb.defined_names["RefreshStatus"].attr_text.split("!")
     status_cell = wb[status[0]][status[1].replace("$", "")].value
-    assert status_cell.startswith("OK: 3 tickers, FF3, daily")
-    assert "JNJ not estimated (unknown ticker 'JNJ')" in status_cell
+    # JNJ has no price file: the tables that need every ticker failed, the others hold
+    # a row saying why, and the status cell says which
+    assert status_cell.startswith("INCOMPLETE: 3 of 4 tickers, FF3, daily")
+    assert ("Not computed: tables failed: Portfolio, GRS (unknown ticker 'JNJ'); "
+            "errors in tables: Betas, Alpha, Rsq, Tstats; "
+            "JNJ not estimated (unknown ticker 'JNJ')") in status_cell
     pictures = {name: len(wb[name]._images) for name in ("Betas", "Rolling", "Factors",
                                                           "Analysis")}
     assert pictures == {"Betas": 1, "Rolling": 1, "Factors": 1, "Analysis": 1}
@@ -235,7 +239,7 @@ def _kept(book: FakeBook) -> list[list]:
 
 
 def _values_refresh(book: FakeBook):
-    return refresh_mod.refresh(book, values=lambda b: values.refresh_live(b).errors)
+    return refresh_mod.refresh(book, values=values.refresh_live)
 
 
 def test_refresh_button_in_values_mode_writes_and_keeps_formulas(local_data):

@@ -1,7 +1,9 @@
 """Command line: ``xlfactor demo``, ``xlfactor betas AAPL MSFT --model FF3 ...`` and friends.
 
-Errors print one readable line to stderr and exit with status 2 (bad input) or 1 (data
-unavailable); tracebacks are shown only with ``--debug``.
+Errors print one readable line to stderr; tracebacks are shown only with ``--debug``.
+Every command exits by one rule (docs/reliability.md, "Exit codes"): 0 when everything
+asked for was computed, 1 when some of it was not (a ticker, a table, a model, a chart, an
+output file), 2 for a bad command line or input, 3 when nothing could be computed.
 """
 
 from __future__ import annotations
@@ -16,6 +18,18 @@ from pathlib import Path
 from xlfactor.domain.errors import InvalidInputError, XlFactorError
 
 DEMO_PORTFOLIOS = ("NoDur", "BusEq", "Hlth", "Money")
+
+#: Everything asked for was computed (and written).
+EXIT_OK = 0
+#: Some of it was not: a ticker not estimated, a table or a model in error, a chart or an
+#: output file not written. What was computed is printed or written.
+EXIT_INCOMPLETE = 1
+#: Bad command line or input (an argument, an option, an input file, a workbook's Inputs):
+#: fix it; trying again will not help. argparse's own usage errors exit 2 as well.
+EXIT_USAGE = 2
+#: Nothing was computed: no data for anything asked (offline and not cached, a source
+#: unreachable, every ticker unknown, every table of a workbook failed).
+EXIT_NO_DATA = 3
 
 
 def _common(p: argparse.ArgumentParser, *, model: str = "FF3") -> None:
@@ -121,6 +135,11 @@ def _parser() -> argparse.ArgumentParser:
                      help="HAC/HC0 standard errors as Stata computes them (x n/(n-k), t tests)")
     own.add_argument("--compound-daily", action="store_true",
                      help="weekly/monthly: compound daily factors instead of the published files")
+    order = own.add_mutually_exclusive_group()
+    order.add_argument("--dayfirst", dest="dayfirst", action="store_const", const=True,
+                       help="dates like 01/03/2021 are day first (1 March)")
+    order.add_argument("--monthfirst", dest="dayfirst", action="store_const", const=False,
+                       help="dates like 01/03/2021 are month first (3 January)")
 
     book = add("refresh", help="compute a workbook's FACTOR_* formulas and write a values copy")
     book.add_argument("workbook", type=Path, help="an .xlsx or .xlsm workbook (only read)")
@@ -182,6 +201,13 @@ def _fit(args, tickers, progress: _Progress):
     return res
 
 
+def _not_computed(failed: dict) -> int:
+    """Name on stderr what was asked for and not computed; the exit status that says so."""
+    for name, why in failed.items():
+        print(f"xlfactor: not computed: {name}: {why}", file=sys.stderr)
+    return EXIT_INCOMPLETE if failed else EXIT_OK
+
+
 def _cmd_betas(args) -> int:
     progress = _Progress(4, args.quiet)
     try:
@@ -199,7 +225,7 @@ def _cmd_betas(args) -> int:
         from xlfactor.charts import exposure_chart
 
         print(f"\nchart written to {exposure_chart(res, args.chart)}")
-    return 0
+    return _not_computed(res.failed)
 
 
 def _cmd_demo(args) -> int:
@@ -214,7 +240,7 @@ def _cmd_demo(args) -> int:
     print(res.summary())
     path = exposure_chart(res, args.chart)
     print(f"\nchart written to {path}")
-    return 0
+    return EXIT_OK
 
 
 def _print_or_save(frame, path: Path | None) -> None:
@@ -236,7 +262,7 @@ def _cmd_factors(args) -> int:
     print(f"# {frame.attrs.get('source')}, release {frame.attrs.get('release') or 'unknown'}; "
           f"decimal returns per period", file=sys.stderr)
     _print_or_save(frame, args.csv)
-    return 0
+    return EXIT_OK
 
 
 def _cmd_rolling(args) -> int:
@@ -246,7 +272,7 @@ def _cmd_rolling(args) -> int:
                         args.se, args.lags, sources=api.get_sources(_settings(args)),
                         region=args.region)
     _print_or_save(frame, args.csv)
-    return 0
+    return EXIT_OK
 
 
 def _analysis_kw(args) -> dict:
@@ -280,7 +306,7 @@ def _cmd_portfolio(args) -> int:
         from xlfactor.charts import exposure_chart
 
         print(f"\nchart written to {exposure_chart(res.portfolio, args.chart)}")
-    return 0
+    return EXIT_OK
 
 
 def _cmd_grs(args) -> int:
@@ -294,7 +320,7 @@ def _cmd_grs(args) -> int:
     print(format_pairs(test.table()))
     verdict = "rejected" if test.grs.pvalue < 0.05 else "not rejected"
     print(f"\nH0: all alphas are zero -- {verdict} at the 5% level")
-    return 0
+    return EXIT_OK
 
 
 def _cmd_attribution(args) -> int:
@@ -310,7 +336,7 @@ def _cmd_attribution(args) -> int:
         from xlfactor.charts import attribution_chart, save_figure
 
         print(f"\nchart written to {save_figure(attribution_chart(att), args.chart)}")
-    return 0
+    return EXIT_OK
 
 
 def _cmd_compare(args) -> int:
@@ -322,9 +348,10 @@ def _cmd_compare(args) -> int:
     print(_header(table.attrs["info"]))
     print()
     print(format_table(table, "model"))
-    for name, why in table.attrs.get("skipped", {}).items():
+    skipped = table.attrs.get("skipped", {})
+    for name, why in skipped.items():
         print(f"{name}: not fitted: {why}")
-    return 0
+    return _not_computed(skipped)
 
 
 def _cmd_models(args) -> int:
@@ -333,18 +360,13 @@ def _cmd_models(args) -> int:
     for spec in MODELS.values():
         print(f"{spec.name:<9} {', '.join(spec.factors):<28} {spec.description}")
     print("custom    any comma-separated list of MKT, SMB, HML, RMW, CMA, MOM")
-    return 0
+    return EXIT_OK
 
 
 def _cmd_fit(args) -> int:
-    import pandas as pd
+    from xlfactor.own_returns import fit_returns, read_returns_file
 
-    from xlfactor.own_returns import fit_returns
-
-    try:
-        frame = pd.read_csv(args.file, index_col=0)
-    except (OSError, ValueError, pd.errors.ParserError) as err:
-        raise InvalidInputError(f"cannot read {args.file}: {err}") from err
+    frame = read_returns_file(args.file, args.dayfirst)
     res = fit_returns(frame, args.model, args.freq, args.se, args.lags,
                       kind="prices" if args.prices else "returns", excess=args.excess,
                       start=args.start, end=args.end, region=args.region,
@@ -353,7 +375,7 @@ def _cmd_fit(args) -> int:
     for line in res.warnings:
         print(f"xlfactor: warning: {line}", file=sys.stderr)
     print(res.summary())
-    return 0
+    return _not_computed(res.failed)
 
 
 def _cmd_refresh(args) -> int:
@@ -363,12 +385,38 @@ def _cmd_refresh(args) -> int:
     report = refresh_file(args.workbook, args.output)
     for line in report.warnings:
         print(line, file=sys.stderr)
-    failed = report.errors
-    for line in failed:
+    for line in report.errors:
         print(f"error in {line}", file=sys.stderr)
-    print(f"wrote {report.output}: {len(report.computed)} FACTOR_* tables, "
-          f"{len(failed)} with an error")
-    return 1 if failed else 0
+    print(f"wrote {report.output}: {_written(report)}")
+    return refresh_status(report)
+
+
+def _written(report) -> str:
+    """What the values copy holds, counted from the tables as written."""
+    tables = len(report.computed) + len(report.not_computed)
+    parts = [f"{len(report.complete)} complete", f"{len(report.partial)} with cells in error",
+             f"{len(report.failed)} failed"]
+    if report.not_computed:
+        parts.append(f"{len(report.not_computed)} not computed")
+    return f"{tables} FACTOR_* tables: " + ", ".join(parts)
+
+
+def refresh_status(report) -> int:
+    """The exit status of ``xlfactor refresh`` from its report (see :data:`EXIT_OK` & co.).
+
+    A template whose refresh stopped gives 2 for invalid Inputs, 3 otherwise (no data);
+    a workbook where every table failed gives 3; any table, ticker or chart not computed
+    gives 1.
+    """
+    outcome = report.outcome
+    if outcome is not None and not outcome.ok:
+        return EXIT_USAGE if isinstance(outcome.error, InvalidInputError) else EXIT_NO_DATA
+    asked = report.computed or report.not_computed
+    if asked and not report.complete and not report.partial:
+        return EXIT_NO_DATA
+    if report.errors or (outcome is not None and not outcome.complete):
+        return EXIT_INCOMPLETE
+    return EXIT_OK
 
 
 def _settings_to_environment(args: argparse.Namespace) -> None:
@@ -393,7 +441,7 @@ def _cmd_info(args) -> int:
     width = max(len(str(k)) for k, _ in rows)
     for key, value in rows:
         print(f"{str(key).ljust(width)}  {value}")
-    return 0
+    return EXIT_OK
 
 
 COMMANDS = {
@@ -413,15 +461,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         print(f"xlfactor: error: {err}", file=sys.stderr)
-        return 2 if isinstance(err, InvalidInputError) else 1
+        # raised before anything was printed: bad input, or no data for anything asked
+        return EXIT_USAGE if isinstance(err, InvalidInputError) else EXIT_NO_DATA
     except BrokenPipeError:  # output piped into head & co. (before OSError: a subclass)
         sys.stderr.close()
-        return 0
-    except OSError as err:  # a path given on the command line: unwritable, missing...
+        return EXIT_OK
+    except OSError as err:  # an output path: unwritable, a missing folder...
         if args.debug:
             raise
         print(f"xlfactor: error: {err}", file=sys.stderr)
-        return 1
+        return EXIT_INCOMPLETE
     except KeyboardInterrupt:
         return 130
 

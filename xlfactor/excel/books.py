@@ -17,7 +17,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from xlfactor.excel.formula import column_letters, column_number
+from xlfactor.excel.formula import (
+    MAX_COL,
+    MAX_ROW,
+    UnsupportedFormula,
+    column_letters,
+    column_number,
+    is_whole_lines,
+)
+
+#: The most cells one reference may read (a whole column of a sheet whose last value is in
+#: row 1,048,576 would otherwise be a million Python rows per column).
+MAX_READ_CELLS = 5_000_000
 
 
 @dataclass(frozen=True)
@@ -93,6 +104,7 @@ class FileBook:
         self.workbook = openpyxl.load_workbook(self.path)
         self._written: dict[tuple[str, str], Any] = {}
         self._busy: set[tuple[str, str]] = set()
+        self._extent: dict[str, tuple[int, int]] = {}
         self.evaluator: Any = None
 
     def attach(self, evaluator: Any) -> None:
@@ -104,23 +116,53 @@ class FileBook:
 
         wanted = containing.upper()
         for ws in self.workbook.worksheets:
-            for row in ws.iter_rows():
-                for cell in row:
-                    value = cell.value
-                    if isinstance(value, ArrayFormula):
-                        found = FormulaCell(ws.title, cell.coordinate, value.text or "",
-                                            value.ref or cell.coordinate)
-                    elif isinstance(value, str) and value.startswith("="):
-                        found = FormulaCell(ws.title, cell.coordinate, value)
-                    else:
-                        continue
-                    if wanted in found.formula.upper():
-                        yield found
+            # The cells the file holds, row by row; iter_rows would visit (and create) every
+            # cell of the bounding box: 17 billion for one stray value at XFD1048576.
+            for (_, _), cell in sorted(stored_cells(ws).items()):
+                value = cell.value
+                if isinstance(value, ArrayFormula):
+                    found = FormulaCell(ws.title, cell.coordinate, value.text or "",
+                                        value.ref or cell.coordinate)
+                elif isinstance(value, str) and value.startswith("="):
+                    found = FormulaCell(ws.title, cell.coordinate, value)
+                else:
+                    continue
+                if wanted in found.formula.upper():
+                    yield found
 
     def cells(self, sheet: str, address: str) -> list[list[Any]]:
+        """Values of a range as rows; a range of whole columns or rows stops after the
+        sheet's last value (:meth:`extent`), as every cell past it is blank.
+
+        Raises
+        ------
+        UnsupportedFormula
+            More than :data:`MAX_READ_CELLS` cells to read.
+        """
         top, left, bottom, right = split_address(address)
+        if is_whole_lines(top, left, bottom, right):
+            last_row, last_col = self.extent(sheet)
+            bottom = max(top, min(bottom, last_row)) if bottom == MAX_ROW else bottom
+            right = max(left, min(right, last_col)) if right == MAX_COL else right
+        size = (bottom - top + 1) * (right - left + 1)
+        if size > MAX_READ_CELLS:
+            raise UnsupportedFormula(
+                f"{sheet}!{address} reads {size:,} cells to the sheet's last value; at most "
+                f"{MAX_READ_CELLS:,} are read")
         return [[self._value(sheet, r, c) for c in range(left, right + 1)]
                 for r in range(top, bottom + 1)]
+
+    def extent(self, sheet: str) -> tuple[int, int]:
+        """``(last row, last column)`` holding a value on ``sheet``, ``(1, 1)`` if none:
+        found among the cells the file holds, never the bounding box of formatting."""
+        if sheet not in self._extent:
+            rows, cols = [1], [1]
+            for (r, c), cell in stored_cells(self.workbook[sheet]).items():
+                if cell.value is not None:
+                    rows.append(r)
+                    cols.append(c)
+            self._extent[sheet] = (max(rows), max(cols))
+        return self._extent[sheet]
 
     def _value(self, sheet: str, row: int, col: int) -> Any:
         from openpyxl.worksheet.formula import ArrayFormula
@@ -128,7 +170,7 @@ class FileBook:
         key = (sheet, cell_address(row, col))
         if key in self._written:
             return self._written[key]
-        value = self.workbook[sheet].cell(row=row, column=col).value
+        value = stored_value(self.workbook[sheet], row, col)
         if isinstance(value, ArrayFormula):
             return None  # a result not computed (yet): blank, as before a first refresh
         if isinstance(value, str) and value.startswith("=") and self.evaluator is not None:
@@ -160,6 +202,22 @@ class FileBook:
     def put(self, sheet: str, row: int, col: int, value: Any) -> None:
         """Remember a computed value at a cell (what later reads of it see)."""
         self._written[(sheet, cell_address(row, col))] = value
+        if value is not None:
+            last_row, last_col = self.extent(sheet)
+            self._extent[sheet] = (max(last_row, row), max(last_col, col))
+
+
+def stored_cells(ws: Any) -> dict[tuple[int, int], Any]:
+    """The cells an openpyxl worksheet holds, by ``(row, column)``: only those the file
+    had or that were written, not the bounding box (``ws.iter_rows`` and ``ws.cell``
+    create a cell for every position they visit)."""
+    return ws._cells  # noqa: SLF001 - openpyxl keeps no public view of its sparse store
+
+
+def stored_value(ws: Any, row: int, col: int) -> Any:
+    """The value at a cell, None for a cell the sheet does not hold; creates nothing."""
+    cell = stored_cells(ws).get((row, col))
+    return None if cell is None else cell.value
 
 
 # -- a live book in Excel --------------------------------------------------------------------
@@ -219,6 +277,15 @@ class LiveBook:
                         yield FormulaCell(sheet.name, address, text)
 
     def cells(self, sheet: str, address: str) -> list[list[Any]]:
+        """Values of a range as rows; whole columns or rows stop at the used range."""
+        top, left, bottom, right = split_address(address)
+        if is_whole_lines(top, left, bottom, right):
+            used = self.book.sheets[sheet].used_range
+            last_row = used.row + used.shape[0] - 1
+            last_col = used.column + used.shape[1] - 1
+            bottom = max(top, min(bottom, last_row)) if bottom == MAX_ROW else bottom
+            right = max(left, min(right, last_col)) if right == MAX_COL else right
+            address = f"{cell_address(top, left)}:{cell_address(bottom, right)}"
         value = self.book.sheets[sheet].range(address).options(ndim=2).value
         return [list(row) for row in value]
 

@@ -31,6 +31,7 @@ from xlfactor.excel.formula import (
     Ref,
     Unary,
     UnsupportedFormula,
+    column_number,
     parse,
 )
 
@@ -61,7 +62,9 @@ class Resolver(Protocol):
         The evaluator never looks at other cells' formulas: a cell holding a formula yields
         whatever the resolver decides, e.g. a cached value or the result of evaluating the
         formula by calling back :meth:`Evaluator.evaluate` (the resolver then guards
-        against cycles between cells).
+        against cycles between cells). For a range spanning whole columns or rows
+        (:func:`~xlfactor.excel.formula.is_whole_lines`) it may stop after the sheet's last
+        value: the evaluator treats the cells left out as blank.
         """
 
     def defined_name(self, name: str, sheet: str) -> str | None:
@@ -73,12 +76,28 @@ class _Area:
 
     Kept apart from array values because Excel treats text and booleans in references
     differently from typed arguments (``SUM(A1)`` ignores text "2", ``SUM("2")`` adds 2).
+    ``shape`` is the size the reference names; ``rows`` may stop short of it where the
+    resolver left out the blank rows and columns past the sheet's last value (a whole
+    column ``A:A`` is a million rows to Excel, a few dozen here), so every count and
+    position uses ``shape`` and a cell past ``rows`` is blank.
     """
 
-    __slots__ = ("rows", "single")
+    __slots__ = ("rows", "single", "shape")
 
-    def __init__(self, rows: list[list[Any]], single: bool) -> None:
+    def __init__(self, rows: list[list[Any]], single: bool,
+                 shape: tuple[int, int] | None = None) -> None:
         self.rows, self.single = rows, single
+        self.shape = shape if shape is not None else (len(rows), len(rows[0]) if rows else 0)
+
+
+_CORNER = re.compile(r"([A-Z]+)([0-9]+)")
+
+
+def _named_shape(address: str) -> tuple[int, int]:
+    """Rows and columns of an address such as ``"B5:C14"`` (``"B5"`` is 1 x 1)."""
+    corners = [_CORNER.fullmatch(part) for part in address.split(":")]
+    (c1, r1), (c2, r2) = ((column_number(m[1]), int(m[2])) for m in (corners[0], corners[-1]))
+    return abs(r2 - r1) + 1, abs(c2 - c1) + 1
 
 
 class _Raise(Exception):
@@ -105,12 +124,24 @@ def _rows(value: Any) -> list[list[Any]] | None:
     return value if isinstance(value, list) else None
 
 
+def _shape(value: Any) -> tuple[int, int] | None:
+    """Rows and columns of a range or array (a range's named size), None for a scalar."""
+    if isinstance(value, _Area):
+        return value.shape
+    return (len(value), len(value[0]) if value else 0) if isinstance(value, list) else None
+
+
+def _at(rows: list[list[Any]], i: int, j: int) -> Any:
+    """The value at 0-based ``(i, j)``; blank past the rows a resolver returned."""
+    return rows[i][j] if i < len(rows) and j < len(rows[i]) else None
+
+
 def _scalar(value: Any) -> Any:
-    rows = _rows(value)
-    if rows is None:
+    shape = _shape(value)
+    if shape is None:
         return value
-    if len(rows) == 1 and len(rows[0]) == 1:
-        return rows[0][0]
+    if shape == (1, 1):
+        return _at(_rows(value) or [], 0, 0)
     raise UnsupportedFormula("array arithmetic (a range where one value is expected)")
 
 
@@ -267,18 +298,21 @@ def _index(array: Any, row: Any = None, col: Any = None) -> Any:
     if isinstance(array, ExcelError):
         raise _Raise(array)
     rows = _rows(array) or [[array]]
+    n_rows, n_cols = _shape(array) or (1, 1)
     r = 0 if row is None else int(_num(row))
     c = None if col is None else int(_num(col))
     if c is None:  # INDEX(r, n) walks along a one-row or one-column range
-        r, c = (1, r) if len(rows) == 1 else (r, 1 if len(rows[0]) == 1 else 0)
+        r, c = (1, r) if n_rows == 1 else (r, 1 if n_cols == 1 else 0)
     if r < 0 or c < 0:
         raise _fail("#VALUE!")
-    if r > len(rows) or c > len(rows[0]):
+    if r > n_rows or c > n_cols:
         raise _fail("#REF!")
-    picked = [[value for j, value in enumerate(line) if c in (0, j + 1)]
-              for i, line in enumerate(rows) if r in (0, i + 1)]
+    width = max((len(line) for line in rows), default=0)
+    picked = [[_at(rows, i, j) for j in (range(width) if c == 0 else [c - 1])]
+              for i in (range(len(rows)) if r == 0 else [r - 1])]
     if isinstance(array, _Area):
-        return _Area(picked, single=bool(r and c))
+        return _Area(picked, single=bool(r and c),
+                     shape=(n_rows if r == 0 else 1, n_cols if c == 0 else 1))
     return picked[0][0] if r and c else picked
 
 
@@ -339,10 +373,10 @@ def _average(*args: Any) -> float:
 
 
 def _size(value: Any, axis: int) -> int:
-    rows = _rows(value)
-    if rows is None and isinstance(value, ExcelError):
+    shape = _shape(value)
+    if shape is None and isinstance(value, ExcelError):
         raise _Raise(value)
-    return 1 if rows is None else len(rows) if axis == 0 else len(rows[0])
+    return 1 if shape is None else shape[axis]
 
 
 # name: (function of evaluated arguments, fewest arguments, most arguments)
@@ -445,7 +479,7 @@ class Evaluator:
             return None
         if isinstance(node, Ref):
             rows = self.resolver.cells(node.sheet or sheet, node.address)
-            return _Area(rows, single=":" not in node.address)
+            return _Area(rows, single=":" not in node.address, shape=_named_shape(node.address))
         if isinstance(node, Name):
             return self._name(node, sheet)
         if isinstance(node, ArrayConst):

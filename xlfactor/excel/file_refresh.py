@@ -7,6 +7,11 @@ steps use; computing is values mode (:func:`xlfactor.excel.values.compute`). A w
 that is not the template (no ``Tickers`` name) just gets its ``FACTOR_*`` formulas
 computed. The copy is saved beside the original (``BOOK-values.xlsx``) by default; the
 original is only read.
+
+A values copy never holds a ``FACTOR_*`` formula: a colleague without Python would see
+``#NAME?``. Each anchor gets its table, or the error text that says why not (a formula
+the refresh stopped before computing gets :data:`~xlfactor.excel.values.NOT_COMPUTED`).
+Dates are written as dates, with a date format that fits their column.
 """
 
 from __future__ import annotations
@@ -15,14 +20,15 @@ import contextlib
 import io
 import math
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from xlfactor.excel.books import FileBook, split_address
+from xlfactor.excel.books import FileBook, split_address, stored_cells, stored_value
 from xlfactor.excel.values import (
+    NOT_COMPUTED,
     Computed,
     Report,
     area,
@@ -33,6 +39,10 @@ from xlfactor.excel.values import (
     spill_message,
     xlwings_shape,
 )
+
+#: How a date without a time of day is shown, and one with a time (10 and 16 characters).
+DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 
 
 def default_output(path: Path) -> Path:
@@ -54,8 +64,9 @@ def refresh_file(path: str | Path, output: str | Path | None = None) -> Report:
     Returns
     -------
     Report
-        The computed tables, the output path, and warnings (including the refresh
-        status line when the workbook is the template).
+        The tables as written, the output path, the formulas not computed, warnings
+        (including the refresh status line when the workbook is the template) and, for the
+        template, the refresh's :class:`~xlfactor.excel.refresh.Outcome`.
 
     Raises
     ------
@@ -78,22 +89,56 @@ def refresh_file(path: str | Path, output: str | Path | None = None) -> Report:
         raise InvalidInputError(f"cannot read {source.name} as a workbook: {err}") from err
     report = Report(output=target)
     model = FileBookModel(book, report)
+    reason = "the refresh stopped before this formula"
     if model.is_template():
         from xlfactor.excel import refresh
 
         outcome = refresh.refresh(model, values=model.compute_and_write)
+        report.outcome = outcome
         report.warnings.append(outcome.message)
-    else:
-        model.compute_and_write(model)
+        reason = outcome.message
+    if not model.ran:
+        # The refresh stopped before computing (bad Inputs, no data): each formula still
+        # gets its own answer, or its own reason, rather than staying a formula.
+        try:
+            model.compute_and_write()
+        except Exception as err:  # noqa: BLE001 - the formulas are sealed below
+            report.warnings.append(f"FACTOR_* formulas not computed: {err}")
+    report.not_computed = seal_formulas(book.workbook, reason)
     save_atomically(book.workbook, target)
     return report
 
 
+def seal_formulas(workbook: Any, reason: str) -> list[str]:
+    """Replace every ``FACTOR_*`` formula still in ``workbook`` by a marked error text.
+
+    Returns
+    -------
+    list of str
+        ``Sheet!A1: text`` for each formula replaced.
+    """
+    from openpyxl.worksheet.formula import ArrayFormula
+
+    from xlfactor.excel.sheet import MAX_MESSAGE
+
+    text = (NOT_COMPUTED + reason)[:MAX_MESSAGE]
+    sealed = []
+    for ws in workbook.worksheets:
+        for cell in list(stored_cells(ws).values()):
+            value = cell.value
+            formula = value.text if isinstance(value, ArrayFormula) else value
+            if cell.data_type == "f" and "FACTOR_" in str(formula or "").upper():
+                cell.value = text
+                sealed.append(f"{ws.title}!{cell.coordinate}: {text}")
+    return sealed
+
+
 def save_atomically(workbook: Any, target: Path) -> None:
-    """Save beside the target, then rename: a crash never leaves half a file."""
+    """Save beside the target, then rename: a crash never leaves half a file. The file
+    gets the mode any file the user creates gets (0666 less the umask), as the temporary
+    file is created with those permissions rather than mkstemp's private 0600."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=".xlsx", dir=target.parent)
-    os.close(fd)
+    tmp = _new_file(target)
     try:
         with _round_trip_floats():
             workbook.save(tmp)
@@ -101,6 +146,18 @@ def save_atomically(workbook: Any, target: Path) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _new_file(target: Path) -> Path:
+    """A new, empty file beside ``target``, created exclusively with mode 0666 & ~umask."""
+    for _ in range(100):
+        path = target.with_name(f".{target.stem}-{secrets.token_hex(6)}.xlsx")
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(f"no free temporary name beside {target}")
 
 
 @contextlib.contextmanager
@@ -127,26 +184,77 @@ def _round_trip_floats() -> Iterator[None]:
 
 def write_table(ws: Any, done: Computed) -> Computed:
     """The table at its anchor, after clearing what an older result left in its range;
-    ``#SPILL!`` instead when other data are in the way, as Excel would show."""
+    ``#SPILL!`` instead when other data are in the way, as Excel would show. Returns the
+    table as written."""
     top, left, bottom, right = split_address(area(done.cell, done.shape))
-    current = [[ws.cell(row=r, column=c).value for c in range(left, right + 1)]
+    current = [[stored_value(ws, r, c) for c in range(left, right + 1)]
                for r in range(top, bottom + 1)]
     if in_the_way(current, done, done.cell.spill):
         done = Computed(done.cell, spill_message(area(done.cell, done.shape)))
     if done.cell.spill:
-        a, b, c, d = split_address(done.cell.spill)
-        for r in range(a, c + 1):
-            for col in range(b, d + 1):
-                ws.cell(row=r, column=col).value = None
+        _clear(ws, done.cell.spill)
     for i, row in enumerate(done.table):
         for j, value in enumerate(row):
             target = ws.cell(row=top + i, column=left + j)
-            target.value = value
-            if isinstance(value, str) and value.startswith("="):
-                target.data_type = "s"  # text, not a formula (openpyxl's only formula mark)
-            if isinstance(value, (datetime, date)) and not target.is_date:
-                target.number_format = "yyyy-mm-dd"
+            write_value(target, value)
     return done
+
+
+def _clear(ws: Any, address: str) -> None:
+    """Empty the cells the sheet holds in ``address``; creates none (a saved array range
+    may be as large as the sheet)."""
+    a, b, c, d = split_address(address)
+    for (r, col), cell in list(stored_cells(ws).items()):
+        if a <= r <= c and b <= col <= d:
+            cell.value = None
+
+
+def write_value(target: Any, value: Any) -> None:
+    """One value into an openpyxl cell: text stays text, a date is a date.
+
+    A date (a datetime at midnight, as the tables hold dates) is written as a date with
+    :data:`DATE_FORMAT` unless the cell already has a date format without a time of day
+    (the template's ``yyyy-mm``); a datetime with a time gets :data:`DATETIME_FORMAT`
+    unless the cell has a date format. The column is widened if the date would not fit
+    (Excel shows ``###`` then).
+    """
+    from openpyxl.styles.numbers import is_date_format
+
+    if isinstance(value, datetime) and value.time() == time(0) and value.tzinfo is None:
+        value = value.date()
+    target.value = value
+    if isinstance(value, str) and value.startswith("="):
+        target.data_type = "s"  # text, not a formula (openpyxl's only formula mark)
+    elif isinstance(value, (datetime, date)):
+        current = target.number_format
+        timed = isinstance(value, datetime)
+        if not is_date_format(current) or (not timed and _shows_time(current)):
+            target.number_format = DATETIME_FORMAT if timed else DATE_FORMAT
+        _fit_column(target, target.number_format)
+
+
+def _shows_time(number_format: str) -> bool:
+    plain = number_format.split(";")[0].lower()
+    return "h" in plain or "s" in plain
+
+
+def _shown_length(number_format: str) -> int:
+    """Characters a date format shows, for the width check (quotes and escapes aside)."""
+    plain = number_format.split(";")[0]
+    return len(plain.replace("\\", "").replace('"', "").replace("AM/PM", "AM"))
+
+
+def _fit_column(target: Any, number_format: str) -> None:
+    """Widen the cell's column when a date in ``number_format`` would not fit (two
+    characters of margin: Excel needs a little more than the digits)."""
+    from openpyxl.utils import get_column_letter
+
+    ws = target.parent
+    dimension = ws.column_dimensions[get_column_letter(target.column)]
+    needed = _shown_length(number_format) + 2
+    width = dimension.width if dimension.customWidth else 8.43  # Excel's default width
+    if width < needed:
+        dimension.width = needed
 
 
 # -- the object model refresh.refresh uses, over a file ------------------------------------
@@ -163,20 +271,22 @@ class FileBookModel:
         self.report = report
         self.app = _App()
         self.names = _Names(self)
+        self.ran = False  # whether the FACTOR_* formulas were computed
 
     def is_template(self) -> bool:
         from xlfactor.excel.refresh import NAME_TICKERS
 
         return self.file.defined_name(NAME_TICKERS, self.file.workbook.sheetnames[0]) is not None
 
-    def compute_and_write(self, _book: Any = None) -> list[str]:
-        """Values mode for the file: compute every formula, write each table."""
+    def compute_and_write(self, _book: Any = None) -> Report:
+        """Values mode for the file: compute every formula, write each table; returns the
+        report of the tables as written."""
+        self.ran = True
         cells = factor_formulas(self.file)  # one scan serves the prefetch and the compute
         prefetch_for(self.file, cells, self.report)
-        self.report.computed = compute(self.file, cells)
-        for done in self.report.computed:
-            write_table(self.file.workbook[done.cell.sheet], done)
-        return self.report.errors
+        self.report.computed = [write_table(self.file.workbook[done.cell.sheet], done)
+                                for done in compute(self.file, cells)]
+        return self.report
 
 
 class _App:
@@ -208,10 +318,16 @@ class _Name:
     def refers_to_range(self) -> _Range:
         from xlfactor.excel.formula import Ref, parse
 
+        from xlfactor.domain.errors import InvalidInputError
+
         text = self.model.file.workbook.defined_names[self.name].attr_text
-        node = parse(text)
+        try:
+            node = parse(text)
+        except ValueError:
+            node = None
         if not isinstance(node, Ref) or node.sheet is None:
-            raise KeyError(f"{self.name} does not refer to a range")
+            raise InvalidInputError(f"the name {self.name} does not refer to a range of "
+                                    f"cells (it is ={text})")
         return _Range(self.model, node.sheet, node.address)
 
 
@@ -228,7 +344,7 @@ class _Range:
     @value.setter
     def value(self, value: Any) -> None:
         top, left, _, _ = split_address(self.address)
-        self.model.file.workbook[self.sheet_name].cell(row=top, column=left).value = value
+        write_value(self.model.file.workbook[self.sheet_name].cell(row=top, column=left), value)
         self.model.file.put(self.sheet_name, top, left, value)
 
     @property

@@ -2,8 +2,10 @@
 
 Only what xlfactor workbooks need: literals, A1 references (optionally sheet-qualified),
 defined names, function calls, the arithmetic/text/comparison operators and array
-constants. Whole-column/row references, the range operator between arbitrary operands,
-unions, intersections, structured and external references raise :class:`UnsupportedFormula`.
+constants. A whole-column or whole-row reference (``A:C``, ``$2:$5``) becomes the range it
+names (``A1:C1048576``, ``A2:XFD5``); the reader of the cells decides how much of it holds
+data (see :func:`is_whole_lines`). The range operator between arbitrary operands, unions,
+intersections, structured and external references raise :class:`UnsupportedFormula`.
 Evaluation lives in :mod:`xlfactor.excel.evaluate`.
 """
 
@@ -17,6 +19,8 @@ from typing import Any, NamedTuple, TypeAlias
 # Excel stores newer functions as _xlfn.NAME (and _xlfn._xlws.SORT); UDFs may carry _xludf.
 _PREFIXES = ("_XLFN.", "_XLUDF.", "_XLWS.")
 _MAX_ROW, _MAX_COL = 1_048_576, 16_384
+#: The last row and column of an Excel sheet.
+MAX_ROW, MAX_COL = _MAX_ROW, _MAX_COL
 
 
 class UnsupportedFormula(ValueError):
@@ -166,6 +170,24 @@ def _address(c1: str, c2: str | None) -> str | None:
     return top_left if c2 is None else f"{top_left}:{column_letters(max(k1, k2))}{max(r1, r2)}"
 
 
+def _lines(text: str) -> str | None:
+    """``"A:C"`` -> ``"A1:C1048576"``, ``"$2:$5"`` -> ``"A2:XFD5"``; None past the sheet."""
+    first, second = text.replace("$", "").upper().split(":")
+    if first.isdigit():
+        r1, r2 = sorted((int(first), int(second)))
+        return f"A{r1}:XFD{r2}" if 1 <= r1 and r2 <= _MAX_ROW else None
+    k1, k2 = sorted((column_number(first), column_number(second)))
+    if k2 > _MAX_COL:
+        return None
+    return f"{column_letters(k1)}1:{column_letters(k2)}{_MAX_ROW}"
+
+
+def is_whole_lines(top: int, left: int, bottom: int, right: int) -> bool:
+    """Whether a range spans whole columns or whole rows of the sheet (``A:A``, ``1:1``):
+    a reader should then read only as far as the sheet holds values, never a million rows."""
+    return (top == 1 and bottom == _MAX_ROW) or (left == 1 and right == _MAX_COL)
+
+
 def _tokens(text: str, offset: int) -> Iterator[_Token]:
     pos, sheet, sheet_pos = offset, None, offset
     while pos < len(text):
@@ -184,7 +206,11 @@ def _tokens(text: str, offset: int) -> Iterator[_Token]:
         elif kind == "qsheet":
             sheet, sheet_pos = m.group()[1:-2].replace("''", "'"), start
         elif kind == "lines":
-            raise UnsupportedFormula(f"whole column/row reference {m.group()}")
+            address = _lines(m.group())
+            if address is None:
+                raise FormulaSyntaxError("reference outside the sheet", text, start)
+            yield _Token("ref", (sheet, address), sheet_pos if sheet is not None else start)
+            sheet = None
         elif kind == "ref":
             address = _address(m.group("c1"), m.group("c2"))
             here = sheet_pos if sheet is not None else start
@@ -379,7 +405,7 @@ def parse(text: str) -> Node:
     FormulaSyntaxError
         Not a formula; the error carries the offending ``position``.
     UnsupportedFormula
-        Valid Excel outside the supported subset (whole columns, unions, ...).
+        Valid Excel outside the supported subset (unions, intersections, ...).
     """
     return _Parser(text).formula()
 

@@ -157,11 +157,30 @@ class SheetInputs:
 
 @dataclass
 class Outcome:
-    """What a refresh did: success flag, the status line written, non-fatal problems."""
+    """What a refresh did.
+
+    Attributes
+    ----------
+    ok : bool
+        The refresh ran to its end (stamps written); results may still be incomplete.
+    message : str
+        The status line written to the workbook.
+    warnings : list of str
+        What was asked for and not computed: tickers not estimated, tables in error,
+        charts not drawn. Empty when everything was computed.
+    error : Exception or None
+        Why the refresh stopped, when ``ok`` is False.
+    """
 
     ok: bool
     message: str
     warnings: list[str] = field(default_factory=list)
+    error: BaseException | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Everything the workbook asks for was computed."""
+        return self.ok and not self.warnings
 
 
 # -- entry point -----------------------------------------------------------------------------
@@ -181,7 +200,7 @@ def main() -> None:
     if mode == "values":
         from xlfactor.excel.values import refresh_live
 
-        refresh(book, values=lambda b: refresh_live(b).lines())
+        refresh(book, values=refresh_live)
     else:
         refresh(book)
 
@@ -207,7 +226,7 @@ def results_mode(book: BookLike, platform: str | None = None) -> str:
 
 
 def refresh(book: BookLike, *, clock: Callable[[], datetime] = datetime.now,
-            values: Callable[[BookLike], list[str]] | None = None) -> Outcome:
+            values: Callable[[BookLike], Any] | None = None) -> Outcome:
     """Fetch data, recalculate, redraw charts and stamp the workbook; never raises.
 
     Parameters
@@ -218,8 +237,14 @@ def refresh(book: BookLike, *, clock: Callable[[], datetime] = datetime.now,
         Source of the "last refreshed" time (local time, as Excel shows it).
     values : callable, optional
         Values mode: called instead of Excel's recalculation to compute the FACTOR_*
-        formulas and write their tables; returns one line per formula that ended in an
-        error message (see :mod:`xlfactor.excel.values`).
+        formulas and write their tables; returns the
+        :class:`~xlfactor.excel.values.Report` of the tables as written.
+
+    Notes
+    -----
+    The status line starts with ``OK`` only when everything was computed; otherwise
+    with ``INCOMPLETE`` and the tables that failed (by their ``Out_`` names), the tables
+    with cells in error, the tickers not estimated and the charts not drawn.
     """
     from xlfactor.data.reachability import clear as clear_outages
     from xlfactor.excel.prefetch import forget
@@ -241,26 +266,26 @@ def refresh(book: BookLike, *, clock: Callable[[], datetime] = datetime.now,
         if values is None:
             progress.start(3, "recalculating the FACTOR_* formulas")
             recalculate(book)
+            tables = anchor_errors(book)
         else:
             progress.start(3, "computing the FACTOR_* formulas (values mode)")
-            failed = values(book)
-            if failed:
-                warnings.append(f"{len(failed)} table(s) show an error, first {failed[0]}")
+            tables = _report_problems(values(book))
         progress.start(4, "drawing charts")
-        warnings += draw_charts(book, inputs, res, progress.detail)
-        message = _success_line(res, warnings)
+        charts = draw_charts(book, inputs, res, progress.detail)
+        table_lines = _table_lines(book, *tables)
+        message = _success_line(res, [*table_lines, *warnings, *charts])
         _write(book, NAME_LAST_REFRESHED, clock())
         _write(book, NAME_RELEASE, _release_text(res.info))
         _write(book, NAME_SOURCES, _sources_text(res.info))
         _write(book, NAME_STATUS, message)
-        return Outcome(True, message, warnings)
+        return Outcome(True, message, [*table_lines, *warnings, *charts])
     except Exception as err:  # noqa: BLE001 - a button must never end in a traceback dialog
         message = failure_message(progress.label, err)
         try:
             _write(book, NAME_STATUS, message)
         except Exception:  # noqa: BLE001, S110 - nowhere left to report; Excel stays usable
             pass
-        return Outcome(False, message)
+        return Outcome(False, message, error=err)
     finally:
         _restore_status_bar(app, previous)
 
@@ -273,6 +298,7 @@ def read_inputs(book: BookLike) -> SheetInputs:
     portfolio uses them, and :func:`portfolio_warnings` reports their problems without
     stopping the refresh.
     """
+    from xlfactor.domain.errors import InvalidInputError
     from xlfactor.domain.regions import canonical_region
     from xlfactor.domain.tickers import normalize_tickers
     from xlfactor.excel import sheet
@@ -282,7 +308,13 @@ def read_inputs(book: BookLike) -> SheetInputs:
     def cell(name: str) -> Any:
         if name in OPTIONAL_INPUTS and name not in present:
             return None
-        return book.names[name].refers_to_range.value
+        try:
+            return book.names[name].refers_to_range.value
+        except InvalidInputError:
+            raise
+        except Exception as err:  # noqa: BLE001 - missing, or a constant, not a range
+            raise InvalidInputError(f"the input {name} is not a range of cells in this "
+                                    f"workbook ({_reason(err)})") from err
 
     raw_tickers = cell(NAME_TICKERS)
     sheet.reject_error_values(raw_tickers, "tickers")
@@ -371,6 +403,85 @@ def recalculate(book: BookLike) -> int:
     return touched
 
 
+def anchor_errors(book: BookLike) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
+    """After Excel's recalculation: ``(failed, [])`` where ``failed`` lists ``(sheet,
+    address, message)`` for each ``Out_`` anchor that shows an error in place of its table.
+    Only the anchor cell is read (one COM call per table), so a table with a row in error
+    is not seen here; the tickers not estimated are reported from the fit."""
+    from xlfactor.excel.values import error_text
+
+    failed = []
+    for name in _names(book):
+        if not name.name.rsplit("!", 1)[-1].startswith(OUTPUT_PREFIX):
+            continue
+        try:
+            rng = name.refers_to_range
+            try:
+                value = rng.options(err_to_str=True).value  # type: ignore[attr-defined]
+            except AttributeError:  # not xlwings: the value as it is
+                value = rng.value
+        except Exception:  # noqa: BLE001, S112 - an anchor that cannot be read is skipped
+            continue
+        if isinstance(value, (list, tuple)):
+            value = next(iter(value), None)
+        if error_text(value):
+            failed.append((rng.sheet.name, str(rng.address).replace("$", "").split(":")[0],
+                           value))
+    return failed, []
+
+
+def _report_problems(report: Any) -> tuple[list[tuple[str, str, str]],
+                                           list[tuple[str, str, str]]]:
+    """``(failed, partial)`` tables of a values-mode report as ``(sheet, address, message)``."""
+    def rows(tables: Any) -> list[tuple[str, str, str]]:
+        return [(c.cell.sheet, c.cell.address, c.problem) for c in tables]
+
+    return rows(report.failed), rows(report.partial)
+
+
+def _table_lines(book: BookLike, failed: list[tuple[str, str, str]],
+                 partial: list[tuple[str, str, str]]) -> list[str]:
+    """``tables failed: Portfolio, GRS (unknown ticker 'JNJ'); Regress (...)`` and
+    ``errors in tables: Betas, Alpha``: each table by the name of its ``Out_`` anchor,
+    else ``Sheet!A1``; failed tables grouped by their reason."""
+    labels = _anchor_labels(book)
+
+    def label(sheet: str, address: str) -> str:
+        return labels.get((sheet, address), f"{sheet}!{address}")
+
+    lines = []
+    if failed:
+        by_reason: dict[str, list[str]] = {}
+        for sheet, address, message in failed:
+            by_reason.setdefault(_reason_text(message), []).append(label(sheet, address))
+        groups = "; ".join(f"{', '.join(names)} ({why})" for why, names in by_reason.items())
+        lines.append(f"tables failed: {groups}")
+    if partial:
+        lines.append("errors in tables: " + ", ".join(label(s, a) for s, a, _ in partial))
+    return lines
+
+
+def _reason_text(message: str) -> str:
+    code, _, rest = str(message).partition(" ")
+    return rest if code.startswith("#") and rest else str(message)
+
+
+def _anchor_labels(book: BookLike) -> dict[tuple[str, str], str]:
+    """``(sheet, address) -> "Portfolio"`` for the ``Out_Portfolio`` style names."""
+    labels = {}
+    for name in _names(book):
+        short = name.name.rsplit("!", 1)[-1]
+        if not short.startswith(OUTPUT_PREFIX):
+            continue
+        try:
+            rng = name.refers_to_range
+            key = (rng.sheet.name, str(rng.address).replace("$", "").split(":")[0])
+        except Exception:  # noqa: BLE001, S112 - an anchor that cannot be read keeps its address
+            continue
+        labels[key] = short.removeprefix(OUTPUT_PREFIX)
+    return labels
+
+
 def draw_charts(book: BookLike, inputs: SheetInputs, res: FactorResults,
                 progress: Callable[[str], None] = lambda text: None) -> list[str]:
     """Draw the charts; a chart that cannot be drawn becomes a warning line.
@@ -448,17 +559,23 @@ def _failed_line(name: str, err: BaseException) -> str:
     return f"{name} not estimated ({_reason(err)})"
 
 
-def _success_line(res: FactorResults, warnings: Iterable[str]) -> str:
+def _success_line(res: FactorResults, not_computed: Iterable[str]) -> str:
+    """``OK: 3 tickers, FF3, daily, ...`` when everything was computed, else
+    ``INCOMPLETE: 3 of 4 tickers, ... Not computed: ...`` (what failed comes first, as the
+    cell shows only its start)."""
     from xlfactor.domain.frequency import FREQUENCY_WORDS
 
     info = res.info
     period = f"{info.start:%Y-%m-%d} to {info.end:%Y-%m-%d}" if info.start is not None else ""
     n = len(res.assets)
+    asked = n + len(res.failed)
+    extra = "; ".join(not_computed)
+    head = "INCOMPLETE" if extra else "OK"
+    count = f"{n} of {asked}" if asked != n else f"{n}"
     region = "" if info.region == "US" else f" ({info.region})"
-    text = (f"OK: {n} ticker{'s' if n != 1 else ''}, {info.model}{region}, "
+    text = (f"{head}: {count} ticker{'s' if asked != 1 else ''}, {info.model}{region}, "
             f"{FREQUENCY_WORDS.get(info.frequency, info.frequency)}, {period}")
-    extra = "; ".join(warnings)
-    return (text + (f". Warnings: {extra}" if extra else ""))[:MAX_MESSAGE]
+    return (text + (f". Not computed: {extra}" if extra else ""))[:MAX_MESSAGE]
 
 
 def _release_text(info: EstimationInfo) -> str:

@@ -38,8 +38,27 @@ from xlfactor.excel.sheet import MAX_MESSAGE
 #: The hidden sheet where values mode keeps the formulas it replaced by their values.
 #: Values written for a table longer than this are cut (a sheet-sized answer, not a dump).
 MAX_ROWS = 100_000
-#: A cell message written by a worksheet function: an Excel error code, then words.
-_MESSAGE = re.compile(r"^#[A-Z0-9/!?]+ \S")
+_CODES = r"#(?:N/A|VALUE!|REF!|DIV/0!|NAME\?|NUM!|NULL!|SPILL!|CALC!|GETTING_DATA)"
+#: A cell that says something was not computed: an Excel error code followed by words (a
+#: worksheet function's message), also inside a label ("JNJ: #N/A unknown ticker"), or
+#: FACTOR_COMPARE's "not fitted: ..." for a model it could not fit. A bare "#N/A" inside a
+#: table is a value that does not apply (a residual's t statistic), not a failure.
+_ERROR_TEXT = re.compile(rf"(?:^|: ){_CODES} \S|^not fitted: ")
+_BARE_CODE = re.compile(rf"{_CODES}")
+#: What a ``FACTOR_*`` formula that could not be computed at all leaves in a values copy.
+NOT_COMPUTED = "#N/A not computed by xlfactor refresh: "
+
+
+def error_text(value: Any) -> bool:
+    """Whether a table cell says that something was not computed (see ``_ERROR_TEXT``)."""
+    return isinstance(value, str) and _ERROR_TEXT.search(value) is not None
+
+
+def failed_anchor(value: Any) -> bool:
+    """Whether a table's first cell is an error in place of the whole table: a message,
+    or a bare Excel error code (as a formula such as ``=INDEX(...)`` past a table gives)."""
+    return error_text(value) or (isinstance(value, str) and
+                                 _BARE_CODE.fullmatch(value.strip()) is not None)
 
 
 @dataclass(frozen=True)
@@ -53,26 +72,63 @@ class Computed:
     def shape(self) -> tuple[int, int]:
         return len(self.table), max((len(r) for r in self.table), default=0)
 
+    @property
+    def where(self) -> str:
+        return f"{self.cell.sheet}!{self.cell.address}"
+
+    @property
+    def anchor(self) -> Any:
+        return self.table[0][0] if self.table and self.table[0] else None
+
+    @property
+    def failed(self) -> bool:
+        """The whole table is an error: its anchor says why (``#SPILL!``, ``#REF!``, a
+        function's own message), as Excel would show in place of the result."""
+        return failed_anchor(self.anchor)
+
+    @property
+    def problem(self) -> str | None:
+        """The anchor's error for a failed table, else the first cell saying something
+        was not computed; None for a complete table."""
+        if self.failed:
+            return str(self.anchor)
+        return next((v for row in self.table for v in row if error_text(v)), None)
+
 
 @dataclass
 class Report:
-    """What a values refresh did."""
+    """What a values refresh did; ``computed`` holds the tables as written."""
 
     computed: list[Computed] = field(default_factory=list)
     output: Path | None = None
     warnings: list[str] = field(default_factory=list)
+    #: ``Sheet!A1: reason`` for FACTOR_* formulas that were not computed at all and were
+    #: replaced by an error text (the refresh stopped before computing them).
+    not_computed: list[str] = field(default_factory=list)
+    #: The template's refresh (:class:`xlfactor.excel.refresh.Outcome`), None otherwise.
+    outcome: Any = None
+
+    @property
+    def failed(self) -> list[Computed]:
+        """Tables that are one error in place of the result."""
+        return [c for c in self.computed if c.failed]
+
+    @property
+    def partial(self) -> list[Computed]:
+        """Tables with a result and some cells in error (a ticker's row, a model)."""
+        return [c for c in self.computed if not c.failed and c.problem is not None]
+
+    @property
+    def complete(self) -> list[Computed]:
+        return [c for c in self.computed if c.problem is None]
 
     @property
     def errors(self) -> list[str]:
         """``Sheet!A1: <message>`` for every table holding an error message (a whole-table
-        error, or a row such as one ticker's ``#N/A unknown ticker``)."""
-        found = []
-        for c in self.computed:
-            message = next((v for row in c.table for v in row
-                            if isinstance(v, str) and _MESSAGE.match(v)), None)
-            if message is not None:
-                found.append(f"{c.cell.sheet}!{c.cell.address}: {message}")
-        return found
+        error, or a row such as one ticker's ``#N/A unknown ticker``), and for every
+        formula not computed."""
+        return [*(f"{c.where}: {c.problem}" for c in self.computed if c.problem is not None),
+                *self.not_computed]
 
     def lines(self) -> list[str]:
         """The errors, then the warnings: everything the user should read."""
@@ -132,13 +188,25 @@ def xlwings_shape(value: Any) -> Any:
     return value
 
 
-def worksheet_functions() -> dict[str, Callable[..., Any]]:
-    """``FACTOR_*`` name -> a callable taking evaluated formula arguments."""
+def worksheet_functions(notes: list[str] | None = None) -> dict[str, Callable[..., Any]]:
+    """``FACTOR_*`` name -> a callable taking evaluated formula arguments; each error
+    message a call returns is appended to ``notes`` as ``NAME: message``."""
     from xlfactor.excel import udfs
 
     def bind(name: str) -> Callable[..., Any]:
         func = getattr(udfs, name)
-        return lambda *args: func(*udf_arguments(name, args))
+
+        def call(*args: Any) -> Any:
+            result = func(*udf_arguments(name, args))
+            if notes is not None:
+                rows = result if isinstance(result, list) else [[result]]
+                found = next((v for row in rows for v in (row if isinstance(row, list)
+                                                          else [row]) if error_text(v)), None)
+                if found is not None:
+                    notes.append(f"{name} says {found}")
+            return result
+
+        return call
 
     return {name: bind(name) for name in dir(udfs) if name.startswith("FACTOR_")}
 
@@ -155,11 +223,13 @@ def compute(book: FileBook | LiveBook, cells: Iterable[FormulaCell] | None = Non
     from xlfactor.excel.formula import parse
     from xlfactor.excel.sheet import error_cell
 
-    evaluator = Evaluator(book, worksheet_functions())
+    notes: list[str] = []  # error messages of the FACTOR_* calls inside one formula
+    evaluator = Evaluator(book, worksheet_functions(notes))
     if isinstance(book, FileBook):
         book.attach(evaluator)
     done = []
     for cell in cells if cells is not None else factor_formulas(book):
+        notes.clear()
         try:
             value = evaluator.evaluate(parse(cell.formula), cell.sheet)
         except (ValueError, RecursionError) as err:
@@ -167,7 +237,7 @@ def compute(book: FileBook | LiveBook, cells: Iterable[FormulaCell] | None = Non
         except Exception as err:  # noqa: BLE001 - one formula must not stop the others
             value = error_cell(err)
         if isinstance(value, ExcelError):
-            value = str(value)
+            value = _error_message(value, notes)
         table = _table(value)
         done.append(Computed(cell, table))
         if isinstance(book, FileBook):
@@ -176,6 +246,16 @@ def compute(book: FileBook | LiveBook, cells: Iterable[FormulaCell] | None = Non
                 for j, item in enumerate(row):
                     book.put(cell.sheet, top + i, left + j, item)
     return done
+
+
+def _error_message(error: Any, notes: list[str]) -> str:
+    """A formula whose result is a bare Excel error (``=INDEX(FACTOR_BETAS(...),2,3)`` past
+    an error table gives ``#REF!``) says so in words, with the first message of a
+    ``FACTOR_*`` call inside it: a bare code would not say what failed."""
+    text = f"{error} the formula's result is an error"
+    if notes:
+        text += f"; inside it {notes[0]}"
+    return text[:MAX_MESSAGE]
 
 
 def factor_formulas(book: FileBook | LiveBook) -> list[FormulaCell]:
@@ -256,13 +336,16 @@ def refresh_live(book: Any) -> Report:
     _keep_formulas(book, [Computed(c, _old_shape(c)) for c in cells])
     prefetch_for(view, cells, report)
     report.computed = compute(view, cells)
-    written = []
+    written, shown = [], []
     for done in report.computed:
         try:
             written.append(_write_live(book, done))
+            shown.append(written[-1])
         except Exception as err:  # noqa: BLE001 - one table must not stop the others
             report.warnings.append(f"{done.cell.sheet}!{done.cell.address} not written: {err}")
-            written.append(done)
+            written.append(done)  # its size, for the next refresh to clear
+            shown.append(Computed(done.cell, [[f"#N/A not written: {err}"[:MAX_MESSAGE]]]))
+    report.computed = shown  # what the sheets show, #SPILL! included
     _keep_formulas(book, written)
     report.warnings.extend(view.skipped)
     return report
