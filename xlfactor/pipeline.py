@@ -235,10 +235,10 @@ def _align_and_label(request: Request, pdata: PriceData, fdata: FactorData) -> S
                    request.freq, s, e)
     sample = replace(sample, excess=sample.excess.reindex(columns=names))
     require_overlap(sample, f" for {', '.join(names)}")
-    from xlfactor.engine.checks import shortened_sample, unadjusted_splits
+    from xlfactor.engine.checks import one_off_jumps, shortened_sample, unadjusted_splits
 
     warnings = (*pdata.warnings, *fdata.warnings, *sample.warnings,
-                *unadjusted_splits(pdata.prices, s, e),
+                *unadjusted_splits(pdata.prices, s, e), *one_off_jumps(pdata.prices, s, e),
                 *shortened_sample(pdata.prices, fdata.returns, sample, s, e))
     info = EstimationInfo(
         model=request.model.name, factors=request.factors, frequency=request.freq,

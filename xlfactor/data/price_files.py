@@ -279,13 +279,15 @@ class CsvText:
         return DataFormatError(f"{self.name} line {self.lines[row]}: {message}")
 
 
-def read_csv_text(path: str | os.PathLike[str]) -> CsvText:
+def read_csv_text(path: str | os.PathLike[str], what: str = "price file") -> CsvText:
     """Every non-blank row of a CSV file, its separator found from its first line.
 
     Reads UTF-8 (with or without a byte-order mark), UTF-16 with a byte-order mark (Excel's
     "Unicode text") and, failing UTF-8, Windows-1252 (Excel's "CSV" on Windows); any line
     end. A row whose fields are all blank (Excel writes ``,,,`` for emptied rows) is left
     out.
+
+    ``what`` names the file in the message when it cannot be read.
 
     Raises
     ------
@@ -298,7 +300,7 @@ def read_csv_text(path: str | os.PathLike[str]) -> CsvText:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise DataUnavailableError(f"cannot read price file {path}: {exc.strerror}") from exc
+        raise DataUnavailableError(f"cannot read {what} {path}: {exc.strerror}") from exc
     text = _decode(raw, path.name)
     first = text.split("\n", 1)[0]
     delimiter = max(_DELIMITERS, key=first.count)  # "," on a tie (no separator at all)

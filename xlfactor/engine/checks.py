@@ -60,6 +60,83 @@ def unadjusted_splits(prices: pd.DataFrame, start: pd.Timestamp, end: pd.Timesta
     return out
 
 
+#: Smallest one-period move looked at as a possible typo or bad tick: x1.5 or /1.5. Real
+#: closes revert by up to about 26% (JPM in 2008, TSLA, in the recorded files), typos by
+#: digits (x10, x100, a digit dropped).
+JUMP_MIN_RATIO = 1.5
+#: Share of the move (in log terms) the next period must undo for it to count as one-off.
+JUMP_UNDONE_SHARE = 0.75
+#: Flagged periods named per series; more are counted.
+JUMPS_SHOWN = 3
+
+
+def one_off_jumps(data: pd.DataFrame, start: pd.Timestamp | None = None,
+                  end: pd.Timestamp | None = None, *, returns: bool = False) -> list[str]:
+    """Periods in ``[start, end]`` where a series jumps and the next period undoes it.
+
+    A level shift that stays (a split, a merger) is not flagged; a price typed x100 for
+    one day (12100 for 121), a dropped digit or a bad tick is: a move of at least
+    :data:`JUMP_MIN_RATIO` either way that the next value takes back by at least
+    :data:`JUMP_UNDONE_SHARE`. The regression takes such a pair at face value (two huge
+    returns), so each is named with its date and size.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Prices (each compared with its own previous and next price, across blanks), or,
+        with ``returns=True``, simple returns in decimals per period (consecutive rows).
+    start, end : Timestamp, optional
+        Only jumps dated in this window are reported.
+
+    Returns
+    -------
+    list of str
+        One sentence per flagged series and date (at most :data:`JUMPS_SHOWN` per series,
+        then a count).
+    """
+    if data.empty:
+        return []
+    values = data.to_numpy(dtype=float)
+    # each value over the one before: the previous row for returns, the previous price
+    # across blanks for prices; a cheap test on the whole frame, then a closer look
+    ratio = 1.0 + values if returns else values / data.ffill().shift(1).to_numpy(dtype=float)
+    index = data.index
+    window = np.ones(len(index), dtype=bool)
+    if start is not None:
+        window &= index >= start
+    if end is not None:
+        window &= index <= end
+    with np.errstate(invalid="ignore"):
+        big = window[:, None] & ((ratio >= JUMP_MIN_RATIO) | (ratio <= 1.0 / JUMP_MIN_RATIO))
+    flagged: dict[int, list[tuple[int, float, float]]] = {}
+    for i, j in np.argwhere(big):  # rare: look at the next period of each
+        up = float(np.log(ratio[i, j]))
+        down = _next_log_move(values[:, j], i, returns)
+        if np.sign(up) == -np.sign(down) and abs(up + down) <= (1 - JUMP_UNDONE_SHARE) * abs(up):
+            flagged.setdefault(int(j), []).append((int(i), up, down))
+    out = []
+    for j, found in flagged.items():
+        for i, up, down in found[:JUMPS_SHOWN]:
+            out.append(f"{data.columns[j]} {index[i]:%Y-%m-%d}: a one-off jump of "
+                       f"{np.expm1(up):+.1%} undone the next period "
+                       f"({np.expm1(down):+.1%}): a typo or a bad tick? The "
+                       "regression takes both returns as they are")
+        if len(found) > JUMPS_SHOWN:
+            out.append(f"{data.columns[j]}: {len(found) - JUMPS_SHOWN} more one-off jumps "
+                       f"(last {index[found[-1][0]]:%Y-%m-%d})")
+    return out
+
+
+def _next_log_move(column: np.ndarray, i: int, returns: bool) -> float:
+    """The log move of the period after row ``i`` (NaN when there is none)."""
+    if returns:
+        return float(np.log1p(column[i + 1])) if i + 1 < len(column) else float("nan")
+    later = np.flatnonzero(np.isfinite(column[i + 1:]))
+    if not later.size:
+        return float("nan")
+    return float(np.log(column[i + 1 + later[0]] / column[i]))
+
+
 def _split_label(ratio: float) -> str | None:
     for label, target in SPLIT_RATIOS.items():
         if abs(ratio / target - 1.0) <= SPLIT_TOLERANCE:
