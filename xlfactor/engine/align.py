@@ -92,12 +92,12 @@ def unlisted_days(prices: pd.DataFrame, calendar: pd.DatetimeIndex) -> pd.DataFr
     """
     if len(calendar) < 2 or prices.empty:
         return None
-    window = prices.loc[(prices.index > calendar[0]) & (prices.index < calendar[-1])]
-    extra = window.index.difference(calendar)
+    dates = prices.index
+    extra = dates[(dates > calendar[0]) & (dates < calendar[-1])].difference(calendar)
     extra = extra[extra.day_of_week < 5]
     if extra.empty:
         return None
-    priced = window.loc[extra].notna()
+    priced = prices.loc[extra].notna()
     priced = priced[priced.any(axis=1)]
     return None if priced.empty else priced
 
