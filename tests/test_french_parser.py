@@ -624,3 +624,37 @@ def test_combined_files_keep_a_date_one_of_them_lacks(french_dir: Path) -> None:
     assert data.returns.index[0] == pd.Timestamp("1926-11-03")
     assert data.returns.index[-1] == pd.Timestamp("2025-10-31")
     assert len(data.returns) == 26_009  # momentum's rows, less 03-01, plus it from FF3
+
+
+def _with_column(text: str, header: str, name: str) -> str:
+    """``text`` with a column ``name`` added to the table under ``header``: a copy of the
+    table's first column, so that the values keep the file's scale."""
+    lines = text.split("\r\n")
+    k = lines.index(header)
+    lines[k] += f",{name}"
+    k += 1
+    while lines[k].strip() and re.match(r"\s*\d", lines[k]):
+        lines[k] += "," + lines[k].split(",")[1]
+        k += 1
+    return "\r\n".join(lines)
+
+
+@pytest.mark.parametrize(("dataset", "header", "added", "refused"), [
+    ("F-F_Momentum_Factor_daily", ",Mom", "RF", False),  # a column the library might add
+    ("F-F_Research_Data_Factors_daily", ",Mkt-RF,SMB,HML,RF", "New", False),
+    ("F-F_Research_Data_Factors_daily", ",Mkt-RF,SMB,HML,RF", "RMW", True),
+    ("F-F_Momentum_Factor_daily", ",Mom", "HML", True),
+])
+def test_contents_check_allows_additions_not_other_datasets(
+    french_dir: Path, dataset: str, header: str, added: str, refused: bool
+) -> None:
+    from xlfactor.data.french import check_contents
+
+    text = _raw_text(french_dir / V2510 / "zip" / f"{dataset}_CSV.zip")
+    header = next(line for line in text.split("\r\n") if line.replace(" ", "") == header)
+    file = parse_french_csv(_with_column(text, header, added), dataset)
+    if refused:
+        with pytest.raises(DataFormatError, match=f"{dataset}: asked for the"):
+            check_contents(file, dataset)
+    else:
+        check_contents(file, dataset)

@@ -120,8 +120,11 @@ def family_of(name: str) -> str | None:
 def check_contents(file: FrenchFile, name: str) -> None:
     """Refuse a file whose factor columns are not those of the dataset ``name``.
 
-    Columns the library might add later (not factors xlfactor knows) are allowed; a known
-    factor too many or too few is not. Names outside the library's naming are not checked.
+    Every column of the dataset must be there, and none of MKT, SMB, HML, RMW and CMA
+    beyond them (RMW and CMA mark the five-factor file, MKT/SMB/HML a factors file where
+    momentum was asked). Columns the library might add later (RF in the momentum file, a
+    factor xlfactor does not know) are allowed. Names outside the library's naming are
+    not checked.
 
     Raises
     ------
@@ -134,7 +137,8 @@ def check_contents(file: FrenchFile, name: str) -> None:
         return
     expected = FAMILY_COLUMNS[family]
     found = [c for c in file.main.columns if c in _KNOWN_COLUMNS]
-    if sorted(found) == sorted(expected):
+    foreign = set(found) - set(expected) - {"RF", "MOM"}
+    if set(expected) <= set(found) and not foreign:
         return
     other = next((f for f, cols in FAMILY_COLUMNS.items() if sorted(cols) == sorted(found)), "")
     looks = f" (the {_FAMILY_WORDS[other]} file's columns)" if other else ""
