@@ -179,7 +179,8 @@ def test_a_short_price_file_that_cannot_decide_is_refused(shared_data, tmp_path)
     path = write(tmp_path / "AAPL.csv", header, [[dmy(r[0]), *r[1:]] for r in days])
     with pytest.raises(DataFormatError, match=r"AAPL.csv line 2: ambiguous dates: "
                                               r"'01/03/2021' is 2021-03-01 read day first "
-                                              r".* or 2021-01-03 read month first"):
+                                              r".* or 2021-01-03 read month first .*"
+                                              r"PriceFiles\(path, dayfirst=True or False\)"):
         PriceFiles(path).get_prices(["AAPL"], *EVERYTHING)
     said = PriceFiles(path, dayfirst=True).get_prices(["AAPL"], *EVERYTHING).prices["AAPL"]
     assert said.index[0] == pd.Timestamp("2021-03-01") and len(said) == len(days)

@@ -32,6 +32,8 @@ PERCENT_THRESHOLD = {"D": 0.1, "W": 0.2, "M": 0.3}
 #: doubling is rare, and a volatile series (median 0.2 a month) may still have one.
 TYPO_SCALE = 20.0
 _SPACING = (("D", 0, 4), ("W", 5, 10), ("M", 25, 35))
+#: How a user says the order of dates like 01/03/2021, in every interface that reads them.
+SAY_ORDER = "dayfirst=True or False; on the command line --dayfirst or --monthfirst"
 
 
 def fit_returns(
@@ -234,7 +236,7 @@ def read_returns_file(path: str | os.PathLike[str], dayfirst: bool | None = None
         if not body:
             raise InvalidInputError(f"{text.name}: no data rows")
         index, _ = parse_date_cells([r[0] for r in body], text, 1, dayfirst,
-                                    midnight_only=False)
+                                    midnight_only=False, say=SAY_ORDER)
         columns = {name: parse_numbers([r[j] for r in body], text, 1, "value")
                    for j, name in enumerate(names[1:], start=1)}
     except DataUnavailableError as exc:  # a user's own file: bad input, not missing data
@@ -283,7 +285,7 @@ def _dates(index: pd.Index, dayfirst: bool | None) -> pd.DatetimeIndex:
     text = np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=len(values))
     if index.dtype.kind in "iu" or text.all():
         try:
-            parsed, _ = parse_date_texts(values.astype(str), dayfirst)
+            parsed, _ = parse_date_texts(values.astype(str), dayfirst, say=SAY_ORDER)
         except DateTextError as err:
             where = f"date row {err.row + 1}: " if err.row is not None else ""
             raise InvalidInputError(f"the index must be dates: {where}{err}") from None
@@ -368,8 +370,11 @@ def _refuse_typos(frame: pd.DataFrame) -> None:
     values = frame.to_numpy()
     with np.errstate(invalid="ignore"):
         below = values < -1.0
-        scale = np.nanmedian(np.abs(values), axis=0)
-        above = (values > 1.0) & (values > TYPO_SCALE * scale)
+        over = values > 1.0
+        scale = np.zeros(values.shape[1])
+        suspects = np.flatnonzero(over.any(axis=0) | below.any(axis=0))  # rare: the median
+        scale[suspects] = np.nanmedian(np.abs(values[:, suspects]), axis=0)  # only there
+        above = over & (values > TYPO_SCALE * scale)
     for bad, why in ((below, "below -100%: no simple return loses more than everything"),
                      (above, f"above +100% and more than {TYPO_SCALE:g} times its series' "
                               "median size")):
@@ -403,8 +408,11 @@ def outside_factor_data(returns: pd.DataFrame, factors: pd.DataFrame, freq: str)
     from xlfactor.engine.align import periods_of
 
     present = factors.dropna(how="any").index
+    if not len(present) or not len(returns) or (
+            returns.index[0] >= present[0] and returns.index[-1] <= present[-1]):
+        return []  # the common case, without a pass over the returns
     dated = returns.index[returns.notna().any(axis=1).to_numpy()]
-    if not len(present) or not len(dated):
+    if not len(dated):
         return []
     if freq == "D":
         keys, first, last = dated, present[0], present[-1]

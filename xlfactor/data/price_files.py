@@ -391,11 +391,16 @@ def parse_numbers(cells: Sequence[str], text: CsvText, skip: int, what: str) -> 
     return values
 
 
+#: How a price file's reader says the order of its dates.
+_SAY_PRICE_ORDER = "PriceFiles(path, dayfirst=True or False)"
+
+
 def parse_date_cells(cells: Sequence[str], text: CsvText, skip: int, dayfirst: bool | None,
-                     *, midnight_only: bool) -> tuple[pd.DatetimeIndex, str]:
+                     *, midnight_only: bool, say: str = _SAY_PRICE_ORDER
+                     ) -> tuple[pd.DatetimeIndex, str]:
     """:func:`~xlfactor.domain.dates.parse_date_texts` with errors naming file and line."""
     try:
-        return parse_date_texts(cells, dayfirst, midnight_only=midnight_only)
+        return parse_date_texts(cells, dayfirst, midnight_only=midnight_only, say=say)
     except DateTextError as exc:
         if exc.row is None:
             raise DataFormatError(f"{text.name}: {exc}") from None

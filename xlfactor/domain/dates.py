@@ -170,7 +170,8 @@ class DateTextError(InvalidInputError):
 
 
 def parse_date_texts(texts: object, dayfirst: bool | None = None, *,
-                     midnight_only: bool = False) -> tuple[pd.DatetimeIndex, str]:
+                     midnight_only: bool = False, say: str = "dayfirst=True or False"
+                     ) -> tuple[pd.DatetimeIndex, str]:
     """Calendar days from a column of date texts, all written in one style.
 
     Parameters
@@ -187,6 +188,8 @@ def parse_date_texts(texts: object, dayfirst: bool | None = None, *,
     midnight_only : bool
         Refuse a time of day other than midnight (for daily closes); otherwise any time
         (and UTC offset) is dropped: the day is the day as written.
+    say : str
+        How the caller's user says the order, for the message refusing an undecided one.
 
     Returns
     -------
@@ -209,7 +212,7 @@ def parse_date_texts(texts: object, dayfirst: bool | None = None, *,
         _refuse_times(cells, parts)
     how = style
     if style == "numeric":
-        order = _numeric_order(cells, parts, dayfirst)
+        order = _numeric_order(cells, parts, dayfirst, say)
         day, month = (parts["a"], parts["b"]) if order == DAY_FIRST else (parts["b"], parts["a"])
         parts = parts.assign(d=day, m=month)
         how = order
@@ -269,7 +272,8 @@ def _refuse_times(cells: pd.Series, parts: pd.DataFrame) -> None:
                             "are dated by day", at)
 
 
-def _numeric_order(cells: pd.Series, parts: pd.DataFrame, dayfirst: bool | None) -> str:
+def _numeric_order(cells: pd.Series, parts: pd.DataFrame, dayfirst: bool | None,
+                   say: str) -> str:
     """Day first or month first, as said or as the fields prove; refused when undecided."""
     a = parts["a"].astype(int).to_numpy()
     b = parts["b"].astype(int).to_numpy()
@@ -303,8 +307,7 @@ def _numeric_order(cells: pd.Series, parts: pd.DataFrame, dayfirst: bool | None)
     raise DateTextError(
         f"ambiguous dates: {text!r} is {as_dm} read day first (dd/mm/yyyy) or {as_md} "
         f"read month first (mm/dd/yyyy), and no date in the column has a day above 12 "
-        "to tell: say which (dayfirst=True or False; on the command line --dayfirst or "
-        "--monthfirst), or write the dates as YYYY-MM-DD", i)
+        f"to tell: say which ({say}), or write the dates as YYYY-MM-DD", i)
 
 
 def _iso(year: int, month: int, day: int) -> str:
