@@ -260,6 +260,41 @@ def test_alpha_and_rsq_match_statsmodels(local_files, raw):
     same_cells(excel_call("FACTOR_RSQ", (("AAPL", "MSFT"),), "FF3", "2020-01-01", 44927.0), rsq)
 
 
+def _betas_sheet_call(book, cell: str, inputs: dict[str, Any]) -> list[list[Any]]:
+    """The template's formula in Betas!``cell``, called as Excel would: each defined name
+    replaced by what its Inputs cell holds (a range as rows), through xlwings' machinery."""
+    formula = book["Betas"][cell].value
+    text = getattr(formula, "text", formula).lstrip("=")
+    name, body = text[:text.index("(")], text[text.index("(") + 1:-1]
+    args = [True if a == "TRUE" else inputs[a] for a in body.split(",")]
+    return excel_call(name, *args)
+
+
+@pytest.mark.parametrize("se, lags", [("HAC", MISSING), ("HAC", 5.0), ("HC1", MISSING)])
+def test_betas_sheet_alpha_t_is_the_tstats_alpha_t(local_files, raw, se, lags):
+    """One sheet, one SE choice: the template's FACTOR_ALPHA passes the Inputs' SE type and
+    lags, and its t equals FACTOR_TSTATS' t(alpha) and statsmodels' with those SEs."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(Path(__file__).parents[1] / "workbook" / "xlfactor_template.xlsm")
+    inputs = {"Tickers": (("AAPL",), ("MSFT",), *((None,),) * 8), "Model": "FF3",
+              "StartDate": "2020-01-01", "EndDate": "2023-01-01", "Freq": "D", "Region": None,
+              "SEType": se, "NWLags": lags}
+    alpha = assert_table(_betas_sheet_call(book, "A19", inputs))
+    tstats = assert_table(_betas_sheet_call(book, "A45", inputs))
+    assert alpha[0][3] == "t" and tstats[0][1] == "t(alpha)"
+    for i, ticker in enumerate(("AAPL", "MSFT"), start=1):
+        data = daily_sample(raw, ticker, "2020-01-01", "2023-01-01")
+        L = (hac_lags(len(data)) if lags is MISSING else int(lags)) if se == "HAC" else None
+        fit = ols(data, FF3, se, L)
+        assert alpha[i][0] == tstats[i][0] == ticker
+        assert alpha[i][3] == tstats[i][1], (alpha[i], tstats[i])
+        close(alpha[i][3], fit.tvalues["const"], what=f"{ticker} {se} t(alpha)")
+        close(alpha[i][4], fit.pvalues["const"], what=f"{ticker} {se} p(alpha)")
+    classical = assert_table(udfs.FACTOR_ALPHA("AAPL,MSFT", "FF3", "2020-01-01", "2023-01-01"))
+    assert classical[1][3] != alpha[1][3]  # the SE choice reached the cell
+
+
 # -- standard errors -------------------------------------------------------------------------
 @pytest.mark.parametrize("se, sm_cov, lags", [("classical", "nonrobust", None),
                                              ("HC1", "HC1", None), ("HAC", "HAC", None),

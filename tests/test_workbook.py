@@ -244,9 +244,27 @@ def test_every_function_is_a_udf_or_a_builtin_with_a_valid_argument_count(templa
             "FACTOR_GRS", "FACTOR_PORTFOLIO"} <= used
 
 
+def outer_arguments(formula: str) -> list[str]:
+    """The top-level arguments of a formula's outer call, as written."""
+    body = formula[formula.index("(") + 1:formula.rindex(")")]
+    args, depth, start = [], 0, 0
+    for i, ch in enumerate(body):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            args.append(body[start:i])
+            start = i + 1
+    return [*args, body[start:]]
+
+
+#: Functions whose template formulas pass arguments after ``region``: FACTOR_ALPHA's
+#: standard errors came last, so that formulas written before them keep their meaning.
+AFTER_REGION = {"FACTOR_ALPHA": (refresh.NAME_SE, refresh.NAME_LAGS)}
+
+
 def test_every_factor_formula_passes_the_region_input(template):
-    """A function with a ``region`` parameter gets the Region input, as its last argument
-    (so every argument before it is given: the count is region's position)."""
+    """A function with a ``region`` parameter gets the Region input in region's place (so
+    every argument before it is given), as its last argument but where
+    :data:`AFTER_REGION` names what follows."""
     with_region = {name for name, func in vars(xlfactor.udfs).items()
                    if name.startswith("FACTOR_") and inspect.isfunction(func)
                    and "region" in inspect.signature(func).parameters}
@@ -261,8 +279,10 @@ def test_every_factor_formula_passes_the_region_input(template):
         count = dict(scan(f.text)[0])[name]
         params = [p for p in inspect.signature(getattr(xlfactor.udfs, name)).parameters
                   if p != "caller"]
-        assert count == params.index("region") + 1, f"{f.sheet}!{f.ref}: {f.text}"
-        assert f.text.endswith(f",{refresh.NAME_REGION})"), f"{f.sheet}!{f.ref}: {f.text}"
+        args = outer_arguments(f.text)
+        at = params.index("region")
+        assert count == len(args) and args[at] == refresh.NAME_REGION, f"{f.sheet}!{f.ref}: {f.text}"
+        assert tuple(args[at + 1:]) == AFTER_REGION.get(name, ()), f"{f.sheet}!{f.ref}: {f.text}"
         checked.add(name)
     # not on the template: PVALUES and SE (TSTATS is), FIT (returns typed in by the user),
     # DIAGNOSTICS (typed in where wanted)

@@ -1,9 +1,12 @@
 """The FACTOR_* formulas the result sheets spill.
 
-Every factor function that has a region takes the Region input as its last argument. The
-optional arguments before it are spelled out with their defaults (header TRUE, annualize
-TRUE, output "table") rather than left empty, so the formula reads the same in Excel and
-in any tool that evaluates it.
+Every factor function that has a region takes the Region input as its last argument,
+except FACTOR_ALPHA, whose standard-error arguments come after it (they were added last,
+so older formulas keep their meaning): it takes the Inputs' SE type and lags, as
+FACTOR_TSTATS does, so the Betas sheet shows one t per alpha. The optional arguments
+before them are spelled out with their defaults (header TRUE, annualize TRUE, output
+"table") rather than left empty, so the formula reads the same in Excel and in any tool
+that evaluates it.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ FIRST = f"INDEX({R.NAME_TICKERS},1)"
 SAMPLE = f"{R.NAME_MODEL},{R.NAME_START},{R.NAME_END},{R.NAME_FREQ}"
 REGION = R.NAME_REGION
 F_BETAS = f"FACTOR_BETAS({R.NAME_TICKERS},{SAMPLE},TRUE,{REGION})"
-F_ALPHA = f"FACTOR_ALPHA({R.NAME_TICKERS},{SAMPLE},TRUE,TRUE,{REGION})"
+F_ALPHA = (f"FACTOR_ALPHA({R.NAME_TICKERS},{SAMPLE},TRUE,TRUE,{REGION},{R.NAME_SE},"
+           f"{R.NAME_LAGS})")
 F_RSQ = f"FACTOR_RSQ({R.NAME_TICKERS},{SAMPLE},TRUE,{REGION})"
 F_TSTATS = (f"FACTOR_TSTATS({R.NAME_TICKERS},{SAMPLE},{R.NAME_SE},{R.NAME_LAGS},TRUE,"
             f"{REGION})")

@@ -158,7 +158,8 @@ def betas_sheet(wb: Workbook, st: Styles) -> None:
     alpha = {0: st.ticker, 1: st.num(FMT_ALPHA), 2: st.num(FMT_PCT), 3: st.num(FMT_T),
              4: st.num(FMT_P)}
     # "Alpha (annualised, arithmetic)" needs three lines in a number-width column.
-    row = table_block(wb, ws, st, row, "Annualised alpha, t and p:  " + shown(F_ALPHA),
+    row = table_block(wb, ws, st, row, "Annualised alpha, t and p (standard errors as set on "
+                      "Inputs):  " + shown(F_ALPHA),
                       F_ALPHA, "Out_Alpha", alpha, n, header_lines=3)
     fit = {0: st.ticker, 1: st.num(FMT_BETA), 2: st.num(FMT_BETA), 3: st.num(FMT_INT)}
     row = table_block(wb, ws, st, row, "Fit:  " + shown(F_RSQ), F_RSQ, "Out_Rsq", fit, n)

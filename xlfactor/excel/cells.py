@@ -101,10 +101,13 @@ def betas(tickers, model=None, start=None, end=None, freq=None, header=True, reg
 
 @cell_safe
 def alpha(tickers, model=None, start=None, end=None, freq=None, annualize=None,
-          header=True, region=None) -> Table:
+          header=True, region=None, se_type=None, lags=None, small_sample=None) -> Table:
+    """Alpha, its t and p under the same standard errors FACTOR_TSTATS takes (the new
+    arguments come last, so formulas written before them keep their meaning)."""
     show = sheet.bool_arg(header, True, "header")
     method = _annualize_method(annualize)
-    res, bad, order = _fit(tickers, model, start, end, freq, region=region)
+    res, bad, order = _fit(tickers, model, start, end, freq, se_type, lags, region,
+                           small_sample)
     cols = ["Ticker", "Alpha (per period)", "t", "p"]
     if method:
         cols.insert(2, f"Alpha (annualised, {method})")

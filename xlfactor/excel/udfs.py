@@ -117,11 +117,15 @@ def FACTOR_ALPHA(
     annualize=True,
     header=True,
     region=None,
+    se_type=None,
+    lags=None,
+    small_sample=None,
     caller=None,
 ):
-    """Alpha per period, annualised, with its t-statistic and p-value, per ticker."""
+    """Alpha per period, annualised, with its t-statistic and p-value (the chosen standard errors), per ticker."""
     return _cells(caller, tickers).alpha(
-        tickers, model, start_date, end_date, freq, annualize, header, region
+        tickers, model, start_date, end_date, freq, annualize, header, region, se_type, lags,
+        small_sample,
     )
 
 
