@@ -327,3 +327,19 @@ def test_a_date_out_of_range_names_the_file_and_line(folders, code, message):
     cell = udfs.FACTOR_BETAS("AAPL", "FF3", START, END)
     first = cell[0][0] if isinstance(cell, list) else cell
     assert str(first).startswith("#N/A") and f"line {line_no}" in str(first), first
+
+
+def test_own_monthly_returns_on_a_thinned_daily_file_are_warned(folders):
+    """Returns a user supplies carry no price calendar to show lost factor rows: a month
+    whose daily rows are mostly gone is said, with its date."""
+    px, fr = folders
+    last = closes(px, "MSFT").resample("ME").last()
+    returns = (last / last.shift(1) - 1).loc[START:END].rename("MSFT")
+    intact = xlfactor.fit_returns(returns, "FF3", factor_frequency="D")
+    assert not any("lack more than" in w for w in intact.warnings), intact.warnings
+    lines = ff3_text(fr).split("\r\n")
+    text = "\r\n".join(ln for ln in lines if not re.match(r"2021031[0-9],|2021030[1-9],", ln))
+    save_csv(fr, FF3_DAILY, text)
+    res = xlfactor.fit_returns(returns, "FF3", factor_frequency="D")
+    assert ("the daily factor data lack more than 6 weekdays in 1 month of the sample "
+            "(ending 2021-03-31)") in " | ".join(res.warnings), res.warnings

@@ -375,6 +375,35 @@ def missing_factor_periods(fac: pd.DataFrame, used: list[str], freq: str) -> lis
             f"({shown}: no row, or a missing-value code): left out"]
 
 
+#: Weekdays a period's daily factor data may lack before it is said: the most the US
+#: market closed in a week or month since 1952 (holidays, storms, the Wednesdays of 1968
+#: with a holiday: 6 in a month), the week of 11 September 2001 excepted.
+THIN_PERIOD_DAYS = {"W": 2, "M": 6}
+
+
+def thin_periods(labels: pd.DatetimeIndex, calendar: pd.DatetimeIndex, freq: str
+                 ) -> list[str]:
+    """A warning for compounded periods whose daily factor data lack more weekdays than
+    :data:`THIN_PERIOD_DAYS`: rows lost from a daily file that no price series can show
+    (returns supplied by the user). Said, not left out: a real closure looks the same."""
+    if labels.empty:
+        return []
+    first, _ = _period_bounds(labels, freq)
+    listed = calendar[(calendar >= first[0]) & (calendar <= labels[-1])]
+    weekdays = pd.bdate_range(first[0], labels[-1])
+    rule = _RULES[freq]
+    lacking = pd.Series(1, index=weekdays.difference(listed)).resample(rule).sum()
+    thin = lacking[lacking > THIN_PERIOD_DAYS[freq]].index.intersection(labels)
+    if thin.empty:
+        return []
+    word, n = FREQUENCY_WORDS[freq][:-2], len(thin)
+    shown = ", ".join(f"{d:%Y-%m-%d}" for d in thin[:3]) + (f" and {n - 3} more" if n > 3 else "")
+    return [f"the daily factor data lack more than {THIN_PERIOD_DAYS[freq]} weekdays in "
+            f"{n} {word}{'s' if n > 1 else ''} of the sample (ending {shown}): rows missing "
+            "from the file, or market closures; the compounded factors cover only the days "
+            "listed"]
+
+
 def _periods_across_unlisted_days(asset: pd.DataFrame, prices: pd.DataFrame,
                                   calendar: pd.DatetimeIndex, freq: str
                                   ) -> tuple[pd.DataFrame, list[str]]:
@@ -475,6 +504,7 @@ def align_returns(
         if factor_frequency == "D":
             fac = period_factor_returns(factor_returns, freq, start, end)
             warnings += missing_factor_days(factor_returns.loc[start:end], used, freq)
+            warnings += thin_periods(fac.index, factor_returns.index, freq)
         else:
             fac = native_period_factors(factor_returns, freq, start, end)
             warnings += missing_factor_periods(fac, used, freq)
