@@ -359,3 +359,12 @@ def test_returns_before_the_factor_data_are_counted_and_named(recorded_sources):
     assert int(res.nobs.iloc[0]) == 96 - 42
     assert "42 of 96 returns left out, dated before the factor data (first 1963-07): " \
            "1960-01-31 to 1963-06-30" in res.warnings
+
+
+def test_a_short_daily_series_in_a_months_first_days_is_not_taken_for_swapped(
+        recorded_sources):
+    """Days 4..12 January swap into months as well; their gaps show they are days."""
+    close = raw_column(recorded_sources / RECORDED_PRICES / "MSFT.csv", "Close")
+    returns = close.loc["2021-01-04":"2021-01-12"].pct_change().dropna().rename("MSFT")
+    res = xlfactor.fit_returns(returns, "CAPM", min_obs=3)
+    assert res.info.frequency == "D" and int(res.nobs["MSFT"]) == len(returns)

@@ -314,7 +314,10 @@ def _refuse_swapped(index: pd.DatetimeIndex) -> None:
     if not swapped.is_monotonic_increasing or swapped.has_duplicates:
         return
     as_given, other = _frequency_or_none(index), _frequency_or_none(swapped)
-    if other in ("W", "M") and as_given != other:
+    # a few real days in one month's first twelve swap into months too: a misread series
+    # jumps from the 12th of January to the 1st of the next year
+    jumps = np.diff(index.as_unit("ns").asi8).max() > 20 * 86_400_000_000_000
+    if other in ("W", "M") and as_given != other and jumps:
         from xlfactor.domain.frequency import FREQUENCY_WORDS
 
         shown = ", ".join(f"{d:%Y-%m-%d}" for d in index[:3])
