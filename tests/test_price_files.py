@@ -397,3 +397,15 @@ def test_byte_order_mark_is_accepted(tmp_path: Path) -> None:
     )
     data = PriceFiles(path).get_prices(["AAPL"], *EVERYTHING)
     assert data.prices["AAPL"].tolist() == [75.0875]
+
+
+def test_multi_header_ticker_twice_is_refused(tmp_path: Path, yahoo_csv_dir: Path) -> None:
+    """pandas would read the second ('Close', 'AAPL') as another column: refused."""
+    header, *body = (yahoo_csv_dir / MULTI_DIR / "AAPL.csv").read_text().splitlines()[:8]
+    rows = [line.split(",") for line in [header, *body]]
+    col = rows[0].index("Close")
+    doubled = [[*r, r[col]] for r in rows]
+    path = _write_csv(tmp_path / "both.csv", doubled)
+    with pytest.raises(DataFormatError, match=r"both\.csv line 1: ticker 'AAPL' appears twice "
+                                              r"under 'Close'"):
+        PriceFiles(path).get_prices(["AAPL"], *EVERYTHING)

@@ -110,6 +110,7 @@ def fit_returns(
     from xlfactor.domain.regions import canonical_region
     from xlfactor.domain.request import Request, compound_requested
     from xlfactor.engine.align import align, align_returns, require_overlap
+    from xlfactor.engine.checks import one_off_jumps
     from xlfactor.engine.model import FactorModel
     from xlfactor.engine.results import EstimationInfo
     from xlfactor.pipeline import get_sources, load_factors, record_served
@@ -139,8 +140,6 @@ def fit_returns(
         _refuse_typos(frame)
     spec = resolve_model(model)
     s, e = _period(frame.index, freq, start, end)
-    from xlfactor.engine.checks import one_off_jumps
-
     jumps = one_off_jumps(checked, s, e, returns=given == "returns")
     # The period is the data's own, not the default three years to yesterday.
     request = Request(tickers=(), model=spec, start=s, end=e, freq=freq,
@@ -155,7 +154,8 @@ def fit_returns(
                                excess=excess)
     if sample.factors.empty:  # no overlap at all is told by the model, series by series
         require_overlap(sample, f" for {', '.join(frame.columns.tolist()[:5])}")
-    outside = outside_factor_data(frame.loc[s:e], fdata.returns[[*spec.factors, "RF"]], freq)
+    outside = outside_factor_data(frame.loc[s:e], fdata.returns[[*spec.factors, "RF"]], freq,
+                                  what=kind)
     info = EstimationInfo(
         model=spec.name, factors=spec.factors, frequency=freq,
         start=sample.factors.index[0], end=sample.factors.index[-1],
@@ -390,7 +390,8 @@ def _refuse_typos(frame: pd.DataFrame) -> None:
                 f"({v / 100:g} for {v:g}%); if the move is real, give prices (kind='prices')")
 
 
-def outside_factor_data(returns: pd.DataFrame, factors: pd.DataFrame, freq: str) -> list[str]:
+def outside_factor_data(returns: pd.DataFrame, factors: pd.DataFrame, freq: str, *,
+                        what: str = "returns") -> list[str]:
     """Say how many returns fall before or after the factor data, and which.
 
     Parameters
@@ -401,6 +402,8 @@ def outside_factor_data(returns: pd.DataFrame, factors: pd.DataFrame, freq: str)
         The model's factor columns and ``RF`` as loaded (full history).
     freq : {"D", "W", "M"}
         Daily returns are compared by date, weekly and monthly by calendar period.
+    what : {"returns", "prices"}
+        What the rows are, for the message.
 
     Returns
     -------
@@ -430,7 +433,7 @@ def outside_factor_data(returns: pd.DataFrame, factors: pd.DataFrame, freq: str)
         if n:
             days = dated[lost]
             edge = "first" if side == "before" else "last"
-            out.append(f"{n} of {len(dated)} returns left out, dated {side} the factor "
+            out.append(f"{n} of {len(dated)} {what} left out, dated {side} the factor "
                        f"data ({edge} {_show(bound, label)}): {days[0]:%Y-%m-%d} to "
                        f"{days[-1]:%Y-%m-%d}")
     return out
