@@ -18,8 +18,18 @@ from xlfactor.domain.errors import InvalidInputError, XlFactorError
 
 NA = "#N/A"
 Table = list[list[Any]]
-EXCEL_ERRORS = ("#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!",
-                "#GETTING_DATA", "#SPILL!", "#CALC!")
+#: Excel's cell errors by their XlCVError number (Microsoft's ``XlCVError`` enumeration;
+#: the first seven are the ones xlwings' Windows engine knows).
+XL_ERROR_NUMBERS = {
+    2000: "#NULL!", 2007: "#DIV/0!", 2015: "#VALUE!", 2023: "#REF!", 2029: "#NAME?",
+    2036: "#NUM!", 2042: "#N/A", 2043: "#GETTING_DATA", 2045: "#SPILL!", 2046: "#CONNECT!",
+    2047: "#BLOCKED!", 2048: "#UNKNOWN!", 2049: "#FIELD!", 2050: "#CALC!",
+}
+#: The same errors as COM hands them to Python when xlwings' ``err_to_str`` conversion is
+#: not applied: a plain integer, the VT_ERROR code 0x800A0000 + the number (signed), e.g.
+#: -2146826246 for #N/A, -2146826281 for #DIV/0!. As data it would be a huge number.
+EXCEL_ERROR_CODES = {0x800A0000 - 2**32 + n: text for n, text in XL_ERROR_NUMBERS.items()}
+EXCEL_ERRORS = tuple(XL_ERROR_NUMBERS.values())
 MAX_MESSAGE = 250
 
 
@@ -52,10 +62,36 @@ def cell_safe(func: Callable[..., Table]) -> Callable[..., Table]:
 
 # -- argument parsing --------------------------------------------------------------------
 def reject_error_values(value: Any, what: str) -> None:
-    """Excel error values arrive as text (``err_to_str``); name them instead of guessing."""
-    for cell in flatten(value):
-        if isinstance(cell, str) and cell.strip().upper() in EXCEL_ERRORS:
-            raise InvalidInputError(f"{what} contains the Excel error {cell.strip().upper()}")
+    """Refuse Excel error values in an argument, whatever the conversion delivered them:
+    text such as ``#N/A`` (xlwings' ``err_to_str``) or the bare COM error code (an integer,
+    see :data:`EXCEL_ERROR_CODES`), which would otherwise be used as a number."""
+    if not isinstance(value, (list, tuple)):
+        _refuse_error(value, what, "")
+        return
+    for i, row in enumerate(value):
+        if not isinstance(row, (list, tuple)):
+            _refuse_error(row, what, f" (cell {i + 1})")
+            continue
+        for j, cell in enumerate(flatten(row)):
+            _refuse_error(cell, what, (i, j))
+
+
+def _refuse_error(cell: Any, what: str, where: str | tuple[int, int]) -> None:
+    error = excel_error(cell)
+    if error is not None:
+        if isinstance(where, tuple):  # formatted only here: ranges have many cells
+            where = f" (row {where[0] + 1}, column {where[1] + 1})"
+        raise InvalidInputError(f"{what} contains the Excel error {error}{where}")
+
+
+def excel_error(cell: Any) -> str | None:
+    """The Excel error a cell value stands for (``#N/A``...), or None for a real value."""
+    if isinstance(cell, str):
+        text = cell.strip().upper()
+        return text if text in EXCEL_ERRORS else None
+    if type(cell) in (int, float) and cell in EXCEL_ERROR_CODES:  # bool is no error code
+        return EXCEL_ERROR_CODES[int(cell)]
+    return None
 
 
 def flatten(value: Any) -> list[Any]:
