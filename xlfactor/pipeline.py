@@ -56,6 +56,7 @@ def _build_sources(settings: Settings) -> Sources:
         prices = YahooPrices(
             store=store, ttl_hours=settings.price_ttl_hours, offline=settings.offline,
             net_wait=settings.net_wait, retry_after=settings.retry_after,
+            download_wait=settings.download_wait, max_bytes=settings.chart_max_bytes,
         )
     if settings.french_dir is not None:
         from xlfactor.data.french import FrenchFiles

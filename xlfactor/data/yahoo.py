@@ -27,6 +27,7 @@ import pandas as pd
 from xlfactor.data.base import PriceData, PriceSource
 from xlfactor.data.memo import Memo
 from xlfactor.data.reachability import REACHABILITY, SourceUnreachableError
+from xlfactor.data.settings import CHART_MAX_BYTES, DOWNLOAD_WAIT, check_number
 from xlfactor.data.yahoo_download import (  # noqa: F401 - re-exports, see below
     # download_call_count, reset_download_call_count and to_naive_dates are re-exported:
     # benchmarks and tests use them from here.
@@ -37,7 +38,13 @@ from xlfactor.data.yahoo_download import (  # noqa: F401 - re-exports, see below
     reset_download_call_count,
     to_naive_dates,
 )
-from xlfactor.data.yahoo_failures import SOURCE_NAME, raise_on_faults, symbol_unknown
+from xlfactor.data.yahoo_failures import (
+    SOURCE_NAME,
+    raise_on_faults,
+    raise_on_refused,
+    refused_charts,
+    symbol_unknown,
+)
 from xlfactor.domain.dates import inclusive_range
 from xlfactor.domain.errors import (
     DataUnavailableError,
@@ -67,12 +74,19 @@ class YahooPrices(PriceSource):
     retry_after : float, optional
         Seconds during which Yahoo is not asked again after that (default: the
         process-wide setting).
+    download_wait : float, optional
+        Seconds one request may take in all (default
+        :data:`~xlfactor.data.settings.DOWNLOAD_WAIT`).
+    max_bytes : int, optional
+        Largest chart response accepted, in bytes (default
+        :data:`~xlfactor.data.settings.CHART_MAX_BYTES`).
     """
 
     name = SOURCE_NAME
 
     def __init__(self, *, store: Any = None, ttl_hours: float = 12.0, offline: bool = False,
-                 net_wait: float = 4.0, retry_after: float | None = None):
+                 net_wait: float = 4.0, retry_after: float | None = None,
+                 download_wait: float = DOWNLOAD_WAIT, max_bytes: int = CHART_MAX_BYTES):
         try:
             hours = float(ttl_hours)
         except (TypeError, ValueError) as exc:
@@ -82,8 +96,10 @@ class YahooPrices(PriceSource):
         self.store = store
         self.ttl_hours = hours
         self.offline = bool(offline)
-        self.net_wait = float(net_wait)
+        self.net_wait = check_number(net_wait, "net_wait", label="net_wait")
         self.retry_after = retry_after
+        self.download_wait = check_number(download_wait, "download_wait", label="download_wait")
+        self.max_bytes = int(max_bytes)
         # Repeated cells reuse one assembled answer while the cached series are unchanged
         # (the policy of xlfactor.data.memo).
         self._answers = Memo("Yahoo answers", MEMO_SIZE)
@@ -211,12 +227,18 @@ class YahooPrices(PriceSource):
             )
         REACHABILITY.check(SOURCE_NAME)
         try:
-            fetched = download(symbols, first, last, self.net_wait)
+            fetched = download(symbols, first, last, self.net_wait,
+                               transfer_wait=self.download_wait, max_bytes=self.max_bytes)
+            # A response for another symbol, or without dividend adjustment, is never used
+            # nor cached (yahoo_failures explains why).
+            refused = refused_charts(symbols, fetched.charts)
             series = {t: clip(s, first, last)
-                      for t, s in close_series(fetched.frame, symbols).items()}
+                      for t, s in close_series(fetched.frame, symbols).items()
+                      if t not in refused}
             series = {t: s for t, s in series.items() if not s.empty}
             for ticker, values in series.items():  # what arrived is kept, whatever failed
                 self._save(ticker, values, first, last)
+            raise_on_refused(refused)
             raise_on_faults(symbols, series, fetched.failures)
         except SourceUnreachableError as exc:
             REACHABILITY.report(exc, self.retry_after)

@@ -9,6 +9,15 @@ What a failure means is decided in :mod:`xlfactor.data.yahoo_failures`.
 yfinance is imported inside functions so that importing this module (and the Excel add-in
 that imports it) stays fast.
 
+Bounds and what each response says it is
+-----------------------------------------
+The session handed to yfinance is ours (:class:`_WatchedSession`): every request it sends
+gets a whole-transfer timeout (curl's total-time limit, at most ``transfer_wait``
+seconds) and a size cap (curl's ``MAXFILESIZE``, enforced while the body streams), and
+every chart response it receives is read for what it says it is (:class:`ChartFacts`:
+the symbol in ``chart.result[0].meta``, whether adjusted closes came), so that the
+caller can refuse a response for another symbol or without dividend adjustment.
+
 Counting downloads
 ------------------
 :func:`download_call_count` returns how many times this module has called
@@ -20,8 +29,11 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import json
 import logging
+import math
 import re
+import sys
 import threading
 import time
 import warnings
@@ -29,12 +41,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import pandas as pd
 
 from xlfactor.data.counting import CallCounter
 from xlfactor.data.reachability import SourceUnreachableError
-from xlfactor.data.yahoo_failures import SOURCE_NAME, raise_download_error
+from xlfactor.data.settings import CHART_MAX_BYTES, DOWNLOAD_WAIT
+from xlfactor.data.yahoo_failures import SOURCE_NAME, ChartFacts, raise_download_error
 from xlfactor.domain.errors import DataFormatError, DataUnavailableError
 
 # yfinance's download() reads process-wide state that we change while it runs (its
@@ -47,6 +61,14 @@ _DOWNLOADS = CallCounter()
 
 # One line of the failure summary download() logs: "['T1', 'T2']: <error text>".
 _FAILED_LINE_RE = re.compile(r"^(\[[^\]]*\]): (.+)$", re.DOTALL)
+# The path of a chart request; the symbol is the last segment, URL-encoded.
+_CHART_PATH_RE = re.compile(r"/v8/finance/chart/([^/]+)$")
+# libcurl's CURLE_FILESIZE_EXCEEDED: the body passed MAXFILESIZE.
+_CURLE_FILESIZE_EXCEEDED = 63
+
+
+class ResponseTooLarge(Exception):
+    """A Yahoo response passed the size cap; not an OSError, so yfinance never retries it."""
 
 
 def download_call_count() -> int:
@@ -77,14 +99,19 @@ class Download:
         yfinance's failure text per upper-case ticker, e.g.
         ``{"ZZZZ": "HTTPError('HTTP Error 404: Not Found')"}``; tickers that did not
         fail are absent.
+    charts : dict of str to ChartFacts
+        What the history response for each upper-case requested symbol said it was;
+        symbols whose history response never arrived are absent.
     """
 
     frame: pd.DataFrame | None
     failures: dict[str, str] = field(default_factory=dict)
+    charts: dict[str, ChartFacts] = field(default_factory=dict)
 
 
 def download(
-    symbols: list[str], first: pd.Timestamp, last: pd.Timestamp, wait: float = 4.0
+    symbols: list[str], first: pd.Timestamp, last: pd.Timestamp, wait: float = 4.0, *,
+    transfer_wait: float = DOWNLOAD_WAIT, max_bytes: int = CHART_MAX_BYTES,
 ) -> Download:
     """Run the single batched ``yfinance.download`` call for ``[first, last]``.
 
@@ -102,6 +129,10 @@ def download(
         First and last day wanted, both inclusive.
     wait : float, default 4.0
         Seconds without any HTTP activity after which the call is abandoned.
+    transfer_wait : float
+        Seconds one request may take in all, however steadily its answer arrives.
+    max_bytes : int
+        Largest response body accepted, in bytes; a larger one ends the transfer.
 
     Returns
     -------
@@ -119,12 +150,13 @@ def download(
     import yfinance as yf
 
     try:
-        session = _WatchedSession.create()
+        session = _WatchedSession.create(transfer_wait, max_bytes)
     except Exception as exc:  # a yfinance without the session helpers
         raise DataUnavailableError(
             f"Yahoo Finance: this yfinance version is not supported ({type(exc).__name__}: "
             f"{exc}); install the version xlfactor requires") from exc
     outcome: dict[str, Any] = {}
+    _forget_yfinance_responses()
 
     def work() -> None:
         try:
@@ -159,14 +191,36 @@ def download(
     # log was filled only by it, before download() returned: complete, and ours alone.
     if "error" in outcome:
         raise_download_error(outcome["error"])
-    return Download(outcome.get("raw"), dict(outcome.get("failures", {})))
+    return Download(outcome.get("raw"), dict(outcome.get("failures", {})),
+                    session.chart_facts())
+
+
+def _forget_yfinance_responses() -> None:
+    """Empty yfinance's in-process memo of responses (``YfData.cache_get``).
+
+    yfinance answers a repeated request for a past date range from that memo, without
+    sending it, so the response would not pass through the watched session and could not
+    be checked (:class:`ChartFacts`). xlfactor keeps its own cache; the memo adds nothing.
+    """
+    from yfinance.data import YfData
+
+    clear = getattr(YfData.cache_get, "cache_clear", None)
+    if callable(clear):
+        clear()
 
 
 class _WatchedSession:
-    """Builds the HTTP session handed to yfinance, stamped on every response."""
+    """Builds the HTTP session handed to yfinance: stamped on every response, bounded in
+    time and size, reading what each chart response says it is."""
 
     @staticmethod
-    def create() -> Any:
+    def create(transfer_wait: float = DOWNLOAD_WAIT, max_bytes: int = CHART_MAX_BYTES) -> Any:
+        """A session of yfinance's own backend (curl_cffi, else requests), watched.
+
+        With curl_cffi both bounds are libcurl's own (total-time limit, ``MAXFILESIZE``,
+        which stops a transfer as soon as it passes the cap). The requests fallback has
+        neither: its timeout bounds each read, and a body is checked only once received.
+        """
         from yfinance._http import new_session
 
         session = new_session()
@@ -175,18 +229,111 @@ class _WatchedSession:
             "request": _stamped_request,
             "idle_seconds": lambda self: time.monotonic() - self._xlfactor_last,
             "abandon": _abandon,
+            "chart_facts": _chart_facts,
         })
         session.__class__ = watched
         session._xlfactor_last = time.monotonic()
+        session._xlfactor_wait = float(transfer_wait)
+        session._xlfactor_max_bytes = int(max_bytes)
+        session._xlfactor_charts = {}
+        session._xlfactor_lock = threading.Lock()
+        # curl_cffi's option names, from the module that defines its Session (curl_cffi
+        # is yfinance's dependency, not one of ours, so it is not imported by name here).
+        curl_opt = getattr(sys.modules.get(base.__module__), "CurlOpt", None)
+        curl_options = getattr(session, "curl_options", None)
+        if curl_opt is not None and isinstance(curl_options, dict):
+            curl_options[curl_opt.MAXFILESIZE_LARGE] = int(max_bytes)
         return session
 
 
-def _stamped_request(self: Any, *args: Any, **kwargs: Any) -> Any:
+def _stamped_request(self: Any, method: Any, url: str, *args: Any, **kwargs: Any) -> Any:
     self._xlfactor_last = time.monotonic()  # a request starting is activity too
+    kwargs["timeout"] = _bounded_timeout(kwargs.get("timeout"), self._xlfactor_wait)
+    chart = _chart_symbol(url)
     try:
-        return super(type(self), self).request(*args, **kwargs)
+        response = super(type(self), self).request(method, url, *args, **kwargs)
+    except OSError as exc:
+        if chart is not None and getattr(exc, "code", None) == _CURLE_FILESIZE_EXCEEDED:
+            raise ResponseTooLarge(_too_large_text(self._xlfactor_max_bytes)) from exc
+        raise
     finally:
         self._xlfactor_last = time.monotonic()
+    if chart is not None:
+        if len(response.content or b"") > self._xlfactor_max_bytes:  # the requests fallback
+            raise ResponseTooLarge(_too_large_text(self._xlfactor_max_bytes))
+        _note_chart(self, chart, kwargs.get("params"), response)
+    return response
+
+
+def _bounded_timeout(given: Any, transfer_wait: float) -> Any:
+    """``given`` (seconds, a (connect, read) pair or None) cut to ``transfer_wait`` in all."""
+    if isinstance(given, tuple):
+        connect, read = given
+        return (min(connect, transfer_wait), min(read, transfer_wait))
+    if isinstance(given, (int, float)) and math.isfinite(given) and given > 0:
+        return min(float(given), transfer_wait)
+    return transfer_wait
+
+
+def _too_large_text(max_bytes: int) -> str:
+    return (f"response larger than the {max_bytes / (1 << 20):g} MB allowed "
+            "(XLFACTOR_CHART_MAX_MB); the transfer was stopped")
+
+
+def _chart_symbol(url: str) -> str | None:
+    """The upper-case symbol of a chart request URL, or None for any other request."""
+    match = _CHART_PATH_RE.search(urlsplit(str(url)).path)
+    return unquote(match.group(1)).upper() if match else None
+
+
+def _note_chart(session: Any, symbol: str, params: Any, response: Any) -> None:
+    """Record what a history chart response (one with a period) says it is."""
+    if not isinstance(params, dict) or "period1" not in params:
+        return  # the time-zone lookup (range=1d) or another call: not the history
+    if getattr(response, "status_code", 0) != 200:
+        return
+    facts = read_chart_facts(response.content)
+    with session._xlfactor_lock:
+        session._xlfactor_charts[symbol] = facts
+
+
+def _chart_facts(self: Any) -> dict[str, ChartFacts]:
+    with self._xlfactor_lock:
+        return dict(self._xlfactor_charts)
+
+
+def read_chart_facts(body: bytes | str) -> ChartFacts:
+    """What a chart response body says it is.
+
+    Parameters
+    ----------
+    body : bytes or str
+        The JSON body of ``GET /v8/finance/chart/{symbol}``.
+
+    Returns
+    -------
+    ChartFacts
+        The symbol of ``chart.result[0].meta`` (None if absent), the number of bars
+        (timestamps) and whether ``indicators.adjclose[0].adjclose`` holds a list.
+        A body that is not such JSON gives ``ChartFacts(None, 0, False)``: yfinance
+        reports that response's failure itself.
+    """
+    try:
+        result = json.loads(body)["chart"]["result"][0]
+    except (ValueError, KeyError, IndexError, TypeError, RecursionError):
+        return ChartFacts(None, 0, False)
+    if not isinstance(result, dict):
+        return ChartFacts(None, 0, False)
+    meta = result.get("meta") if isinstance(result.get("meta"), dict) else {}
+    symbol = meta.get("symbol")
+    stamps = result.get("timestamp")
+    indicators = result.get("indicators") if isinstance(result.get("indicators"), dict) else {}
+    adjusted = indicators.get("adjclose")
+    has_adjclose = (isinstance(adjusted, list) and bool(adjusted)
+                    and isinstance(adjusted[0], dict)
+                    and isinstance(adjusted[0].get("adjclose"), list))
+    return ChartFacts(symbol if isinstance(symbol, str) else None,
+                      len(stamps) if isinstance(stamps, list) else 0, has_adjclose)
 
 
 def _abandon(self: Any) -> None:

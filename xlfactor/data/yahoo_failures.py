@@ -13,7 +13,20 @@ unknown symbol, empty range     the ticker is *missing* (a note; UnknownTickerEr
 rate limit                      DataUnavailableError (cached prices are served stale)
 connection-level, no ticker     SourceUnreachableError (remembered: cells fail fast)
 other fault                     DataUnavailableError naming each failed ticker
+response for another symbol     DataFormatError naming both symbols (nothing is kept)
+bars without adjusted closes    DataFormatError (nothing is kept): see below
 ==============================  ============================================================
+
+What a chart response says it is (:class:`ChartFacts`) is checked against what was asked
+(:func:`refused_charts`). A response whose ``meta.symbol`` is another symbol is refused: its
+prices belong to another security. A response with price bars but without
+``indicators.adjclose`` is refused too: yfinance would silently use its closes, which are
+adjusted for splits but not for dividends, so every return would omit the dividends (and
+alpha would be understated by the dividend yield) while being labelled total-return. Every
+daily answer Yahoo gives, for shares, funds, indices, currencies and crypto alike, carries
+``adjclose`` (all the recorded bodies in ``tests/data/yahoo_chart_json`` do), so its absence
+means a damaged or altered answer, not a kind of security. Either refusal is a fault of
+that ticker: a cached copy is served, marked STALE, when there is one.
 
 yfinance is never imported at module level, so that importing the Excel add-in stays fast.
 """
@@ -22,12 +35,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import NoReturn
 
 import pandas as pd
 
 from xlfactor.data.reachability import SourceUnreachableError
-from xlfactor.domain.errors import DataUnavailableError
+from xlfactor.domain.errors import DataFormatError, DataUnavailableError
 
 SOURCE_NAME = "Yahoo Finance (yfinance)"
 
@@ -48,6 +62,64 @@ _UNREACHABLE_RE = re.compile(
 # The HTTPError yfinance raises when its quote-summary fallback (used to find the time
 # zone of a symbol the chart API does not know) answers 4xx: an unknown symbol, not a fault.
 _CLIENT_ERROR_RE = re.compile(r"HTTP Error 4(?!29)\d\d")
+
+
+@dataclass(frozen=True)
+class ChartFacts:
+    """What one chart response says it is.
+
+    Attributes
+    ----------
+    symbol : str or None
+        ``chart.result[0].meta.symbol`` as Yahoo sent it; None when absent.
+    bars : int
+        Number of timestamps (price bars) in the response.
+    has_adjclose : bool
+        Whether ``indicators.adjclose[0].adjclose`` is present (split- and
+        dividend-adjusted closes).
+    """
+
+    symbol: str | None
+    bars: int
+    has_adjclose: bool
+
+
+def refused_charts(symbols: Sequence[str], charts: Mapping[str, ChartFacts]) -> dict[str, str]:
+    """Why the response for each asked symbol must not be used; symbols that pass are absent.
+
+    Parameters
+    ----------
+    symbols : sequence of str
+        The upper-case symbols asked for.
+    charts : mapping of str to ChartFacts
+        What each symbol's history response said (see
+        :func:`xlfactor.data.yahoo_download.read_chart_facts`).
+
+    Returns
+    -------
+    dict of str to str
+        Symbol -> reason, a phrase completing "Yahoo Finance's response for 'AAPL' ...".
+    """
+    refused: dict[str, str] = {}
+    for symbol in symbols:
+        facts = charts.get(symbol)
+        if facts is None or facts.bars == 0:
+            continue  # no bars: nothing could be misused (an unknown ticker or empty range)
+        if facts.symbol is None:
+            refused[symbol] = "does not say which symbol it is for (no meta.symbol)"
+        elif facts.symbol.upper() != symbol.upper():
+            refused[symbol] = f"is for {facts.symbol!r}, not {symbol!r}"
+        elif not facts.has_adjclose:
+            refused[symbol] = ("has no adjusted closes (no adjclose): its closes omit "
+                               "dividends, so its returns would be wrong")
+    return refused
+
+
+def raise_on_refused(refused: Mapping[str, str]) -> None:
+    """Raise a :class:`DataFormatError` naming every refused response, if any."""
+    if refused:
+        detail = "; ".join(f"the response for {t!r} {why}" for t, why in refused.items())
+        raise DataFormatError(f"Yahoo Finance: refused {detail}")
 
 
 def raise_download_error(exc: BaseException) -> NoReturn:
