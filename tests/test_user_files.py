@@ -368,3 +368,16 @@ def test_a_short_daily_series_in_a_months_first_days_is_not_taken_for_swapped(
     returns = close.loc["2021-01-04":"2021-01-12"].pct_change().dropna().rename("MSFT")
     res = xlfactor.fit_returns(returns, "CAPM", min_obs=3)
     assert res.info.frequency == "D" and int(res.nobs["MSFT"]) == len(returns)
+
+
+@pytest.mark.parametrize("cell, message", [
+    ("1.234,56", r"line 3: price '1.234,56' has both '.' and ','"),
+    ("121.5", r"line 3: price '121.5' has a decimal point where other rows have a decimal"),
+])
+def test_decimal_marks_that_disagree_are_refused(shared_data, tmp_path, cell, message):
+    header, body = raw_rows(shared_data / RECORDED_PRICES / "AAPL.csv")
+    rows = [[dmy(r[0]), *(v.replace(".", ",") for v in r[1:])] for r in body[:20]]
+    rows[1][4] = cell
+    path = write(tmp_path / "AAPL.csv", header, rows, sep=";")
+    with pytest.raises(DataFormatError, match=message):
+        PriceFiles(path).get_prices(["AAPL"], *EVERYTHING)

@@ -380,8 +380,9 @@ def parse_numbers(cells: Sequence[str], text: CsvText, skip: int, what: str) -> 
             dot = np.flatnonzero(stripped.str.contains(".", regex=False).to_numpy())
             if dot.size:
                 at = int(dot[0])
-                raise text.error(skip + at, f"{what} {stripped[at][:30]!r} has a decimal "
-                                 "point where other rows have a decimal comma")
+                why = ("has both '.' and ',' (a thousands separator?)" if comma[at] else
+                       "has a decimal point where other rows have a decimal comma")
+                raise text.error(skip + at, f"{what} {stripped[at][:30]!r} {why}")
             stripped = stripped.str.replace(",", ".", regex=False)
     values = pd.to_numeric(stripped.where(~blank), errors="coerce").to_numpy(dtype="float64")
     bad = ~blank & ~np.isfinite(values)
