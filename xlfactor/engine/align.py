@@ -9,6 +9,12 @@ Conventions
   and in ``FACTOR_RETURNS`` alike. A return never spans a hole. How many returns were
   left out, and any gap of more than :data:`GAP_WARNING_DAYS` trading days, are reported
   in :attr:`AlignedSample.warnings`.
+* The factor calendar is every row the factor data list, with values or not, so a return
+  is one period of the price series and of the factor series at once. A day on which a
+  factor the model uses (or ``RF``) is missing (-99.99/-999, a date one file lacks) loses
+  only its own return; a weekday on which an asset has a price but the factor data list
+  no row (rows deleted from a file) loses the return across it (:func:`unlisted_days`).
+  Both are reported with their dates.
 * Weekly (``"W"``, calendar weeks Saturday-Friday, labelled by the Friday) and monthly
   (``"M"``, calendar months, labelled by the last calendar day): both sides are compounded
   over the same calendar period. An asset's period return is its last close in the period
@@ -17,8 +23,9 @@ Conventions
   period's last weekday), so a period return never spans a hole either.
   Factor period returns compound the daily factor returns of the period; the market factor
   is compounded as a total return, ``prod(1 + MKT + RF) - prod(1 + RF)``, so it stays an
-  excess return over the compounded risk-free rate. Native weekly/monthly factor data
-  are used as published when no daily data are involved.
+  excess return over the compounded risk-free rate; a period with a factor missing on
+  any of its days is missing for that factor. Native weekly/monthly factor data are used
+  as published when no daily data are involved.
 * Only complete periods enter: the period starts on or after ``start``, its last weekday is
   on or before ``end`` (a month ending on a Sunday is complete on the Friday), and the
   data reach that weekday.
@@ -53,9 +60,11 @@ def returns_on_calendar(prices: pd.DataFrame, calendar: pd.DatetimeIndex,
     -------
     returns : DataFrame
         Calendar days in ``[start, end]`` x assets; NaN where the price of the day or of
-        the previous calendar day is missing.
+        the previous calendar day is missing, or where the asset has a price on a weekday
+        between the two that the calendar does not list (see :func:`unlisted_days`).
     warnings : list of str
-        Per asset: returns left out inside its own span of prices, and long gaps.
+        Per asset: returns left out inside its own span of prices, long gaps, and priced
+        weekdays the calendar lacks.
     """
     inside = calendar[(calendar >= start) & (calendar <= end)]
     before = calendar[calendar < start]
