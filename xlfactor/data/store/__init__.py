@@ -5,8 +5,8 @@ them may be killed at any moment, so the store is built around three guarantees:
 
 * **Atomic rows.** A frame is written as one row in one transaction; a crash leaves
   either the old row or the new one. Every payload carries a SHA-256 digest that is
-  checked on read, so a damaged row is dropped (with a :class:`CacheWarning`) instead of
-  served.
+  checked on read, so a damaged row is quarantined (with a :class:`CacheWarning`) and
+  fetched again instead of served; a damaged file gives up only the rows it cannot prove.
 * **No code execution from the cache.** Frames are serialised as a JSON header plus raw
   little-endian ``int64`` / ``float64`` bytes, never pickled, so a foreign or tampered
   cache file can at worst be rejected.
@@ -22,7 +22,10 @@ codec
     Frame <-> payload bytes, the payload digest and the bound on decompression.
 sqlite
     Connections, transactions, busy/corruption classification, schema and pragmas,
-    the check of a file and the quarantine of one that fails it.
+    the check of a file and what is done with one that fails it (salvaged and replaced,
+    moved aside, or used read-only).
+salvage
+    The verifiable entries of a damaged file, read page by page.
 cache
     :class:`Store` and its in-process memo of decoded frames.
 tolerant
