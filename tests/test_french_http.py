@@ -596,3 +596,14 @@ def test_a_wrong_copy_in_the_cache_is_fetched_again(
     data = FrenchLibrary(base_url, store=Store(tmp_path), retries=0).get_factors(["MKT"], "D")
     assert server.paths() == [FF3_DAILY]
     assert list(data.returns.columns) == ["MKT", "RF"] and len(data.returns) == 26_110
+
+
+def test_weekly_rows_cached_under_the_daily_name_are_fetched_again(
+    server: _State, base_url: str, tmp_path: Path, french_dir: Path
+) -> None:
+    daily = FrenchFiles(french_dir / "vintage_202510" / "zip").load_file(FF3_DAILY[1:-8])
+    fridays = daily.main[daily.main.index.day_of_week == 4]
+    Store(tmp_path).put_frame("french:F-F_Research_Data_Factors_daily", fridays,
+                              {"release": daily.release, "frequency": "D"})
+    data = FrenchLibrary(base_url, store=Store(tmp_path), retries=0).get_factors(["MKT"], "D")
+    assert server.paths() == [FF3_DAILY] and len(data.returns) == 26_110

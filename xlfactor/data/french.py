@@ -25,6 +25,7 @@ from xlfactor.data.base import FactorData, FactorSource
 from xlfactor.data.french_csv import (  # noqa: F401 - re-exported: the parser's public names
     MISSING_CODES,
     FrenchFile,
+    check_named_frequency,
     dataset_name,
     parse_french_csv,
     read_french_path,
@@ -472,8 +473,9 @@ class FrenchLibrary(_FrenchSource):
             name=name, description=meta.get("description", ""), release=meta.get("release", ""),
             frequency=meta.get("frequency", ""), main=hit.frame, annual=None,
         )
-        try:  # a copy cached before the contents were checked is not served
+        try:  # a copy cached before the contents and dates were checked is not served
             check_contents(file, name)
+            check_named_frequency(name, file.main.index, name)
         except DataFormatError:
             return None
         return file, hit.age_seconds, hit.fetched_at

@@ -348,35 +348,57 @@ _FREQUENCY_NAMES = {"D": "daily", "W": "weekly", "M": "monthly"}
 
 def _frequency(width: int, name: str, index: pd.DatetimeIndex, where: str) -> str:
     """The frequency of the main table, from its dates; a file whose name says daily or
-    weekly must hold rows of that frequency.
+    weekly must hold rows of that frequency (see :func:`check_named_frequency`).
 
-    YYYYMM dates are monthly. YYYYMMDD dates are weekly when consecutive rows are five or
-    more days apart in the median (7 for weekly files, 1 for daily ones), else daily.
+    YYYYMM dates are monthly; YYYYMMDD dates as :func:`frequency_of_dates` finds them
+    (rows a month apart are monthly whatever their date layout).
+    """
+    if width == 6:
+        check_named_frequency(name, index, where, "M", "YYYYMM dates")
+        return "M"
+    found = frequency_of_dates(index)
+    check_named_frequency(name, index, where, found)
+    return found or stated_frequency(name) or "D"
+
+
+def frequency_of_dates(index: pd.DatetimeIndex) -> str:
+    """``"D"``, ``"W"`` or ``"M"`` from the median spacing of sorted dates (under 5 days,
+    under 20, more); ``""`` for fewer than two dates."""
+    if len(index) < 2:
+        return ""
+    days = pd.Series(index).diff().median().days
+    return "D" if days < 5 else "W" if days < 20 else "M"
+
+
+def stated_frequency(name: str) -> str:
+    """The frequency a library file name states: ``"W"`` (weekly), ``"D"`` (daily), or
+    ``""`` (monthly files carry no word)."""
+    lowered = name.lower()
+    return "W" if "weekly" in lowered else "D" if "daily" in lowered else ""
+
+
+def check_named_frequency(name: str, index: pd.DatetimeIndex, where: str,
+                          found: str | None = None, detail: str = "") -> None:
+    """Refuse dates whose frequency contradicts the one ``name`` states.
 
     Raises
     ------
     DataFormatError
-        When the name's frequency and the dates' disagree: weekly rows saved under a daily
-        name would make each return of an asset's daily series face a week of factors.
+        Weekly rows saved under a daily name (each return of an asset's daily series
+        would face a week of factors), daily rows under a weekly name, monthly under
+        either.
     """
-    if width == 6:
-        found = "M"
-    elif len(index) < 2:
-        found = ""
-    else:
-        median_gap = pd.Series(index).diff().median()
-        found = "W" if median_gap >= pd.Timedelta(days=5) else "D"
-    lowered = name.lower()
-    stated = "W" if "weekly" in lowered else "D" if "daily" in lowered else ""
-    if stated and found and stated != found:
-        days = pd.Series(index).diff().median().days if found != "M" else 0
-        detail = ("YYYYMM dates" if found == "M" else
-                  f"a median of {days} day{'s' if days != 1 else ''} between rows")
-        raise DataFormatError(
-            f"{where}: the file is named {_FREQUENCY_NAMES[stated]} but holds "
-            f"{_FREQUENCY_NAMES[found]} data ({detail}): refusing a file whose dates "
-            "contradict its name")
-    return found or stated or "D"
+    found = frequency_of_dates(index) if found is None else found
+    stated = stated_frequency(name)
+    if not (stated and found and stated != found):
+        return
+    if not detail:
+        days = pd.Series(index).diff().median().days
+        detail = f"a median of {days} day{'s' if days != 1 else ''} between rows"
+    raise DataFormatError(
+        f"{where}: the file is named {_FREQUENCY_NAMES[stated]} but holds "
+        f"{_FREQUENCY_NAMES[found]} data ({detail}): refusing a file whose dates "
+        "contradict its name")
 
 
 # ------------------------------------------------------------------------------ files
