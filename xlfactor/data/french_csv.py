@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from xlfactor.domain.errors import DataFormatError, DataUnavailableError
+from xlfactor.domain.frequency import FREQUENCY_WORDS
 from xlfactor.domain.models import FACTOR_ALIASES
 
 #: Missing-value codes documented by the library, in the file's raw (percent) units.
@@ -188,9 +189,8 @@ def _column_names(header_line: str, line_no: int, label: str) -> list[str]:
 
 
 #: Header names of a market column that do not say "minus RF". In the library's layout the
-#: market factor is always ``Mkt-RF``; a bare ``Mkt`` is the total market return (portfolio
-#: files, other tools' exports), which taken as the excess return would shift every alpha
-#: and beta by the risk-free rate.
+#: market factor is always ``Mkt-RF``; a bare ``Mkt`` is the total market return, which
+#: taken as the excess return would misstate every alpha and beta.
 _TOTAL_MARKET = frozenset({"MKT", "MARKET"})
 
 
@@ -343,9 +343,6 @@ def _release(description: str) -> str:
     return f"{match.group(1)} {match.group(2)}" if match else ""
 
 
-_FREQUENCY_NAMES = {"D": "daily", "W": "weekly", "M": "monthly"}
-
-
 def _frequency(width: int, name: str, index: pd.DatetimeIndex, where: str) -> str:
     """The frequency of the main table, from its dates; a file whose name says daily or
     weekly must hold rows of that frequency (see :func:`check_named_frequency`).
@@ -396,8 +393,8 @@ def check_named_frequency(name: str, index: pd.DatetimeIndex, where: str,
         days = pd.Series(index).diff().median().days
         detail = f"a median of {days} day{'s' if days != 1 else ''} between rows"
     raise DataFormatError(
-        f"{where}: the file is named {_FREQUENCY_NAMES[stated]} but holds "
-        f"{_FREQUENCY_NAMES[found]} data ({detail}): refusing a file whose dates "
+        f"{where}: the file is named {FREQUENCY_WORDS[stated]} but holds "
+        f"{FREQUENCY_WORDS[found]} data ({detail}): refusing a file whose dates "
         "contradict its name")
 
 
