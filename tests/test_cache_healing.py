@@ -101,7 +101,7 @@ def test_a_row_too_deep_to_decode_is_quarantined_and_refetched(
     # The source asks for MSFT again, and that download replaces the quarantined row.
     fetched: list[list[str]] = []
 
-    def fake_download(symbols, first, last, wait=4.0):
+    def fake_download(symbols, first, last, wait=4.0, **bounds):
         from xlfactor.data.yahoo_download import Download
 
         fetched.append(list(symbols))

@@ -358,12 +358,21 @@ def prepare_file(directory: Path, path: Path, busy_timeout: float) -> Access:
                    "new downloads are kept in memory only (upgrade xlfactor, or set "
                    "XLFACTOR_CACHE_DIR to another folder)", stacklevel=3)
             return Access(False, reason)
-        found = salvage(path) if finding.kind == "damaged" else None
+        found = _salvage_safely(path) if finding.kind == "damaged" else None
         target = quarantine(path, finding.text, before, announce=found is None)
         if target is not None and found is not None:
             rescued = (finding.text, target, found)
     raise CacheError(f"the xlfactor cache {path} keeps failing its checks; "
                      "delete it or set XLFACTOR_CACHE_DIR to another directory")
+
+
+def _salvage_safely(path: Path) -> Salvage:
+    """:func:`salvage`, or nothing salvaged if reading the damaged file fails in any way:
+    a salvage must never leave the cache worse off than moving the file aside would."""
+    try:
+        return salvage(path)
+    except Exception:  # noqa: BLE001 - the damaged file is still moved aside intact
+        return Salvage([], None)
 
 
 _COLUMNS = ("key", "meta", "fetched_at", "digest", "payload")
@@ -393,7 +402,9 @@ def _restore(conn: sqlite3.Connection, path: Path, problem: str, target: Path,
             [(r.key, r.meta, r.fetched_at, r.digest, r.payload) for r in found.rows])
     lost = found.lost
     kept = len(found.rows)
-    if lost is None:
+    if lost is None and kept == 0:
+        outcome = "an empty cache was created (no entry could be salvaged)"
+    elif lost is None:
         outcome = (f"{kept} entr{'y was' if kept == 1 else 'ies were'} salvaged into a fresh "
                    "cache (how many were lost is unknown: the list of entries was unreadable)")
     else:
