@@ -57,3 +57,19 @@ def test_a_huge_wait_on_the_command_line_is_one_line_not_a_traceback(tmp_path) -
     assert run.returncode == 2, run.stderr
     assert "Traceback" not in run.stderr and "OverflowError" not in run.stderr
     assert "XLFACTOR_NET_WAIT must be a number of seconds" in run.stderr
+
+
+@pytest.mark.parametrize(("bad", "what"), [({"transfer_wait": 1e308}, "transfer_wait"),
+                                           ({"transfer_wait": float("nan")}, "transfer_wait"),
+                                           ({"max_bytes": -1}, "max_bytes"),
+                                           ({"max_bytes": 1.5}, "max_bytes"),
+                                           ({"max_bytes": 1 << 60}, "max_bytes")])
+def test_download_bounds_given_in_code_are_checked(bad: dict, what: str) -> None:
+    from xlfactor.data.http import fetch_bytes
+    from xlfactor.data.yahoo import YahooPrices
+
+    with pytest.raises(InvalidInputError, match=what):
+        fetch_bytes("http://127.0.0.1:9/never-asked", source="test", **bad)
+    yahoo_bad = {"download_wait" if k == "transfer_wait" else k: v for k, v in bad.items()}
+    with pytest.raises(InvalidInputError):
+        YahooPrices(**yahoo_bad)

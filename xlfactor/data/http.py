@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 
 from xlfactor.data.counting import CallCounter
 from xlfactor.data.reachability import SourceUnreachableError
-from xlfactor.data.settings import DOWNLOAD_WAIT, FRENCH_MAX_BYTES
+from xlfactor.data.settings import DOWNLOAD_WAIT, FRENCH_MAX_BYTES, check_bytes, check_number
 from xlfactor.domain.errors import DataUnavailableError
 
 LOOPBACK_HOSTS: frozenset[str] = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -235,7 +235,8 @@ def fetch_bytes(
         or an attempt cut off after ``transfer_wait`` seconds.
     """
     check_url(url, source=source, allow_http_hosts=allow_http_hosts)
-    limits = _Limits(source, float(transfer_wait), int(max_bytes))
+    limits = _Limits(source, check_number(transfer_wait, "download_wait", label="transfer_wait"),
+                     check_bytes(max_bytes, "french_max_bytes", label="max_bytes"))
     end = math.inf if deadline is None else time.monotonic() + deadline
     attempts = max(0, int(retries)) + 1
     made = 0

@@ -232,6 +232,23 @@ def _folder(text: str) -> Path | None:
     return Path(text).expanduser() if text else None
 
 
+def check_bytes(value: object, name: str, *, label: str) -> int:
+    """``value`` as a whole number of bytes within the range of the MB setting ``name``.
+
+    Raises
+    ------
+    InvalidInputError
+        If ``value`` is not an integer from 1 to the setting's upper bound in bytes.
+    """
+    upper = int(LIMITS[name].upper * _MB)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= upper:
+        return value
+    from xlfactor.domain.errors import InvalidInputError
+
+    raise InvalidInputError(f"{label} must be a whole number of bytes from 1 to {upper}, "
+                            f"got {value!r}")
+
+
 def _is_real(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 

@@ -27,7 +27,7 @@ import pandas as pd
 from xlfactor.data.base import PriceData, PriceSource
 from xlfactor.data.memo import Memo
 from xlfactor.data.reachability import REACHABILITY, SourceUnreachableError
-from xlfactor.data.settings import CHART_MAX_BYTES, DOWNLOAD_WAIT, check_number
+from xlfactor.data.settings import CHART_MAX_BYTES, DOWNLOAD_WAIT, check_bytes, check_number
 from xlfactor.data.yahoo_download import (  # noqa: F401 - re-exports, see below
     # download_call_count, reset_download_call_count and to_naive_dates are re-exported:
     # benchmarks and tests use them from here.
@@ -99,7 +99,7 @@ class YahooPrices(PriceSource):
         self.net_wait = check_number(net_wait, "net_wait", label="net_wait")
         self.retry_after = retry_after
         self.download_wait = check_number(download_wait, "download_wait", label="download_wait")
-        self.max_bytes = int(max_bytes)
+        self.max_bytes = check_bytes(max_bytes, "chart_max_bytes", label="max_bytes")
         # Repeated cells reuse one assembled answer while the cached series are unchanged
         # (the policy of xlfactor.data.memo).
         self._answers = Memo("Yahoo answers", MEMO_SIZE)
