@@ -15,7 +15,7 @@ import pytest
 from statsmodels.regression.rolling import RollingOLS
 from mp_oracle import mp_regression, scaled_condition
 
-from xlfactor.domain.errors import CollinearityError
+from xlfactor.domain.errors import CollinearityError, InvalidInputError
 from xlfactor.engine.ols import MAX_CONDITION
 from xlfactor.engine.rolling import rolling_ols
 
@@ -100,3 +100,11 @@ def test_nearly_collinear_window_beyond_the_limit_names_its_condition_number():
     with pytest.raises(CollinearityError, match=r"regressors in the window of rows \d+ to "
                                                 r"\d+ are nearly collinear \(condition number"):
         rolling_ols(y, X, 60)
+
+
+@pytest.mark.parametrize("cov", ["classical", "HAC"])
+def test_a_missing_value_is_refused_not_spread_through_every_window(cov):
+    y, X = drifting_design(100, seed=5)
+    y[40] = np.nan
+    with pytest.raises(InvalidInputError, match="missing or non-finite"):
+        rolling_ols(y, X, 30, cov_type=cov)

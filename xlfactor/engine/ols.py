@@ -221,10 +221,9 @@ def _meat_factor(meat: np.ndarray) -> np.ndarray:
 
 
 def _sandwich(R_inv: np.ndarray, meat: np.ndarray) -> np.ndarray:
-    """R^-1 meat R^-T as (R^-1 L)(R^-1 L)': symmetric, every variance a sum of squares."""
-    B = R_inv[None] @ _meat_factor(meat)
-    cov = B @ B.transpose(0, 2, 1)
-    return 0.5 * (cov + cov.transpose(0, 2, 1))
+    """R^-1 meat R^-T as (R^-1 L)(R^-1 L)': every variance a sum of squares."""
+    B = np.matmul(R_inv, _meat_factor(meat))
+    return B @ B.transpose(0, 2, 1)
 
 
 def _wald_f(QtY: np.ndarray, meat: np.ndarray) -> np.ndarray:

@@ -79,7 +79,7 @@ def rolling_ols(
     Parameters
     ----------
     Y : ndarray (T, N)
-    X : ndarray (T, k), constant first; no missing values in either.
+    X : ndarray (T, k), constant first; no missing values in either (refused).
     window : int or None
         Window length in observations; ``None`` for expanding windows that start with
         ``min_nobs`` observations.
@@ -99,6 +99,9 @@ def rolling_ols(
     ------
     CollinearityError
         A window whose regressors are (nearly) collinear, named by its first and last row.
+    InvalidInputError
+        A missing or non-finite value, a window that is not a whole number, labels of
+        the wrong length.
     """
     Y = np.asarray(Y, dtype=float)
     Y = Y[:, None] if Y.ndim == 1 else Y
@@ -119,6 +122,8 @@ def rolling_ols(
     cov_type = canonical_cov_type(cov_type)
     if labels is not None and len(labels) != T:
         raise InvalidInputError(f"{len(labels)} labels for {T} rows")
+    if not (np.isfinite(Y).all() and np.isfinite(X).all()):  # once, not per window
+        raise InvalidInputError("missing or non-finite values in the rolling regression data")
     if cov_type != "classical":
         return _refit_each_window(Y, X, window, min_nobs, cov_type, lags, use_t, labels)
     return _classical(Y, X, window, min_nobs, labels)
@@ -142,7 +147,7 @@ def _fit_window(Y, X, rows: slice, labels, cov_type="classical", lags=None, use_
     from xlfactor.engine.ols import collinearity_message, scaled_condition
 
     try:
-        return ols(Y[rows], X[rows], cov_type, lags, use_t=use_t)
+        return ols(Y[rows], X[rows], cov_type, lags, use_t=use_t, check_finite=False)
     except CollinearityError:
         where = _name_window(rows, labels)
         block = X[rows]
