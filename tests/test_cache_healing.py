@@ -23,6 +23,7 @@ import pytest
 
 from xlfactor.data.store import SCHEMA_VERSION, CacheWarning, Store, TolerantStore
 from xlfactor.data.store.common import cache_events, clear_cache_events
+from xlfactor.data.store.salvage import salvage
 from xlfactor.data.yahoo import YahooPrices
 from xlfactor.domain.errors import CacheError
 
@@ -427,3 +428,55 @@ def test_offline_reads_work_from_a_truly_read_only_folder(
     assert "could not be written" in result["problem"] and "read-only" in result["problem"]
     assert sorted(p.name for p in target.iterdir()) == sorted(
         f"cache.sqlite3{s}" for s in suffixes)  # nothing created, nothing moved
+
+
+_KEY_READER = r"""
+import json, sys, warnings
+warnings.simplefilter("ignore")
+from xlfactor.data.store import Store, TolerantStore
+store = TolerantStore(Store(sys.argv[1]))
+found = {}
+for key in sys.argv[2:]:
+    hit = store.get_frame(key)
+    found[key] = None if hit is None else float(hit.frame["close"].sum())
+print(json.dumps({"found": found, "read_only": store.store.read_only,
+                  "problem": store.problem}))
+"""
+
+
+@pytest.mark.parametrize("state", ["newer", "damaged"])
+def test_a_newer_or_damaged_cache_in_a_read_only_folder_serves_what_it_can(
+        tmp_cache: Path, shared_data: Path, tmp_path: Path, state: str) -> None:
+    import subprocess
+    import sys
+
+    series = fill_cache(tmp_cache, shared_data)
+    path = tmp_cache / "cache.sqlite3"
+    lost: set[str] = set()
+    if state == "newer":
+        _make_newer(path)
+    else:
+        leaf = _leaf_pages(path)[0]
+        with closing(sqlite3.connect(path)) as conn:
+            before = {k for (k,) in conn.execute("SELECT key FROM frames")}
+        _garbage_over(path, leaf)
+        lost = before - {row.key for row in salvage(path).rows}
+        assert lost
+    target = tmp_path / "readonly"
+    _read_only_copy(tmp_cache, target, ("",))
+    keys = [f"yahoo:{t}" for t in TICKERS]
+    try:
+        run = subprocess.run(_unprivileged([sys.executable, "-c", _KEY_READER, str(target),
+                                            *keys]), capture_output=True, text=True,
+                             timeout=120)
+    finally:
+        target.chmod(0o755)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    for key in keys:
+        expected = None if key in lost else float(series[key.split(":")[1]].sum())
+        assert result["found"][key] == expected, key
+    assert "read-only folder" in result["read_only"]
+    wording = {"newer": "newer xlfactor", "damaged": "cannot be repaired there"}[state]
+    assert wording in result["read_only"]
+    assert sorted(p.name for p in target.iterdir()) == ["cache.sqlite3"]  # nothing moved

@@ -378,9 +378,10 @@ def _salvage_safely(path: Path) -> Salvage:
 _COLUMNS = ("key", "meta", "fetched_at", "digest", "payload")
 
 
-def _require_known_layout(path: Path, busy_timeout: float, finding: Finding) -> None:
+def _require_known_layout(path: Path, busy_timeout: float, finding: Finding,
+                          access: Access = Access(False)) -> None:
     """Raise unless a newer file still has the ``frames`` table this version reads."""
-    conn = connect(path, busy_timeout, configure=False, access=Access(False))
+    conn = connect(path, busy_timeout, configure=False, access=access)
     try:
         columns = {row[1] for row in conn.execute("PRAGMA table_info(frames)")}
     finally:
@@ -443,19 +444,26 @@ def _read_only(directory: Path, path: Path, busy_timeout: float) -> Access:
             continue  # mode=ro could not open a WAL file without its -shm: try immutable
         finally:
             conn.close()
-        return _read_only_access(path, access, finding)
+        return _read_only_access(path, busy_timeout, access, finding)
     raise CacheError(f"the xlfactor cache {path} is in a read-only {where} and SQLite "
                      "cannot open it there")
 
 
-def _read_only_access(path: Path, access: Access, finding: Finding | None) -> Access:
-    if finding is not None and finding.kind == "foreign":
-        raise CacheError(f"the xlfactor cache {path} {finding.text}, and the {access.reason}; "
-                         "it was left as it is")
-    reason = access.reason or ""
-    if finding is not None:
-        reason = (f"{finding.text}; it cannot be repaired or replaced there, so its "
-                  "readable entries are served read-only")
+def _read_only_access(path: Path, busy_timeout: float, access: Access,
+                      finding: Finding | None) -> Access:
+    """The read-only access to a checked file in a read-only place, reported."""
+    where = access.reason or ""
+    if finding is None:
+        reason = where
+    elif finding.kind == "foreign":
+        raise CacheError(f"the xlfactor cache {path} {finding.text}, and {where}; it was "
+                         "left as it is")
+    elif finding.kind == "newer":
+        _require_known_layout(path, busy_timeout, finding, access)
+        reason = f"{finding.text} and {where}"
+    else:
+        reason = (f"{finding.text} and {where}; it cannot be repaired there, so only its "
+                  "readable entries are served")
     if access.immutable:
         reason += " (entries written since its last checkpoint, in its -wal file, are not seen)"
     report(path, f"the xlfactor cache {path} {reason}; new downloads are kept in memory only",
