@@ -72,8 +72,7 @@ def test_beyond_the_limit_the_design_is_refused_with_its_condition_number():
     assert text[0][0].startswith("#NUM! the regressors are nearly collinear"), text
 
 
-def test_a_singular_meat_gives_zero_not_nan_or_negative_variances():
-    """A perfect fit: every residual zero, the meat exactly singular (Cholesky fails)."""
+def test_a_perfect_fit_gives_zero_standard_errors_not_nan():
     rng = np.random.default_rng(0)
     x = rng.integers(-5, 5, size=(30, 2)).astype(float)
     X = np.column_stack([np.ones(30), x])
@@ -82,3 +81,26 @@ def test_a_singular_meat_gives_zero_not_nan_or_negative_variances():
         res = ols(y, X, se)
         assert np.all(np.isfinite(res.std_errors)) and np.all(res.std_errors >= 0), se
         assert np.all(res.std_errors <= 1e-12), se
+
+
+@pytest.mark.parametrize("rank", [0, 1, 2])
+def test_a_singular_meat_gives_the_sandwich_with_no_negative_variance(rank):
+    """A meat Cholesky cannot factor (rank below k, as when fewer residuals than
+    coefficients are non-zero): the eigenvalue factor, against R^-1 M R^-T at 50 digits."""
+    from xlfactor.engine.ols import _sandwich
+
+    rng = np.random.default_rng(rank)
+    R_inv = np.linalg.inv(np.triu(rng.normal(size=(3, 3))) + 3 * np.eye(3))
+    G = rng.normal(size=(3, rank))
+    meat = np.stack([G @ G.T, 1e-3 * (G @ G.T)])  # two assets, both singular
+    with pytest.raises(np.linalg.LinAlgError):
+        np.linalg.cholesky(meat)
+    cov = _sandwich(R_inv, meat)
+    assert np.all(np.isfinite(cov)) and np.all(np.diagonal(cov, axis1=1, axis2=2) >= 0)
+    with mp.workdps(50):
+        A = mp.matrix(R_inv.tolist())
+        for n in range(2):
+            V = A * mp.matrix(meat[n].tolist()) * A.T
+            ref = np.array([[float(V[i, j]) for j in range(3)] for i in range(3)])
+            scale = max(float(np.max(np.abs(ref))), 1e-300)
+            assert np.max(np.abs(cov[n] - ref)) <= 1e-12 * scale
