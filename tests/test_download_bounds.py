@@ -80,6 +80,13 @@ class Hostile:
             conn.sendall(b"X")
             time.sleep(0.05)
 
+    def _drip_tls(self, conn: socket.socket) -> None:
+        """A TLS handshake record announced at 16 KB, then sent one byte every 50 ms."""
+        conn.sendall(b"\x16\x03\x03\x40\x00")
+        while not self.stop.is_set():
+            conn.sendall(b"\x02")
+            time.sleep(0.05)
+
     def _endless(self, conn: socket.socket) -> None:
         """No Content-Length, close-delimited, and a body that never ends."""
         conn.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
@@ -148,6 +155,15 @@ def test_dripping_headers_are_cut_off_too(hostile) -> None:
     began = time.monotonic()
     with pytest.raises(SourceUnreachableError, match="no complete answer within 0.5 s"):
         fetch_bytes(server.url, source=SOURCE, timeout=5, retries=0, transfer_wait=0.5)
+    assert time.monotonic() - began < 2.0
+
+
+def test_a_tls_handshake_dripping_is_cut_off_too(hostile) -> None:
+    server = hostile("drip_tls")
+    url = server.url.replace("http://", "https://")
+    began = time.monotonic()
+    with pytest.raises(SourceUnreachableError, match="no complete answer within 0.5 s"):
+        fetch_bytes(url, source=SOURCE, timeout=5, retries=0, transfer_wait=0.5)
     assert time.monotonic() - began < 2.0
 
 

@@ -34,7 +34,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import Message
-from typing import IO
+from typing import IO, Any
 from urllib.parse import urlsplit
 
 from xlfactor.data.counting import CallCounter
@@ -339,22 +339,29 @@ def _watched_connection(base: type[http.client.HTTPConnection], watchdog: _Watch
 
 
 class _WatchedHTTP(urllib.request.HTTPHandler):
+    """The standard handler, its connections watched (see :class:`_Watchdog`)."""
+
     def __init__(self, watchdog: _Watchdog) -> None:
         super().__init__()
         self.watchdog = watchdog
 
-    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(_watched_connection(http.client.HTTPConnection, self.watchdog), req)
+    def do_open(self, http_class: Any, req: urllib.request.Request, **kwargs: Any
+                ) -> http.client.HTTPResponse:
+        # Wrapping the class given, not naming one, keeps the standard https_open (and
+        # the arguments it passes, which differ between Python versions).
+        return super().do_open(_watched_connection(http_class, self.watchdog), req, **kwargs)
 
 
 class _WatchedHTTPS(urllib.request.HTTPSHandler):
+    """The standard TLS handler (default context, certificates checked), watched."""
+
     def __init__(self, watchdog: _Watchdog) -> None:
         super().__init__()
         self.watchdog = watchdog
 
-    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(_watched_connection(http.client.HTTPSConnection, self.watchdog),
-                            req, context=self._context)  # type: ignore[attr-defined]
+    def do_open(self, http_class: Any, req: urllib.request.Request, **kwargs: Any
+                ) -> http.client.HTTPResponse:
+        return super().do_open(_watched_connection(http_class, self.watchdog), req, **kwargs)
 
 
 def _attempt(url: str, timeout: float, limits: _Limits, allow_http_hosts: frozenset[str]
