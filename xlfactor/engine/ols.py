@@ -152,14 +152,16 @@ def _decompose(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _meat_hc(X: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Sum_t w[t, n] x_t x_t' for every asset n, as one GEMM: (N, k, k)."""
+    """Sum_t w[t, n] x_t x_t' for every asset n, as one GEMM: (N, k, k). ``X`` is the
+    basis the meat is wanted in (the engine passes Q)."""
     T, k = X.shape
     outer = (X[:, :, None] * X[:, None, :]).reshape(T, k * k)
     return (weights.T @ outer).reshape(-1, k, k)
 
 
 def _meat_hac(X: np.ndarray, E: np.ndarray, lags: int) -> np.ndarray:
-    """Newey-West long-run covariance of the scores x_t e_t, Bartlett weights, (N, k, k).
+    """Newey-West long-run covariance of the scores x_t e_t, Bartlett weights, (N, k, k),
+    in the basis of ``X``'s columns (the engine passes Q).
 
     S = sum_j w_j (G_j + G_j'), G_j = sum_t e_t e_(t-j) x_t x_(t-j)' (w_0 = 1/2). Only the
     symmetric part of each x_t x_(t-j)' matters: its k(k+1)/2 distinct entries meet the
