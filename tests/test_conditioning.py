@@ -15,7 +15,7 @@ from mp_oracle import HAC_LAGS, mp_regression, near_collinear, scaled_condition
 
 import xlfactor
 from xlfactor import udfs
-from xlfactor.domain.errors import CollinearityError
+from xlfactor.domain.errors import CollinearityError, InvalidInputError
 from xlfactor.engine.ols import MAX_CONDITION, ols
 
 EPS = np.finfo(float).eps
@@ -104,3 +104,10 @@ def test_a_singular_meat_gives_the_sandwich_with_no_negative_variance(rank):
             ref = np.array([[float(V[i, j]) for j in range(3)] for i in range(3)])
             scale = max(float(np.max(np.abs(ref))), 1e-300)
             assert np.max(np.abs(cov[n] - ref)) <= 1e-12 * scale
+
+
+def test_returns_too_large_to_square_are_named_not_called_constant():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    with pytest.raises(InvalidInputError, match="too large to square"):
+        xlfactor.regress(rng.normal(size=40) * 1e200, X, se="HC0")

@@ -195,8 +195,12 @@ class FactorModel:
         # A constant column has nothing to explain; it is told by its zero centred sum of
         # squares, which the regression computes anyway (no separate pass over the data).
         for pos, name in enumerate(names):
-            if res.tss[pos] > 0.0:
+            if res.tss[pos] > 0.0 and np.isfinite(res.tss[pos]):
                 fits[name] = (res, pos, rows)
+            elif not np.isfinite(res.tss[pos]):  # squares beyond 1.8e308: every figure inf/NaN
+                failed[name] = InvalidInputError(
+                    f"returns of {name!r} are too large to square in floating point "
+                    "(about 1e154 or more): rescale them")
             else:
                 failed[name] = InsufficientDataError(
                     f"returns of {name!r} are constant over the sample: nothing to explain")
