@@ -116,8 +116,8 @@ def test_a_true_response_passes_and_gives_its_adjusted_closes(backend: Backend,
 def test_a_response_for_another_symbol_is_refused(backend: Backend, tmp_path: Path) -> None:
     backend.serve("AAPL", MSFT)  # MSFT's chart served at AAPL's URL
     store = TolerantStore(Store(tmp_path / "cache"))
-    with pytest.raises(DataFormatError, match=r"refused the response for 'AAPL' is for "
-                                              r"'MSFT', not 'AAPL'"):
+    with pytest.raises(DataFormatError, match=r"refused the response for 'AAPL': it is "
+                                              r"for 'MSFT', not 'AAPL'"):
         YahooPrices(store=store).get_prices(["AAPL"], date(2021, 2, 1), date(2022, 1, 31))
     assert store.get_frame("yahoo:AAPL") is None  # never cached as AAPL
 
@@ -127,7 +127,7 @@ def test_the_wrong_symbol_costs_that_ticker_and_a_cached_copy_is_served_stale(
     store = TolerantStore(Store(tmp_path / "cache"))
     backend.serve("AAPL", MSFT)
     backend.serve("MSFT", MSFT)
-    with pytest.raises(DataFormatError, match="'AAPL' is for 'MSFT'"):
+    with pytest.raises(DataFormatError, match="'AAPL': it is for 'MSFT'"):
         YahooPrices(store=store).get_prices(["AAPL", "MSFT"], date(2021, 2, 1),
                                             date(2022, 1, 31))
     assert store.get_frame("yahoo:MSFT") is not None  # the true answer was kept
@@ -150,7 +150,7 @@ def test_a_response_without_adjusted_closes_is_refused(backend: Backend, tmp_pat
                                                        ) -> None:
     backend.serve("MSFT", MSFT, _drop_adjclose)  # 4 dividends in this year: they matter
     store = TolerantStore(Store(tmp_path / "cache"))
-    with pytest.raises(DataFormatError, match=r"'MSFT' has no adjusted closes.*omit dividends"):
+    with pytest.raises(DataFormatError, match=r"'MSFT': it has no adjusted closes.*omit dividends"):
         YahooPrices(store=store).get_prices(["MSFT"], date(2021, 2, 1), date(2022, 1, 31))
     assert store.get_frame("yahoo:MSFT") is None
 
@@ -304,3 +304,21 @@ def test_the_whole_download_reports_an_oversized_answer(hostile: Any, monkeypatc
     assert time.monotonic() - began < 15
     # each request stopped near the cap: at most a few MB in all, never gigabytes
     assert server.sent < 40 * (1 << 20)
+
+
+def test_a_cell_says_which_response_was_refused(backend: Backend, tmp_cache: Path,
+                                                shared_data: Path, monkeypatch) -> None:
+    from xlfactor.data.memo import forget_all
+    from xlfactor.excel import udfs
+
+    backend.serve("AAPL", MSFT)
+    monkeypatch.setenv("XLFACTOR_FRENCH_DIR", str(shared_data / "kenneth_french/vintage_202510/zip"))
+    for name in ("XLFACTOR_PRICE_DIR", "XLFACTOR_SOURCE", "XLFACTOR_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    forget_all()
+    try:
+        cell = udfs.FACTOR_BETAS("AAPL", "FF3", "2021-02-01", "2022-01-31")
+    finally:
+        forget_all()
+    text = cell[0][0]
+    assert text.startswith("#N/A") and "refused the response for 'AAPL': it is for 'MSFT'" in text

@@ -98,7 +98,7 @@ def refused_charts(symbols: Sequence[str], charts: Mapping[str, ChartFacts]) -> 
     Returns
     -------
     dict of str to str
-        Symbol -> reason, a phrase completing "Yahoo Finance's response for 'AAPL' ...".
+        Symbol -> reason, a phrase completing "Yahoo Finance's response for 'AAPL': it ...".
     """
     refused: dict[str, str] = {}
     for symbol in symbols:
@@ -118,7 +118,7 @@ def refused_charts(symbols: Sequence[str], charts: Mapping[str, ChartFacts]) -> 
 def raise_on_refused(refused: Mapping[str, str]) -> None:
     """Raise a :class:`DataFormatError` naming every refused response, if any."""
     if refused:
-        detail = "; ".join(f"the response for {t!r} {why}" for t, why in refused.items())
+        detail = "; ".join(f"the response for {t!r}: it {why}" for t, why in refused.items())
         raise DataFormatError(f"Yahoo Finance: refused {detail}")
 
 
