@@ -426,8 +426,11 @@ class Store:
                          f"locked through {self._max_attempts} attempts; try again later")
 
     def _invalidate(self) -> None:
+        """Check the file again at the next operation; every thread then reconnects, since
+        the check may have replaced the file its connection still points to."""
         with self._open_lock:
             self._access = None
+            self._generation += 1
         self._forget_connection()
 
     # -------------------------------------------------------------- connections
@@ -440,6 +443,8 @@ class Store:
             return conn
         if conn is not None and local.pid != pid:
             _INHERITED_CONNECTIONS.append(conn)
+        elif conn is not None:
+            self._forget_connection()  # an older generation's: close() or _invalidate()
         local.conn = None
         with self._open_lock:
             if self._access is None:
