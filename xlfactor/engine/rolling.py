@@ -23,7 +23,7 @@ import numpy as np
 from collections.abc import Sequence
 
 from xlfactor.domain.errors import CollinearityError, InsufficientDataError, InvalidInputError
-from xlfactor.engine.ols import canonical_cov_type, ols
+from xlfactor.engine.ols import canonical_cov_type, collinearity_message, ols, scaled_condition
 
 #: Largest column-scaled condition number of a window's design solved by the normal
 #: equations: their error grows as its square, 1e6 x 2.2e-16, a few parts in 1e10.
@@ -144,8 +144,6 @@ def _name_window(rows: slice, labels: Sequence[object] | None) -> str:
 
 def _fit_window(Y, X, rows: slice, labels, cov_type="classical", lags=None, use_t=None):
     """One window by QR (:func:`ols`); a collinear window's error names it."""
-    from xlfactor.engine.ols import collinearity_message, scaled_condition
-
     try:
         return ols(Y[rows], X[rows], cov_type, lags, use_t=use_t, check_finite=False)
     except CollinearityError:
