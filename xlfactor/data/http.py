@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 
 from xlfactor.data.counting import CallCounter
 from xlfactor.data.reachability import SourceUnreachableError
-from xlfactor.data.settings import DOWNLOAD_WAIT, FRENCH_MAX_BYTES, check_bytes, check_number
+from xlfactor.data.settings import DOWNLOAD_WAIT, FRENCH_MAX_BYTES, LIMITS, check_bytes, check_number
 from xlfactor.domain.errors import DataUnavailableError
 
 LOOPBACK_HOSTS: frozenset[str] = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -438,7 +438,8 @@ def _too_large(limits: _Limits, size: int, *, declared: bool) -> DataUnavailable
            else f"passed {limits.max_bytes} bytes while streaming ({size} read)")
     return DataUnavailableError(
         f"{limits.source}: response refused: it {how}, more than the "
-        f"{limits.max_bytes / (1 << 20):g} MB allowed (a setting: see xlfactor.data.settings)")
+        f"{limits.max_bytes / (1 << 20):g} MB allowed ({LIMITS['french_max_bytes'].env} "
+        "sets the cap)")
 
 
 def _too_slow(limits: _Limits, size: int) -> SourceUnreachableError:
