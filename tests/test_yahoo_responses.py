@@ -312,7 +312,8 @@ def test_a_cell_says_which_response_was_refused(backend: Backend, tmp_cache: Pat
     from xlfactor.excel import udfs
 
     backend.serve("AAPL", MSFT)
-    monkeypatch.setenv("XLFACTOR_FRENCH_DIR", str(shared_data / "kenneth_french/vintage_202510/zip"))
+    monkeypatch.setenv("XLFACTOR_FRENCH_DIR",
+                       str(shared_data / "kenneth_french" / "vintage_202510" / "zip"))
     for name in ("XLFACTOR_PRICE_DIR", "XLFACTOR_SOURCE", "XLFACTOR_OFFLINE"):
         monkeypatch.delenv(name, raising=False)
     forget_all()

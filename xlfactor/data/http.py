@@ -39,7 +39,13 @@ from urllib.parse import urlsplit
 
 from xlfactor.data.counting import CallCounter
 from xlfactor.data.reachability import SourceUnreachableError
-from xlfactor.data.settings import DOWNLOAD_WAIT, FRENCH_MAX_BYTES, LIMITS, check_bytes, check_number
+from xlfactor.data.settings import (
+    DOWNLOAD_WAIT,
+    FRENCH_MAX_BYTES,
+    LIMITS,
+    check_bytes,
+    check_number,
+)
 from xlfactor.domain.errors import DataUnavailableError
 
 LOOPBACK_HOSTS: frozenset[str] = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -227,7 +233,8 @@ def fetch_bytes(
     ------
     DataUnavailableError
         On a refused URL, a non-retryable status (e.g. 404), a failed TLS certificate check,
-        a body larger than ``max_bytes``, or when every attempt failed and at least one got an HTTP answer, e.g.
+        a body larger than ``max_bytes``, or when every attempt failed and at least one got
+        an HTTP answer, e.g.
         ``"Kenneth French Data Library: HTTP 503 after 4 attempts (<url>)"``.
     SourceUnreachableError
         When no attempt got an HTTP answer: timeouts, refused or dropped connections, or
