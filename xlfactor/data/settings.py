@@ -3,26 +3,26 @@
 Settings are explicit: they come from keyword arguments or from environment variables,
 never from anything a spreadsheet cell contains.
 
-=========================  =========================================================
-``XLFACTOR_CACHE_DIR``     cache directory (default: the user's cache dir, ``xlfactor``)
-``XLFACTOR_OFFLINE``       ``1``: serve cached data only, make no network request
-``XLFACTOR_FRENCH_URL``    base URL of the Kenneth French library (tests use loopback)
-``XLFACTOR_PRICE_DIR``     use Yahoo-format CSV files in this folder instead of Yahoo
-``XLFACTOR_FRENCH_DIR``    use French zips/CSVs saved in this folder instead of the web
-``XLFACTOR_SOURCE``        ``sample``: use the bundled offline sample for everything
-``XLFACTOR_PRICE_TTL``     hours before cached prices are refreshed (default 12)
-``XLFACTOR_FACTOR_TTL``    days before cached factor files are refreshed (default 7)
-``XLFACTOR_NET_WAIT``      seconds without an answer before a source counts as
-                           unreachable (default 4)
-``XLFACTOR_RETRY_AFTER``   seconds an unreachable source is not asked again (default
-                           60; the Refresh button asks at once)
-``XLFACTOR_DOWNLOAD_WAIT`` seconds one whole download (every byte of one response) may
-                           take before it is cut off (default 30)
-``XLFACTOR_FRENCH_MAX_MB`` megabytes (2**20 bytes) a French library file may have
-                           (default 32; the largest published zips are under 10)
-``XLFACTOR_CHART_MAX_MB``  megabytes a Yahoo chart response may have (default 16; a
-                           60-year daily history is about 2)
-=========================  =========================================================
+============================  =========================================================
+``XLFACTOR_CACHE_DIR``        cache directory (default: the user's cache dir, ``xlfactor``)
+``XLFACTOR_OFFLINE``          ``1``: serve cached data only, make no network request
+``XLFACTOR_FRENCH_URL``       base URL of the Kenneth French library (tests use loopback)
+``XLFACTOR_PRICE_DIR``        use Yahoo-format CSV files in this folder instead of Yahoo
+``XLFACTOR_FRENCH_DIR``       use French zips/CSVs saved in this folder instead of the web
+``XLFACTOR_SOURCE``           ``sample``: use the bundled offline sample for everything
+``XLFACTOR_PRICE_TTL``        hours before cached prices are refreshed (default 12)
+``XLFACTOR_FACTOR_TTL``       days before cached factor files are refreshed (default 7)
+``XLFACTOR_NET_WAIT``         seconds without an answer before a source counts as
+                              unreachable (default 4)
+``XLFACTOR_RETRY_AFTER``      seconds an unreachable source is not asked again (default
+                              60; the Refresh button asks at once)
+``XLFACTOR_DOWNLOAD_WAIT``    seconds one whole download (every byte of one response) may
+                              take before it is cut off (default 30)
+``XLFACTOR_FRENCH_MAX_MB``    megabytes (2**20 bytes) a French library file may have
+                              (default 32; the largest published zips are under 10)
+``XLFACTOR_CHART_MAX_MB``     megabytes a Yahoo chart response may have (default 16; a
+                              60-year daily history is about 2)
+============================  =========================================================
 
 Every numeric setting is checked when settings are made, from the environment or in code:
 a value that is not a finite number within its range (:data:`LIMITS`) is refused with an
