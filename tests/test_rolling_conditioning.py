@@ -90,7 +90,8 @@ def test_a_collinear_window_is_refused_by_name(cov):
     with pytest.raises(CollinearityError, match=named):
         rolling_ols(y, X, 60, cov_type=cov, labels=days)
     X[100:160, 2] = 0.0  # a factor that is zero over a whole window
-    with pytest.raises(CollinearityError, match="identically zero in the window of rows 101 to 160"):
+    zero = "identically zero in the window of rows 101 to 160"
+    with pytest.raises(CollinearityError, match=zero):
         rolling_ols(y, X, 60, cov_type=cov)
 
 
