@@ -106,6 +106,7 @@ def test_a_singular_meat_gives_the_sandwich_with_no_negative_variance(rank):
             assert np.max(np.abs(cov[n] - ref)) <= 1e-12 * scale
 
 
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid:RuntimeWarning")
 def test_returns_too_large_to_square_are_named_not_called_constant():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(40, 2))
