@@ -102,9 +102,12 @@ def _listed_keys(path: Path) -> frozenset[str] | None:
     try:
         uri = f"{path.resolve().as_uri()}?mode=ro"
         with _closing(sqlite3.connect(uri, uri=True)) as conn:
-            return frozenset(key for (key,) in conn.execute("SELECT key FROM frames"))
+            keys = [key for (key,) in conn.execute("SELECT key FROM frames")]
     except (sqlite3.Error, OSError, ValueError):
         return None
+    # A damaged index can answer NULL or a number for a key: then the list is not to be
+    # trusted either.
+    return frozenset(keys) if all(isinstance(k, str) for k in keys) else None
 
 
 class _closing:
