@@ -495,3 +495,23 @@ def test_workbook_module_delegates_to_refresh_main(monkeypatch):
     spec.loader.exec_module(module)
     module.main()
     assert calls == ["refreshed"]
+
+
+def test_formula_mode_status_names_the_tables_excel_shows_in_error(book):
+    """After Excel's recalculation each Out_ anchor is read: a table that is one error
+    message is named in the status cell, and the refresh is not complete."""
+    portfolio = book.names["Out_Portfolio"].refers_to_range
+    grs = book.names["Out_GRS"].refers_to_range
+
+    def calculate() -> None:
+        portfolio._value = "#N/A unknown ticker 'JNJ'"
+        grs._value = "#VALUE! GRS needs more periods than assets"
+
+    book.app.calculate = calculate
+    outcome = run(book)
+    assert outcome.ok and not outcome.complete
+    status = book.value(refresh.NAME_STATUS)
+    assert status.startswith("INCOMPLETE: 2 tickers, FF3, monthly")
+    assert "Not computed: tables failed: " in status
+    assert "Portfolio (unknown ticker 'JNJ')" in status
+    assert "GRS (GRS needs more periods than assets)" in status
