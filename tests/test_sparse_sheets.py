@@ -175,3 +175,19 @@ def test_a_whole_column_of_tickers(recorded_sources, tmp_path):
     assert report.errors == []
     out = openpyxl.load_workbook(report.output)["Mine"]
     assert [out[f"C{r}"].value for r in (1, 2, 3, 4)] == ["Ticker", "AAPL", "MSFT", None]
+
+
+def test_whole_columns_in_excel_values_mode_read_the_used_range(tmp_path):
+    """The Refresh button on a Mac (xlwings' object model, here its stand-in): a whole
+    column is read as far as the sheet's used range, not a million rows over COM."""
+    from fake_xlwings import FakeBook
+
+    from xlfactor.excel import values
+
+    path, y, x = _regress_book(tmp_path, "=FACTOR_REGRESS(A:A,B:D)")
+    book = FakeBook(path)
+    report = values.refresh_live(book)
+    assert report.errors == [] and report.warnings == []
+    table = book.sheets["Data"].range("G1:H5").options(ndim=2).value
+    fit = sm.OLS(y, sm.add_constant(x)).fit()
+    assert [r[1] for r in table[1:]] == pytest.approx(fit.params, rel=1e-10)
