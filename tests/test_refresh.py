@@ -503,9 +503,12 @@ def test_formula_mode_status_names_the_tables_excel_shows_in_error(book):
     portfolio = book.names["Out_Portfolio"].refers_to_range
     grs = book.names["Out_GRS"].refers_to_range
 
+    stats = book.names["Out_Stats"].refers_to_range
+
     def calculate() -> None:
         portfolio._value = "#N/A unknown ticker 'JNJ'"
         grs._value = "#VALUE! GRS needs more periods than assets"
+        stats._value = "#SPILL!"  # Excel's own error, as xlwings reads it with err_to_str
 
     book.app.calculate = calculate
     outcome = run(book)
@@ -515,3 +518,4 @@ def test_formula_mode_status_names_the_tables_excel_shows_in_error(book):
     assert "Not computed: tables failed: " in status
     assert "Portfolio (unknown ticker 'JNJ')" in status
     assert "GRS (GRS needs more periods than assets)" in status
+    assert "Stats (#SPILL!)" in status

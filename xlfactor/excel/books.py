@@ -104,7 +104,7 @@ class FileBook:
         self.workbook = openpyxl.load_workbook(self.path)
         self._written: dict[tuple[str, str], Any] = {}
         self._busy: set[tuple[str, str]] = set()
-        self._extent: dict[str, tuple[int, int]] = {}
+        self._extent: dict[tuple[str, Any], tuple[int, int]] = {}
         self.evaluator: Any = None
 
     def attach(self, evaluator: Any) -> None:
@@ -131,8 +131,9 @@ class FileBook:
                     yield found
 
     def cells(self, sheet: str, address: str) -> list[list[Any]]:
-        """Values of a range as rows; a range of whole columns or rows stops after the
-        sheet's last value (:meth:`extent`), as every cell past it is blank.
+        """Values of a range as rows; a range of whole columns or rows stops after its
+        own last value (:meth:`extent`), as every cell past it is blank (the evaluator
+        pads whole columns read together to one length, as Excel's are).
 
         Raises
         ------
@@ -141,7 +142,7 @@ class FileBook:
         """
         top, left, bottom, right = split_address(address)
         if is_whole_lines(top, left, bottom, right):
-            last_row, last_col = self.extent(sheet)
+            last_row, last_col = self.extent(sheet, (top, left, bottom, right))
             bottom = max(top, min(bottom, last_row)) if bottom == MAX_ROW else bottom
             right = max(left, min(right, last_col)) if right == MAX_COL else right
         size = (bottom - top + 1) * (right - left + 1)
@@ -152,17 +153,27 @@ class FileBook:
         return [[self._value(sheet, r, c) for c in range(left, right + 1)]
                 for r in range(top, bottom + 1)]
 
-    def extent(self, sheet: str) -> tuple[int, int]:
-        """``(last row, last column)`` holding a value on ``sheet``, ``(1, 1)`` if none:
-        found among the cells the file holds, never the bounding box of formatting."""
-        if sheet not in self._extent:
+    def extent(self, sheet: str, within: tuple[int, int, int, int] | None = None
+               ) -> tuple[int, int]:
+        """``(last row, last column)`` holding a value on ``sheet`` (inside the range
+        ``within``, as ``(top, left, bottom, right)``), ``(1, 1)`` if none: found among
+        the cells the file holds and the values put, never the bounding box."""
+        key = (sheet, within)
+        if key not in self._extent:
+            top, left, bottom, right = within or (1, 1, MAX_ROW, MAX_COL)
             rows, cols = [1], [1]
             for (r, c), cell in stored_cells(self.workbook[sheet]).items():
-                if cell.value is not None:
+                if cell.value is not None and top <= r <= bottom and left <= c <= right:
                     rows.append(r)
                     cols.append(c)
-            self._extent[sheet] = (max(rows), max(cols))
-        return self._extent[sheet]
+            for (name, address), value in self._written.items():
+                r, c, _, _ = split_address(address)
+                if name == sheet and value is not None and top <= r <= bottom \
+                        and left <= c <= right:
+                    rows.append(r)
+                    cols.append(c)
+            self._extent[key] = (max(rows), max(cols))
+        return self._extent[key]
 
     def _value(self, sheet: str, row: int, col: int) -> Any:
         from openpyxl.worksheet.formula import ArrayFormula
@@ -202,9 +213,9 @@ class FileBook:
     def put(self, sheet: str, row: int, col: int, value: Any) -> None:
         """Remember a computed value at a cell (what later reads of it see)."""
         self._written[(sheet, cell_address(row, col))] = value
-        if value is not None:
-            last_row, last_col = self.extent(sheet)
-            self._extent[sheet] = (max(last_row, row), max(last_col, col))
+        if value is not None:  # the extents of this sheet are found again when asked
+            for key in [k for k in self._extent if k[0] == sheet]:
+                del self._extent[key]
 
 
 def stored_cells(ws: Any) -> dict[tuple[int, int], Any]:

@@ -124,6 +124,26 @@ def _rows(value: Any) -> list[list[Any]] | None:
     return value if isinstance(value, list) else None
 
 
+def _aligned(values: list[Any]) -> list[Any]:
+    """Arguments for a worksheet function, with the ranges a resolver cut short (whole
+    columns read to their own last value) padded with blank rows and columns to the
+    longest of them: to Excel ``A:A`` and ``B:D`` are equally long, so rows pair up."""
+    short = [v for v in values if isinstance(v, _Area) and v.rows is not None
+             and (len(v.rows), len(v.rows[0]) if v.rows else 0) != v.shape]
+    if len(short) < 2:
+        return values
+    height = max(len(v.rows) for v in short)
+    width = max(len(v.rows[0]) if v.rows else 0 for v in short)
+    out = []
+    for v in values:
+        if any(v is s for s in short):
+            rows_, cols_ = min(height, v.shape[0]), min(width, v.shape[1])
+            rows = [[_at(v.rows, i, j) for j in range(cols_)] for i in range(rows_)]
+            v = _Area(rows, v.single, v.shape)
+        out.append(v)
+    return out
+
+
 def _shape(value: Any) -> tuple[int, int] | None:
     """Rows and columns of a range or array (a range's named size), None for a scalar."""
     if isinstance(value, _Area):
@@ -513,7 +533,8 @@ class Evaluator:
     def _call(self, node: Call, sheet: str) -> Any:
         name, args = node.name, node.args
         if name in self.functions:
-            return self.functions[name](*(_public(self._eval(a, sheet)) for a in args))
+            values = _aligned([self._eval(a, sheet) for a in args])
+            return self.functions[name](*(_public(v) for v in values))
         if name not in _BUILTINS and name not in _LAZY:
             raise UnsupportedFormula(f"function {name} is not supported")
         low, high = _LAZY[name] if name in _LAZY else _BUILTINS[name][1:]

@@ -405,10 +405,12 @@ def recalculate(book: BookLike) -> int:
 
 def anchor_errors(book: BookLike) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
     """After Excel's recalculation: ``(failed, [])`` where ``failed`` lists ``(sheet,
-    address, message)`` for each ``Out_`` anchor that shows an error in place of its table.
-    Only the anchor cell is read (one COM call per table), so a table with a row in error
-    is not seen here; the tickers not estimated are reported from the fit."""
-    from xlfactor.excel.values import error_text
+    address, message)`` for each ``Out_`` anchor that shows an error in place of its table:
+    a function's message, or Excel's own code (``#SPILL!``, ``#NAME?`` while the functions
+    are not imported). Only the anchor cell is read (one COM call per table), so a table
+    with a row in error is not seen here; the tickers not estimated are reported from the
+    fit."""
+    from xlfactor.excel.values import failed_anchor
 
     failed = []
     for name in _names(book):
@@ -424,7 +426,7 @@ def anchor_errors(book: BookLike) -> tuple[list[tuple[str, str, str]], list[tupl
             continue
         if isinstance(value, (list, tuple)):
             value = next(iter(value), None)
-        if error_text(value):
+        if failed_anchor(value):
             failed.append((rng.sheet.name, str(rng.address).replace("$", "").split(":")[0],
                            value))
     return failed, []
