@@ -291,3 +291,37 @@ def test_usage_errors_exit_2(tmp_path):
     assert run.returncode == 2 and "workbook not found" in run.stderr
     run = run_cli("betas", env=clean_env(), cwd=tmp_path)  # argparse: no ticker
     assert run.returncode == 2
+
+
+def test_text_that_looks_like_a_formula_stays_text(recorded_sources, tmp_path):
+    """A cell typed as '=FACTOR_MODELS() is text (values mode keeps its record of the
+    formulas so): it is neither computed nor sealed, and text reading as a formula is
+    not evaluated when another formula reads it."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Mine"
+    ws["A1"] = "=FACTOR_MODELS()"
+    ws["A1"].data_type = "s"
+    ws["B1"] = "=1+1"
+    ws["B1"].data_type = "s"
+    ws["C1"] = '=FACTOR_BETAS(B1,"FF3","2021-01-01","2021-12-31")'
+    path = tmp_path / "text.xlsx"
+    wb.save(path)
+    report = refresh_file(path)
+    assert [c.where for c in report.computed] == ["Mine!C1"]
+    assert report.failed[0].problem.startswith("#VALUE! invalid ticker '=1+1'")
+    out = openpyxl.load_workbook(report.output)["Mine"]
+    assert out["A1"].value == "=FACTOR_MODELS()" and out["A1"].data_type == "s"
+
+
+@pytest.mark.parametrize("args", [
+    ["portfolio", "AAPL", "ZZZZ", "--weights", "50", "50"],
+    ["grs", "AAPL", "ZZZZ"],
+    ["rolling", "ZZZZ"],
+    ["attribution", "ZZZZ"],
+])
+def test_commands_that_need_every_ticker_exit_3_without_it(recorded_sources, tmp_path, args):
+    run = run_cli(*args, "--start", "2021-01-01", "--end", "2021-12-31", "-q",
+                  env=dict(os.environ), cwd=tmp_path)
+    assert run.returncode == 3, run.stderr
+    assert "ZZZZ" in run.stderr and "Traceback" not in run.stderr

@@ -123,7 +123,7 @@ class FileBook:
                 if isinstance(value, ArrayFormula):
                     found = FormulaCell(ws.title, cell.coordinate, value.text or "",
                                         value.ref or cell.coordinate)
-                elif isinstance(value, str) and value.startswith("="):
+                elif is_formula(cell):
                     found = FormulaCell(ws.title, cell.coordinate, value)
                 else:
                     continue
@@ -181,10 +181,11 @@ class FileBook:
         key = (sheet, cell_address(row, col))
         if key in self._written:
             return self._written[key]
-        value = stored_value(self.workbook[sheet], row, col)
+        cell = stored_cells(self.workbook[sheet]).get((row, col))
+        value = None if cell is None else cell.value
         if isinstance(value, ArrayFormula):
             return None  # a result not computed (yet): blank, as before a first refresh
-        if isinstance(value, str) and value.startswith("=") and self.evaluator is not None:
+        if cell is not None and is_formula(cell) and self.evaluator is not None:
             if key in self._busy:
                 from xlfactor.excel.evaluate import ExcelError
 
@@ -223,6 +224,12 @@ def stored_cells(ws: Any) -> dict[tuple[int, int], Any]:
     had or that were written, not the bounding box (``ws.iter_rows`` and ``ws.cell``
     create a cell for every position they visit)."""
     return ws._cells  # noqa: SLF001 - openpyxl keeps no public view of its sparse store
+
+
+def is_formula(cell: Any) -> bool:
+    """Whether an openpyxl cell holds a formula; text that merely starts with ``=`` (typed
+    after an apostrophe, or values mode's record of a formula) is text."""
+    return cell.data_type == "f" and isinstance(cell.value, str) and cell.value.startswith("=")
 
 
 def stored_value(ws: Any, row: int, col: int) -> Any:
