@@ -325,3 +325,14 @@ def test_commands_that_need_every_ticker_exit_3_without_it(recorded_sources, tmp
                   env=dict(os.environ), cwd=tmp_path)
     assert run.returncode == 3, run.stderr
     assert "ZZZZ" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_a_narrow_column_is_widened_for_its_dates(recorded_sources, tmp_path):
+    path = _book(tmp_path, {"B1": '=FACTOR_DATA("FF3","2021-01-01","2021-01-31","D")'})
+    report = refresh_file(path)
+    assert report.errors == []
+    ws = openpyxl.load_workbook(report.output)["Mine"]
+    assert ws["B2"].is_date and ws["B2"].number_format == "yyyy-mm-dd"
+    # Excel's default width (8.43 digits) shows ### for ten characters of a date
+    assert ws.column_dimensions["B"].width >= 10.5
+    assert ws.column_dimensions["C"].width in (None, 13)  # openpyxl's unset default

@@ -238,20 +238,22 @@ def _shows_time(number_format: str) -> bool:
     return "h" in plain or "s" in plain
 
 
-def _shown_length(number_format: str) -> int:
-    """Characters a date format shows, for the width check (quotes and escapes aside)."""
-    plain = number_format.split(";")[0]
-    return len(plain.replace("\\", "").replace('"', "").replace("AM/PM", "AM"))
+def _shown_width(number_format: str) -> float:
+    """Width a date in ``number_format`` needs, in Excel's unit (one digit): each date
+    or time letter shows a digit, separators are narrower (0.6), plus a margin of 1.5."""
+    plain = number_format.split(";")[0].replace("\\", "").replace('"', "")
+    digits = sum(ch in "ymdhs" for ch in plain.lower())
+    return digits + 0.6 * (len(plain) - digits) + 1.5
 
 
 def _fit_column(target: Any, number_format: str) -> None:
-    """Widen the cell's column when a date in ``number_format`` would not fit (two
-    characters of margin: Excel needs a little more than the digits)."""
+    """Widen the cell's column when a date in ``number_format`` would not fit (Excel and
+    LibreOffice show ``###`` then)."""
     from openpyxl.utils import get_column_letter
 
     ws = target.parent
     dimension = ws.column_dimensions[get_column_letter(target.column)]
-    needed = _shown_length(number_format) + 2
+    needed = _shown_width(number_format)
     width = dimension.width if dimension.customWidth else 8.43  # Excel's default width
     if width < needed:
         dimension.width = needed
