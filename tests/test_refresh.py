@@ -519,3 +519,21 @@ def test_formula_mode_status_names_the_tables_excel_shows_in_error(book):
     assert "Portfolio (unknown ticker 'JNJ')" in status
     assert "GRS (GRS needs more periods than assets)" in status
     assert "Stats (#SPILL!)" in status
+
+
+def test_an_input_name_that_is_not_a_range_is_bad_input(book):
+    """xlwings raises a COM error for a name defined as a constant (=\"AAPL\")."""
+    from xlfactor.domain.errors import InvalidInputError
+
+    class ConstantName:
+        name = refresh.NAME_TICKERS
+
+        @property
+        def refers_to_range(self):
+            raise RuntimeError("(-2147352567, 'Exception occurred.')")
+
+    book.names.items[refresh.NAME_TICKERS] = ConstantName()
+    outcome = run(book)
+    assert not outcome.ok and isinstance(outcome.error, InvalidInputError)
+    assert book.value(refresh.NAME_STATUS).startswith(
+        "Refresh failed while reading the inputs: the input Tickers is not a range of cells")
