@@ -383,7 +383,10 @@ def _unprivileged(argv: list[str]) -> list[str]:
         return argv
     setpriv = shutil.which("setpriv")
     if setpriv is None:
-        pytest.skip("running as root without setpriv: file modes cannot be enforced")
+        from tools import basic_compile
+
+        basic_compile.skip_or_fail("running as root without setpriv (util-linux): file modes "
+                                   "cannot be enforced")
     return [setpriv, "--bounding-set=-all", "--inh-caps=-all", *argv]
 
 
