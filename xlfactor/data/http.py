@@ -345,8 +345,8 @@ def _watched_connection(base: type[http.client.HTTPConnection], watchdog: _Watch
     return create
 
 
-class _WatchedHTTP(urllib.request.HTTPHandler):
-    """The standard handler, its connections watched (see :class:`_Watchdog`)."""
+class _Watched:
+    """Mixin for the standard handlers: their connections watched (see :class:`_Watchdog`)."""
 
     def __init__(self, watchdog: _Watchdog) -> None:
         super().__init__()
@@ -356,19 +356,16 @@ class _WatchedHTTP(urllib.request.HTTPHandler):
                 ) -> http.client.HTTPResponse:
         # Wrapping the class given, not naming one, keeps the standard https_open (and
         # the arguments it passes, which differ between Python versions).
-        return super().do_open(_watched_connection(http_class, self.watchdog), req, **kwargs)
+        return super().do_open(  # type: ignore[misc]
+            _watched_connection(http_class, self.watchdog), req, **kwargs)
 
 
-class _WatchedHTTPS(urllib.request.HTTPSHandler):
+class _WatchedHTTP(_Watched, urllib.request.HTTPHandler):
+    """The standard handler, watched."""
+
+
+class _WatchedHTTPS(_Watched, urllib.request.HTTPSHandler):
     """The standard TLS handler (default context, certificates checked), watched."""
-
-    def __init__(self, watchdog: _Watchdog) -> None:
-        super().__init__()
-        self.watchdog = watchdog
-
-    def do_open(self, http_class: Any, req: urllib.request.Request, **kwargs: Any
-                ) -> http.client.HTTPResponse:
-        return super().do_open(_watched_connection(http_class, self.watchdog), req, **kwargs)
 
 
 def _attempt(url: str, timeout: float, limits: _Limits, allow_http_hosts: frozenset[str]
