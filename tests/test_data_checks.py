@@ -226,6 +226,20 @@ def test_a_sample_shorter_than_asked_is_said(folders):
     assert "factors end 2025-10-31: sample shortened by 20 weekdays" in text
 
 
+def test_a_period_cut_short_by_the_prices_counts_as_lost(folders):
+    """Monthly: prices end 2025-10-08, the factors 2025-10-31, so October is lost (its
+    return would need the 31st's close); weekly: the weeks ending 10, 17, 24, 31 October."""
+    res = xlfactor.fit("AAPL", "FF3", "2025-01-01", "2025-10-31", freq="M")
+    assert res.last_date["AAPL"] == pd.Timestamp("2025-09-30")
+    assert "AAPL: prices end 2025-10-08: sample shortened by 1 month" in res.warnings
+    res = xlfactor.fit("AAPL", "FF3", "2025-01-01", "2025-10-31", freq="W",
+                       factor_frequency="D")
+    assert "AAPL: prices end 2025-10-08: sample shortened by 4 weeks" in res.warnings
+    # a request ending with the prices loses nothing to them and says nothing of them
+    res = xlfactor.fit("AAPL", "FF3", "2025-01-01", "2025-09-30", freq="M")
+    assert not [w for w in res.warnings if "prices end" in w]
+
+
 # -- 4. the cache never loses data and never blocks a read ------------------------------------
 @pytest.fixture()
 def web_yahoo(monkeypatch, tmp_cache, shared_data):

@@ -170,32 +170,41 @@ def shortened_sample(prices: pd.DataFrame, factors: pd.DataFrame, sample: Aligne
         if last + slack < min(end, factor_last):
             if sample.frequency == "D":
                 lost = int(((calendar > last) & (calendar <= end)).sum())
-            else:
-                lost = _count(last, min(end, factor_last), sample.frequency)
-            out.append(f"{name}: prices end {last:%Y-%m-%d}: sample shortened by {lost} "
-                       f"{_unit(unit, sample.frequency)}")
+            else:  # the period holding the last price is lost too unless it ends there
+                lost = _count(last, min(end, factor_last), sample.frequency, partial_first=True)
+            if lost:
+                out.append(f"{name}: prices end {last:%Y-%m-%d}: sample shortened by {lost} "
+                           f"{_unit(unit, sample.frequency, lost)}")
         if first > start + slack:
             if sample.frequency == "D":
                 lost = int(((calendar >= start) & (calendar < first)).sum())
             else:
                 lost = _count(start - pd.Timedelta(days=1), first, sample.frequency)
             out.append(f"{name}: prices start {first:%Y-%m-%d}: sample starts {lost} "
-                       f"{_unit(unit, sample.frequency)} later than requested")
+                       f"{_unit(unit, sample.frequency, lost)} later than requested")
     return out
 
 
-def _unit(unit: str, freq: str) -> str:
-    return "trading days" if freq == "D" else unit
+def _unit(unit: str, freq: str, count: int = 2) -> str:
+    word = "trading days" if freq == "D" else unit
+    return word if count != 1 else word[:-1]
 
 
-def _count(after: pd.Timestamp, until: pd.Timestamp, freq: str) -> int:
-    """Weekdays, or complete weeks / months, after ``after`` up to ``until``."""
+def _count(after: pd.Timestamp, until: pd.Timestamp, freq: str, *,
+           partial_first: bool = False) -> int:
+    """Weekdays, or complete weeks / months, after ``after`` up to ``until``.
+
+    With ``partial_first`` the week or month holding ``after`` counts as well when
+    ``after`` falls before its last weekday (a series ending mid-period loses that period).
+    """
     if freq == "D":
         return int(np.busday_count((after + pd.Timedelta(days=1)).date(),
                                    (until + pd.Timedelta(days=1)).date()))
     rule = "W-FRI" if freq == "W" else "M"
-    periods = pd.period_range(after, until, freq=rule)[1:]
+    periods = pd.period_range(after, until, freq=rule)
     # a period counts as lost only if it was complete by ``until`` (its last weekday)
     ends = periods.to_timestamp(how="end").normalize()
     last_weekday = ends - pd.to_timedelta(np.maximum(ends.day_of_week - 4, 0), unit="D")
-    return int((last_weekday <= until).sum())
+    counted = last_weekday <= until
+    counted[0] = bool(counted[0]) and partial_first and after < last_weekday[0]
+    return int(counted.sum())
