@@ -343,3 +343,62 @@ def test_own_monthly_returns_on_a_thinned_daily_file_are_warned(folders):
     res = xlfactor.fit_returns(returns, "FF3", factor_frequency="D")
     assert ("the daily factor data lack more than 6 weekdays in 1 month of the sample "
             "(ending 2021-03-31)") in " | ".join(res.warnings), res.warnings
+
+
+# -- 7. a US holiday is a closure, not a hole ----------------------------------------------------
+def test_the_closure_calendar_is_the_weekdays_the_daily_file_does_not_list(folders):
+    """Day for day, from 1973 to the file's end, both ways: the library's own calendar is
+    the oracle for which weekdays the US market was closed."""
+    from xlfactor.domain.calendars import COVERED_FROM, us_market_closures
+
+    listed = raw_factors(ff3_text(folders[1])).index
+    weekdays = pd.bdate_range(COVERED_FROM, listed[-1])
+    unlisted = weekdays.difference(listed)
+    closures = us_market_closures(COVERED_FROM, listed[-1])
+    assert len(unlisted) > 400
+    assert list(unlisted.difference(closures)) == []
+    assert list(closures.difference(unlisted)) == []
+
+
+def every_weekday(prices: pd.Series) -> pd.Series:
+    """The prices of a listing that trades every weekday: on each day the US market was
+    closed it moves by 0.5% and is back the next day (a foreign listing on a US holiday)."""
+    weekdays = pd.bdate_range(prices.index[0], prices.index[-1])
+    full = prices.reindex(weekdays)
+    added = full.isna()
+    return full.ffill().mask(added, full.ffill() * 1.005), weekdays[added.to_numpy()]
+
+
+def test_a_listing_priced_on_us_holidays_keeps_the_returns_across_them(folders):
+    px, fr = folders
+    prices, holidays = every_weekday(closes(px))
+    assert len(holidays) > 20  # the 2020-2022 sample holds 28 of them
+    frame = prices.rename("Close").to_frame().rename_axis("Date")
+    frame.to_csv(px / "HOLI.csv")
+    res = xlfactor.fit("HOLI", "FF3", START, END)
+    # the rule: on a closure the factors' next day covers both days, and the listing's
+    # return from its last close before the closure does the same (its holiday price unused)
+    fit, _ = daily_oracle(closes(px), raw_factors(ff3_text(fr)), ["MKT", "SMB", "HML"])
+    assert int(res.nobs["HOLI"]) == int(fit.nobs) == 756
+    np.testing.assert_allclose(res.params.loc["HOLI"].to_numpy(), fit.params, rtol=1e-10)
+    assert not [w for w in res.warnings if "do not list" in w]
+
+
+def test_monthly_compounded_fits_keep_months_with_us_holidays(folders):
+    px, fr = folders
+    prices, _ = every_weekday(closes(px))
+    prices.rename("Close").to_frame().rename_axis("Date").to_csv(px / "HOLI.csv")
+    res = xlfactor.fit("HOLI", "FF3", START, END, freq="M", factor_frequency="D")
+    assert int(res.nobs["HOLI"]) == 36
+    assert not [w for w in res.warnings if "left out" in w]
+
+
+def test_a_deleted_row_on_an_ordinary_day_is_still_a_hole_for_such_a_listing(folders):
+    px, fr = folders
+    prices, _ = every_weekday(closes(px))
+    prices.rename("Close").to_frame().rename_axis("Date").to_csv(px / "HOLI.csv")
+    save_csv(fr, FF3_DAILY, replace_row(ff3_text(fr), "20210302", None))
+    res = xlfactor.fit("HOLI", "FF3", START, END)
+    assert int(res.nobs["HOLI"]) == 756 - 2  # 03-02 itself, and 03-03 across it
+    assert ("HOLI: prices on 1 weekday the factor data do not list (2021-03-02): 1 return "
+            "across it left out") in " | ".join(res.warnings)

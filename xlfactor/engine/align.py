@@ -13,7 +13,9 @@ Conventions
   is one period of the price series and of the factor series at once. A day on which a
   factor the model uses (or ``RF``) is missing (-99.99/-999, a date one file lacks) loses
   only its own return; a weekday on which an asset has a price but the factor data list
-  no row (rows deleted from a file) loses the return across it (:func:`unlisted_days`).
+  no row (rows deleted from a file) loses the return across it (:func:`unlisted_days`),
+  unless the US market was closed that day (a listing trading on a US holiday: the
+  factors' next day covers both days, and so does the asset's return across it).
   Both are reported with their dates.
 * Weekly (``"W"``, calendar weeks Saturday-Friday, labelled by the Friday) and monthly
   (``"M"``, calendar months, labelled by the last calendar day): both sides are compounded
@@ -39,6 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from xlfactor.domain.calendars import maybe_closed
 from xlfactor.domain.errors import InsufficientDataError, InvalidInputError
 from xlfactor.domain.frequency import FREQUENCY_WORDS, check_frequency
 
@@ -94,16 +97,20 @@ def unlisted_days(prices: pd.DataFrame, calendar: pd.DatetimeIndex) -> pd.DataFr
     factor data list no row: days x assets, True where priced; None when there are none.
 
     A factor file that lost rows (a deleted month, a day dropped by a merge) shows only
-    here: its calendar simply skips the days. A listing that trades when the factors'
-    market is closed shows the same way and is treated the same, as the two cannot be
-    told apart from the files. Weekend rows (7-day markets) are not counted: no factor
-    calendar since 1952 has weekends, and a Friday-to-Monday return matches the factors'.
+    here: its calendar simply skips the days. Days the US market was closed
+    (:func:`xlfactor.domain.calendars.maybe_closed`) are not counted: the factors' next
+    day covers them, and so does the asset's return from its last close before them, as
+    for a listing that trades on US holidays. Weekend rows (7-day markets) are not counted
+    either: no factor calendar since 1952 has weekends, and a Friday-to-Monday return
+    matches the factors'.
     """
     if len(calendar) < 2 or prices.empty:
         return None
     dates = prices.index
     extra = dates[(dates > calendar[0]) & (dates < calendar[-1])].difference(calendar)
     extra = extra[extra.day_of_week < 5]
+    if not extra.empty:
+        extra = extra[~maybe_closed(extra).to_numpy()]
     if extra.empty:
         return None
     priced = prices.loc[extra].notna()
