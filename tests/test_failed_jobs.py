@@ -336,3 +336,30 @@ def test_a_narrow_column_is_widened_for_its_dates(recorded_sources, tmp_path):
     # Excel's default width (8.43 digits) shows ### for ten characters of a date
     assert ws.column_dimensions["B"].width >= 10.5
     assert ws.column_dimensions["C"].width in (None, 13)  # openpyxl's unset default
+
+
+def test_only_calls_of_xlfactor_functions_are_computed_or_sealed(recorded_sources, tmp_path,
+                                                                 capsys):
+    """A defined name or a user's function whose name holds FACTOR_ is the user's formula:
+    the values copy keeps it as written; real calls, in any case, are computed."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Mine"
+    ws["A1"] = 0.25
+    wb.defined_names["Risk_Factor_1"] = DefinedName("Risk_Factor_1", attr_text="Mine!$A$1")
+    user = {"B1": "=Risk_Factor_1*2", "C1": "=MY_FACTOR_SUM(A1)", "D1": "=FACTOR_MINE(A1)",
+            "E1": "=IF(A1>0,risk_factor_1,0)"}
+    for address, text in user.items():
+        ws[address] = text
+    ws["A3"] = "=factor_models()"
+    ws["A20"] = '=Factor_Betas("AAPL","FF3","2021-01-01","2021-12-31")'
+    path = tmp_path / "mine.xlsx"
+    wb.save(path)
+    code = cli.main(["refresh", str(path), "-q"])
+    assert code == cli.EXIT_OK, capsys.readouterr()
+    out = openpyxl.load_workbook(tmp_path / "mine-values.xlsx")["Mine"]
+    assert {a: out[a].value for a in user} == user
+    assert all(out[a].data_type == "f" for a in user)
+    assert out["A3"].value == "Model" and out["A21"].value == "AAPL", (
+        out["A3"].value, out["A21"].value)
+

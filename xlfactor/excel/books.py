@@ -11,6 +11,7 @@ Addresses are A1 style without ``$`` (``"B5:B14"``); sheet names as the workbook
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,6 +41,26 @@ class FormulaCell:
     address: str
     formula: str
     spill: str = ""
+
+def calls_worksheet_function(formula: str) -> bool:
+    """Whether the formula text calls one of xlfactor's worksheet functions (any case, as
+    Excel reads names; ``_xludf.`` and like storage prefixes allowed).
+
+    A name that merely contains ``FACTOR_`` is not such a call: ``=Risk_Factor_1*2`` (a
+    defined name) and ``=MY_FACTOR_SUM(A1)`` (the user's own function) are the user's
+    formulas, to be kept, never computed or replaced by an error text.
+    """
+    return _worksheet_call().search(formula) is not None
+
+
+@functools.cache
+def _worksheet_call() -> re.Pattern[str]:
+    from xlfactor.excel import udfs
+
+    names = "|".join(sorted(udfs.__all__, key=len, reverse=True))
+    return re.compile(rf"(?<![A-Za-z0-9_.])(?:_xl(?:fn|udf|ws)\.)*(?:{names})\s*\(",
+                      re.IGNORECASE)
+
 
 #: The hidden sheet where values mode keeps the formulas it replaced by their tables
 #: (:mod:`xlfactor.excel.values`); book scans skip it.

@@ -26,7 +26,13 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from xlfactor.excel.books import FileBook, split_address, stored_cells, stored_value
+from xlfactor.excel.books import (
+    FileBook,
+    calls_worksheet_function,
+    split_address,
+    stored_cells,
+    stored_value,
+)
 from xlfactor.excel.values import (
     NOT_COMPUTED,
     Computed,
@@ -127,7 +133,7 @@ def seal_formulas(workbook: Any, reason: str) -> list[str]:
         for cell in list(stored_cells(ws).values()):
             value = cell.value
             formula = value.text if isinstance(value, ArrayFormula) else value
-            if cell.data_type == "f" and "FACTOR_" in str(formula or "").upper():
+            if cell.data_type == "f" and calls_worksheet_function(str(formula or "")):
                 cell.value = text
                 sealed.append(f"{ws.title}!{cell.coordinate}: {text}")
     return sealed

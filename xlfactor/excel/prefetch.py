@@ -21,7 +21,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from xlfactor.excel.books import FORMULA_SHEET, BookView, LiveBook
+from xlfactor.excel.books import (
+    FORMULA_SHEET,
+    BookView,
+    LiveBook,
+    calls_worksheet_function,
+)
 
 #: A workbook is scanned again after this many seconds, or at once when a cell names a
 #: ticker the last scan did not see.
@@ -83,7 +88,7 @@ def plan(book: BookView, cells: Any = None) -> Plan:
     requests: dict[tuple[Any, Any, Any], None] = {}
     starts, ends, unreadable, count = [], [], [], 0
     for cell in book.formula_cells("FACTOR_") if cells is None else cells:
-        if "FACTOR_" not in cell.formula.upper():  # cells given by the caller
+        if not calls_worksheet_function(cell.formula):
             continue
         try:
             found = calls(parse(cell.formula))

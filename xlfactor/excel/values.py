@@ -30,6 +30,7 @@ from xlfactor.excel.books import (
     FileBook,
     FormulaCell,
     LiveBook,
+    calls_worksheet_function,
     cell_address,
     split_address,
 )
@@ -259,7 +260,8 @@ def _error_message(error: Any, notes: list[str]) -> str:
 
 
 def factor_formulas(book: FileBook | LiveBook) -> list[FormulaCell]:
-    return list(book.formula_cells("FACTOR_"))
+    # "FACTOR_" only narrows the scan (cheaply, over COM); the call decides
+    return [c for c in book.formula_cells("FACTOR_") if calls_worksheet_function(c.formula)]
 
 
 def _table(value: Any) -> list[list[Any]]:
