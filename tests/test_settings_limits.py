@@ -73,3 +73,22 @@ def test_download_bounds_given_in_code_are_checked(bad: dict, what: str) -> None
     yahoo_bad = {"download_wait" if k == "transfer_wait" else k: v for k, v in bad.items()}
     with pytest.raises(InvalidInputError):
         YahooPrices(**yahoo_bad)
+
+
+@pytest.mark.parametrize("variable", ["XLFACTOR_FRENCH_MAX_MB", "XLFACTOR_CHART_MAX_MB"])
+@pytest.mark.parametrize("text", ["1e-7", "0.0000009"])
+def test_a_megabyte_cap_below_one_byte_is_refused_by_its_name(monkeypatch, variable: str,
+                                                              text: str) -> None:
+    monkeypatch.setenv(variable, text)
+    with pytest.raises(InvalidInputError) as info:
+        Settings.from_env()
+    assert str(info.value) == f"{variable} must be at least 1 byte (9.54e-07 MB), got {text!r}"
+
+
+@pytest.mark.parametrize("name", ["french_max_bytes", "chart_max_bytes"])
+def test_a_byte_cap_in_code_below_one_byte_is_refused(name: str) -> None:
+    with pytest.raises(InvalidInputError, match=f"Settings.{name} .in MB. must be at least 1 "
+                                                "byte"):
+        Settings(**{name: 0.5})
+    assert getattr(Settings(**{name: 1}), name) == 1  # one byte is a cap
+    assert getattr(Settings(**{name: 2.9}), name) == 2  # rounded down to whole bytes

@@ -183,9 +183,11 @@ class Settings:
                 continue
             value = getattr(self, item.name)
             if item.name in _IN_MB:
+                label = f"Settings.{item.name} (in MB)"
                 megabytes = check_number(value / _MB if _is_real(value) else value,
-                                         item.name, label=f"Settings.{item.name} (in MB)")
-                object.__setattr__(self, item.name, int(megabytes * _MB))
+                                         item.name, label=label)
+                object.__setattr__(self, item.name,
+                                   whole_bytes(megabytes, label=label, given=value))
             else:
                 object.__setattr__(self, item.name,
                                    check_number(value, item.name, label=f"Settings.{item.name}"))
@@ -221,8 +223,8 @@ def _settings_from_env(values: tuple[str, ...]) -> Settings:
         net_wait=_number(env, "net_wait", 4.0),
         retry_after=_number(env, "retry_after", 60.0),
         download_wait=_number(env, "download_wait", DOWNLOAD_WAIT),
-        french_max_bytes=int(_number(env, "french_max_bytes", FRENCH_MAX_BYTES / _MB) * _MB),
-        chart_max_bytes=int(_number(env, "chart_max_bytes", CHART_MAX_BYTES / _MB) * _MB),
+        french_max_bytes=_bytes(env, "french_max_bytes", FRENCH_MAX_BYTES),
+        chart_max_bytes=_bytes(env, "chart_max_bytes", CHART_MAX_BYTES),
     )
 
 
@@ -247,6 +249,36 @@ def check_bytes(value: object, name: str, *, label: str) -> int:
 
     raise InvalidInputError(f"{label} must be a whole number of bytes from 1 to {upper}, "
                             f"got {value!r}")
+
+
+def whole_bytes(megabytes: float, *, label: str, given: object) -> int:
+    """``megabytes`` (already checked by :func:`check_number`) as whole bytes, at least 1.
+
+    A cap is rounded down to whole bytes; one below a byte would round to 0, a cap that
+    refuses every download or chart, so it is refused with the setting's name.
+
+    Raises
+    ------
+    InvalidInputError
+        If ``megabytes`` is less than one byte (1/1048576 MB).
+    """
+    count = int(megabytes * _MB)
+    if count >= 1:
+        return count
+    from xlfactor.domain.errors import InvalidInputError
+
+    raise InvalidInputError(f"{label} must be at least 1 byte ({1 / _MB:.3g} MB), "
+                            f"got {given!r}")
+
+
+def _bytes(env: dict[str, str], name: str, default: int) -> int:
+    """The MB setting ``name`` from its environment variable, in bytes; ``default`` (bytes)
+    if unset."""
+    variable = LIMITS[name].env
+    text = env[variable].strip()
+    if not text:
+        return default
+    return whole_bytes(check_number(text, name), label=variable, given=text)
 
 
 def _is_real(value: object) -> bool:
