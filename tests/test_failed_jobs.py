@@ -363,3 +363,11 @@ def test_only_calls_of_xlfactor_functions_are_computed_or_sealed(recorded_source
     assert out["A3"].value == "Model" and out["A21"].value == "AAPL", (
         out["A3"].value, out["A21"].value)
 
+
+def test_a_frequency_the_offline_sample_lacks_is_a_usage_error(tmp_path):
+    """The sample holds monthly data only: asking it for weekly is the request's fault."""
+    run = run_cli("betas", "NoDur", "--source", "sample", "--freq", "W", "--start",
+                  "1990-01-01", "--end", "2000-12-31", "-q", env=clean_env(), cwd=tmp_path)
+    assert run.returncode == 2, (run.stdout, run.stderr)
+    assert "the offline sample is monthly only: use freq M" in run.stderr
+    assert "Traceback" not in run.stderr

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from xlfactor.data.base import FactorData, FactorSource, PriceData, PriceSource
-from xlfactor.domain.errors import DataUnavailableError, UnknownTickerError
+from xlfactor.domain.errors import DataUnavailableError, InvalidInputError, UnknownTickerError
 from xlfactor.domain.tickers import normalize_ticker
 
 SOURCE = "offline sample (linearmodels.datasets.french, monthly 1949-2017)"
@@ -69,7 +69,8 @@ class SampleFactors(FactorSource):
                 f"the offline sample has no {', '.join(missing)} factor (it has MKT, SMB, HML, MOM)"
             )
         if frequency != "M":
-            raise DataUnavailableError("the offline sample is monthly only: use freq M")
+            # the request, not the data, is at fault: a usage error (exit 2, #VALUE!)
+            raise InvalidInputError("the offline sample is monthly only: use freq M")
         return FactorData(data[[*factors, "RF"]].copy(), "M", SOURCE, RELEASE)
 
 
