@@ -36,6 +36,7 @@ class Hostile:
     sent: int = 0  # bytes written after the headers, over all connections
     stop: threading.Event = field(default_factory=threading.Event)
     port: int = 0
+    connections: int = 0
 
     @property
     def url(self) -> str:
@@ -72,6 +73,15 @@ class Hostile:
                 return
             self._send_body(conn, bytes([byte]))
             time.sleep(0.05)
+
+    def _busy_then_drip(self, conn: socket.socket) -> None:
+        """The first connection: HTTP 503 after 0.4 s (a retry follows); the others drip."""
+        self.connections += 1
+        if self.connections == 1:
+            time.sleep(0.4)
+            conn.sendall(b"HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n")
+            return
+        self._drip(conn)
 
     def _drip_headers(self, conn: socket.socket) -> None:
         """The status line and headers themselves one byte every 50 ms, without end."""
@@ -198,7 +208,9 @@ def test_a_normal_file_under_the_caps_still_arrives_whole(shared_data: Path, hos
 
 def test_french_library_uses_the_configured_bounds(hostile, shared_data: Path) -> None:
     server = hostile("drip", _real_zip(shared_data))
-    library = FrenchLibrary(server.url.rsplit("/", 1)[0] + "/", timeout=5, download_wait=0.5)
+    # the socket timeout (the network wait) longer than the drip's pauses, shorter than
+    # the download wait: the download wait cuts the transfer off
+    library = FrenchLibrary(server.url.rsplit("/", 1)[0] + "/", timeout=0.3, download_wait=0.5)
     began = time.monotonic()
     with pytest.raises(SourceUnreachableError, match="no complete answer within 0.5 s"):
         library.get_factors(["MKT"], "daily")
@@ -223,3 +235,42 @@ def test_french_library_cap_comes_from_the_settings(hostile, monkeypatch, tmp_ca
     factors = _build_sources(settings).factors
     with pytest.raises(DataUnavailableError, match="passed 524288 bytes while streaming"):
         factors.get_factors(["MKT"], "daily")
+
+
+@pytest.fixture
+def watchdogs(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The seconds given to each attempt's watchdog, in order."""
+    given: list[float] = []
+    real = http_mod._Watchdog
+
+    def record(seconds: float) -> http_mod._Watchdog:
+        given.append(seconds)
+        return real(seconds)
+
+    monkeypatch.setattr(http_mod, "_Watchdog", record)
+    return given
+
+
+def test_a_retry_streams_only_for_what_is_left_of_the_call(hostile, watchdogs,
+                                                           shared_data: Path) -> None:
+    """With a deadline, the call ends within max(deadline, transfer_wait): a retry begun
+    0.4 s in gets the transfer wait less those 0.4 s, not a whole one more."""
+    server = hostile("busy_then_drip", _real_zip(shared_data))
+    with pytest.raises(SourceUnreachableError, match="no complete answer within"):
+        fetch_bytes(server.url, source=SOURCE, timeout=5, retries=3, backoff=0.01,
+                    deadline=0.5, transfer_wait=1.0)
+    first, second = watchdogs  # the 503, then the dripping retry, cut off: not repeated
+    assert first == 1.0
+    assert 0.05 <= second <= 0.6
+
+
+def test_the_french_download_wait_is_at_least_the_network_wait(hostile, watchdogs,
+                                                               shared_data: Path) -> None:
+    """XLFACTOR_NET_WAIT raised above XLFACTOR_DOWNLOAD_WAIT lets a slow download finish:
+    one second of dripping, a download wait of 0.3 s and a network wait of 3 s."""
+    body = _real_zip(shared_data)[:20]
+    server = hostile("drip", body)
+    library = FrenchLibrary(server.url.rsplit("/", 1)[0] + "/", timeout=3, download_wait=0.3,
+                            max_bytes=len(body))
+    assert library._download("F-F_Research_Data_Factors_daily") == body
+    assert watchdogs == [3]

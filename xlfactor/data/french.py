@@ -363,7 +363,8 @@ class FrenchLibrary(_FrenchSource):
         Seconds during which the library is not asked again once it did not answer
         (see :mod:`xlfactor.data.reachability`).
     download_wait : float
-        Seconds one whole download may take, however steadily the server sends.
+        Seconds one whole download may take, however steadily the server sends; at
+        least ``timeout`` is allowed (:attr:`transfer_wait`).
     max_bytes : int
         Largest file accepted, in bytes; a larger one is refused while it streams.
     """
@@ -393,6 +394,13 @@ class FrenchLibrary(_FrenchSource):
         self.timeout = timeout
         self.retries = retries
         self._stale: dict[str, str] = {}
+
+    @property
+    def transfer_wait(self) -> float:
+        """Seconds one download may take in all: ``download_wait``, but never less than
+        the network wait (``timeout``), so raising the network wait lets a slow download
+        finish too."""
+        return max(self.download_wait, self.timeout)
 
     def url_for(self, name: str) -> str:
         """Download URL of the dataset ``name``."""
@@ -443,7 +451,7 @@ class FrenchLibrary(_FrenchSource):
         try:
             return _http.fetch_bytes(self.url_for(name), source=self.name, timeout=self.timeout,
                                      retries=self.retries, deadline=self.timeout,
-                                     transfer_wait=self.download_wait, max_bytes=self.max_bytes)
+                                     transfer_wait=self.transfer_wait, max_bytes=self.max_bytes)
         except SourceUnreachableError as exc:
             REACHABILITY.report(exc, self.retry_after)
             raise

@@ -32,7 +32,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.message import Message
 from typing import IO, Any
 from urllib.parse import urlsplit
@@ -216,6 +216,8 @@ def fetch_bytes(
     deadline : float, optional
         Seconds, counted from the call, after which no attempt starts; a wait that would
         end past it is not begun, and each attempt's timeout is cut to what remains.
+        With a deadline the whole call also ends within ``max(deadline, transfer_wait)``
+        seconds: each attempt's ``transfer_wait`` is cut to what remains of that.
         None: no deadline.
     transfer_wait : float
         Seconds one attempt may take from connecting to its last byte, however steadily
@@ -244,15 +246,20 @@ def fetch_bytes(
     check_url(url, source=source, allow_http_hosts=allow_http_hosts)
     limits = _Limits(source, check_number(transfer_wait, "download_wait", label="transfer_wait"),
                      check_bytes(max_bytes, "french_max_bytes", label="max_bytes"))
-    end = math.inf if deadline is None else time.monotonic() + deadline
+    began = time.monotonic()
+    end = math.inf if deadline is None else began + deadline
+    # A retry begun late in the deadline may not stream for a whole transfer_wait more:
+    # the caller waits for the call, not for each attempt.
+    finish = math.inf if deadline is None else began + max(deadline, limits.transfer_wait)
     attempts = max(0, int(retries)) + 1
     made = 0
     answered = False  # some attempt got an HTTP response: the server is there, no outage
+    now = began
     while True:
         made += 1
         try:
-            return _attempt(url, min(timeout, max(end - time.monotonic(), 0.05)),
-                            limits, allow_http_hosts)
+            return _attempt(url, min(timeout, max(end - now, 0.05)),
+                            _cut(limits, finish - now), allow_http_hosts)
         except _TransientError as exc:
             failure = exc
         answered = answered or failure.answered
@@ -263,6 +270,7 @@ def fetch_bytes(
         if made == attempts or time.monotonic() + wait >= end:
             break  # no waiting out the deadline just to give up after it
         sleep(wait)
+        now = time.monotonic()
     tries = f"{made} attempt{'s' if made != 1 else ''}"
     if not answered:
         raise SourceUnreachableError(source, f"{failure.cause} after {tries}")
@@ -276,6 +284,13 @@ class _Limits:
     source: str
     transfer_wait: float
     max_bytes: int
+
+
+def _cut(limits: _Limits, seconds_left: float) -> _Limits:
+    """``limits`` whose transfer wait ends by the call's end (at least 0.05 s)."""
+    if seconds_left >= limits.transfer_wait:
+        return limits
+    return replace(limits, transfer_wait=max(seconds_left, 0.05))
 
 
 class _Watchdog:
@@ -448,7 +463,7 @@ def _too_large(limits: _Limits, size: int, *, declared: bool) -> DataUnavailable
 
 def _too_slow(limits: _Limits, size: int) -> SourceUnreachableError:
     return SourceUnreachableError(
-        limits.source, f"no complete answer within {limits.transfer_wait:g} s "
+        limits.source, f"no complete answer within {limits.transfer_wait:.3g} s "
         f"({size} bytes of the body received); the download was cut off")
 
 
