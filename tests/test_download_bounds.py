@@ -156,7 +156,7 @@ def test_a_dripping_body_is_cut_off_at_the_transfer_wait(hostile, shared_data: P
         # whole-transfer wait can end this; and the attempt is not repeated.
         fetch_bytes(server.url, source=SOURCE, timeout=5, retries=3, transfer_wait=0.6)
     took = time.monotonic() - began
-    assert 0.55 < took < 2.0
+    assert 0.55 < took < 5.0  # the upper bound leaves room for a loaded machine
     assert 0 < server.sent < 40  # about 12 bytes at 20 a second; the rest never came
 
 
@@ -165,7 +165,7 @@ def test_dripping_headers_are_cut_off_too(hostile) -> None:
     began = time.monotonic()
     with pytest.raises(SourceUnreachableError, match="no complete answer within 0.5 s"):
         fetch_bytes(server.url, source=SOURCE, timeout=5, retries=0, transfer_wait=0.5)
-    assert time.monotonic() - began < 2.0
+    assert time.monotonic() - began < 5.0
 
 
 def test_a_tls_handshake_dripping_is_cut_off_too(hostile) -> None:
@@ -174,7 +174,7 @@ def test_a_tls_handshake_dripping_is_cut_off_too(hostile) -> None:
     began = time.monotonic()
     with pytest.raises(SourceUnreachableError, match="no complete answer within 0.5 s"):
         fetch_bytes(url, source=SOURCE, timeout=5, retries=0, transfer_wait=0.5)
-    assert time.monotonic() - began < 2.0
+    assert time.monotonic() - began < 5.0
 
 
 @pytest.mark.parametrize("mode", ["endless", "endless_chunked"])
@@ -199,8 +199,8 @@ def test_a_declared_length_over_the_cap_is_refused_before_reading(hostile) -> No
 
 
 def test_a_normal_file_under_the_caps_still_arrives_whole(shared_data: Path, hostile) -> None:
-    body = _real_zip(shared_data)[:200]
-    server = hostile("drip", body)  # 200 bytes at 20 a second: 10 s, within 15
+    body = _real_zip(shared_data)[:20]
+    server = hostile("drip", body)  # 20 bytes at 20 a second: 1 s, within 15
     got = fetch_bytes(server.url, source=SOURCE, timeout=5, retries=0, transfer_wait=15,
                       max_bytes=len(body))
     assert got == body
@@ -214,12 +214,12 @@ def test_french_library_uses_the_configured_bounds(hostile, shared_data: Path) -
     began = time.monotonic()
     with pytest.raises(SourceUnreachableError, match="no complete answer within 0.5 s"):
         library.get_factors(["MKT"], "daily")
-    assert time.monotonic() - began < 2.0
-    # recorded as an outage: the next cell does not wait again
-    began = time.monotonic()
-    with pytest.raises(SourceUnreachableError):
+    assert time.monotonic() - began < 5.0
+    # recorded as an outage: the next cell does not ask again (so does not wait)
+    asked = http_mod.request_count()
+    with pytest.raises(SourceUnreachableError, match="unreachable"):
         library.get_factors(["MKT"], "daily")
-    assert time.monotonic() - began < 0.2
+    assert http_mod.request_count() == asked
 
 
 def test_french_library_cap_comes_from_the_settings(hostile, monkeypatch, tmp_cache) -> None:
