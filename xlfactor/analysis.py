@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from xlfactor.domain.errors import InsufficientDataError, UnknownTickerError
+from xlfactor.domain.errors import InsufficientDataError
 from xlfactor.domain.models import resolve_model
 from xlfactor.domain.options import FitOptions
 from xlfactor.domain.request import Request
@@ -41,7 +41,7 @@ def _shared_sample(tickers, model, start, end, freq, **kw):
 def _common_sample(tickers, model, start, end, freq, **kw):
     sample, info, missing = _shared_sample(tickers, model, start, end, freq, **kw)
     if missing:
-        raise UnknownTickerError(f"unknown ticker {missing[0]!r}")
+        raise missing.error()
     data = pd.concat([sample.excess, sample.factors, sample.rf.rename("__rf")], axis=1).dropna()
     if data.empty:
         raise InsufficientDataError("no dates where every ticker and factor has data")
@@ -192,7 +192,7 @@ def compare(ticker: str, models: Sequence[str] = COMPARE_MODELS, start: object =
     built = {spec.name: shared_sample(replace(request, model=spec), sources) for spec in specs}
     for name, (_, _, missing) in built.items():
         if missing:
-            raise UnknownTickerError(f"unknown ticker {missing[0]!r}")
+            raise missing.error()
     # The dates every model has: factor files may end on different days.
     columns = {name: pd.concat([sample.excess, sample.factors], axis=1).dropna().index
                for name, (sample, _, _) in built.items()}

@@ -24,7 +24,6 @@ import pandas as pd
 from xlfactor.arrays import regress  # noqa: F401 - part of the API
 from xlfactor.data.base import FactorData, FactorSource, PriceSource
 from xlfactor.data.settings import Settings
-from xlfactor.domain.errors import UnknownTickerError
 from xlfactor.domain.models import ModelSpec
 from xlfactor.domain.request import NO_TICKERS, Request
 from xlfactor.domain.tickers import one_ticker
@@ -120,17 +119,18 @@ def asset_returns(
 ) -> pd.DataFrame:
     """Asset total returns (or excess returns) per period, aligned to the factor calendar.
 
-    Tickers without any price data are left out and listed in ``attrs["missing"]``; when
-    none has data, :class:`~xlfactor.domain.errors.UnknownTickerError` is raised.
+    Tickers without any price data are left out and listed in ``attrs["missing"]`` (a
+    :class:`~xlfactor.data.base.MissingTickers`: ``.error(ticker)`` says why); when none
+    has data, the first one's error is raised.
     """
     request = Request.build(tickers, "CAPM", start, end, freq, region=region)
     sample, info, missing = shared_sample(request, sources_from(sources))
     present = [c for c in sample.excess.columns if c not in missing]
     if not present:
-        raise UnknownTickerError(f"unknown ticker {missing[0]!r}")
+        raise missing.error()
     data = sample.excess[present]
     out = data.copy() if excess else data.add(sample.rf, axis=0)
-    out.attrs.update(source=info.price_source, stale=info.stale, missing=tuple(missing))
+    out.attrs.update(source=info.price_source, stale=info.stale, missing=missing)
     return out
 
 
@@ -232,7 +232,7 @@ def rolling(
                             factor_frequency=factor_frequency, se=se, lags=lags)
     sample, info, missing = shared_sample(request, sources_from(sources))
     if missing:
-        raise UnknownTickerError(f"unknown ticker {missing[0]!r}")
+        raise missing.error()
     factors = list(request.factors)
     data = pd.concat([sample.excess[name], sample.factors], axis=1).dropna()
     X = np.column_stack([np.ones(len(data)), data[factors].to_numpy()])

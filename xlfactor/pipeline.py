@@ -11,10 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from xlfactor.data.base import FactorData, FactorSource, PriceData, PriceSource
+from xlfactor.data.base import FactorData, FactorSource, MissingTickers, PriceData, PriceSource
 from xlfactor.data.memo import MEMO_MAX_CELLS, Memo
 from xlfactor.data.settings import Settings
-from xlfactor.domain.errors import UnknownTickerError, XlFactorError
+from xlfactor.domain.errors import XlFactorError
 from xlfactor.domain.frequency import FREQUENCY_WORDS
 from xlfactor.domain.request import Request
 from xlfactor.engine.align import AlignedSample, align, require_overlap
@@ -187,7 +187,9 @@ def load_prices(request: Request, source: PriceSource) -> PriceData:
 
 
 # -- samples and fits ----------------------------------------------------------------------
-Sample = tuple[AlignedSample, EstimationInfo, tuple[str, ...]]
+#: The aligned sample, its labels, and the tickers without price data, each with the error
+#: its source gave (:class:`~xlfactor.data.base.MissingTickers`, a tuple of the names).
+Sample = tuple[AlignedSample, EstimationInfo, MissingTickers]
 
 #: Aligned samples by request data; served while the price and factor objects are the same.
 #: Shared: never handed to callers as they are (see :func:`own_sample`).
@@ -198,7 +200,9 @@ _FITS = Memo("fits", 64)
 
 def shared_sample(request: Request, sources: Sources | None = None,
                   progress: Progress | None = None) -> Sample:
-    """Fetch and align: the sample, its labels, and the tickers without price data.
+    """Fetch and align: the sample, its labels, and the tickers without price data
+    (``missing.error(ticker)`` says why each is missing: its file's error, a refused
+    response, or an unknown ticker).
 
     The result may be shared with other callers: do not modify it (see
     :func:`own_sample`). ``progress`` is called with a label as each stage starts.
@@ -249,7 +253,7 @@ def _align_and_label(request: Request, pdata: PriceData, fdata: FactorData) -> S
         region=request.region, warnings=tuple(dict.fromkeys(warnings)),
     )
     record_served(info, pdata, fdata)
-    return sample, info, tuple(pdata.missing)
+    return sample, info, pdata.missing_tickers()
 
 
 def record_served(info: EstimationInfo, *data: PriceData | FactorData) -> None:
@@ -271,12 +275,14 @@ def estimate(request: Request, sources: Sources | None = None,
     Returns
     -------
     FactorResults
-        Tickers without price data appear in ``failed``.
+        Tickers without price data appear in ``failed``, each with the error its source
+        gave (a bad file names its line; a ticker no source knows is an
+        :class:`~xlfactor.domain.errors.UnknownTickerError`).
 
     Raises
     ------
-    UnknownTickerError
-        When no ticker has price data.
+    XlFactorError
+        When no ticker has price data: the first ticker's error.
     """
     sample, info, missing = shared_sample(request, sources, progress)
     opts = request.options
@@ -286,13 +292,13 @@ def estimate(request: Request, sources: Sources | None = None,
         return hit.with_info()
     present = [c for c in sample.excess.columns if c not in missing]
     if not present:
-        raise UnknownTickerError(f"unknown ticker {missing[0]!r}")
+        raise missing.error()
     dependent = sample.excess if len(present) == sample.excess.shape[1] else sample.excess[present]
     model = FactorModel(dependent, sample.factors, min_obs=opts.min_obs)
     res = model.fit(opts.se, opts.lags, use_t=opts.use_t, conf_level=opts.conf_level,
                     info=info, small_sample=opts.small_sample)
     for name in missing:
-        res.failed[name] = UnknownTickerError(f"unknown ticker {name!r}")
+        res.failed[name] = missing.error(name)
     if sample.excess.size <= MEMO_MAX_CELLS:  # fits keep their T x N residuals
         _FITS.put(key, res, sample)
     return res.with_info()

@@ -13,12 +13,16 @@ Conventions shared by all sources
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from types import MappingProxyType
 
 import pandas as pd
+
+from xlfactor.domain.errors import UnknownTickerError, XlFactorError
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,10 @@ class FactorData:
 class PriceData:
     """Total-return prices (split- and dividend-adjusted closes), one column per ticker.
 
-    ``missing`` lists requested tickers for which the source returned no data at all.
+    ``missing`` lists requested tickers for which the source returned no data at all;
+    ``reasons`` holds, for each of them that the source can explain, the error saying why
+    (the class tells an unknown ticker from a bad file or a refused response, and the
+    text names the file and line or the response). :meth:`missing_error` reads it.
     """
 
     prices: pd.DataFrame
@@ -64,6 +71,80 @@ class PriceData:
     missing: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    reasons: Mapping[str, XlFactorError] = field(default_factory=dict)
+
+    def missing_error(self, ticker: str) -> XlFactorError:
+        """Why ``ticker`` has no prices: the source's reason, or ``unknown ticker``.
+
+        Returns a fresh copy each time (see :func:`fresh_error`), so that an answer
+        kept in a memo can be raised from again and again.
+        """
+        return missing_error(ticker, self.reasons)
+
+    def missing_tickers(self) -> MissingTickers:
+        """:attr:`missing` with the reason of each ticker attached."""
+        return MissingTickers(self.missing, self.reasons)
+
+
+def missing_error(ticker: str, reasons: Mapping[str, XlFactorError]) -> XlFactorError:
+    """The reason for ``ticker`` in ``reasons`` (a fresh copy), else ``unknown ticker``."""
+    reason = reasons.get(ticker)
+    if reason is None:
+        return UnknownTickerError(f"unknown ticker {ticker!r}")
+    return fresh_error(reason)
+
+
+def fresh_error(error: XlFactorError) -> XlFactorError:
+    """A copy of ``error`` with no traceback, cause or context of its own.
+
+    A stored exception raised twice would collect the frames of every raise (and keep
+    them alive); a copy of the same class and text is raised instead.
+    """
+    try:
+        twin = copy.copy(error)
+    except Exception:  # a class whose arguments cannot rebuild it: reuse, cleaned
+        twin = error
+    twin.__traceback__ = twin.__cause__ = twin.__context__ = None
+    return twin
+
+
+class MissingTickers(tuple):  # type: ignore[type-arg]  # tuple[str, ...] with reasons
+    """The tickers of an answer without price data (request order), each with its reason.
+
+    A tuple of the names, so ``if missing``, ``name in missing`` and ``missing[0]`` read
+    as they do on :attr:`PriceData.missing`; :meth:`error` says why a ticker is missing.
+    """
+
+    _reasons: Mapping[str, XlFactorError]
+
+    def __new__(cls, names: Sequence[str] = (),
+                reasons: Mapping[str, XlFactorError] | None = None) -> MissingTickers:
+        self = super().__new__(cls, tuple(names))
+        self._reasons = MappingProxyType(
+            {t: r for t, r in (reasons or {}).items() if t in self})
+        return self
+
+    def __reduce__(self) -> tuple[type, tuple[tuple[str, ...], dict[str, XlFactorError]]]:
+        # copy and pickle (pandas deep-copies DataFrame.attrs) rebuild names and reasons
+        return (type(self), (tuple(self), dict(self._reasons)))
+
+    @property
+    def reasons(self) -> Mapping[str, XlFactorError]:
+        """Ticker -> the error its source gave (read only); tickers without one absent."""
+        return self._reasons
+
+    def error(self, ticker: str | None = None) -> XlFactorError:
+        """Why ``ticker`` (default: the first missing one) has no prices, as a fresh error.
+
+        Raises
+        ------
+        LookupError
+            ``ticker`` is not missing, or no ticker is.
+        """
+        name = self[0] if ticker is None and self else ticker
+        if name is None or name not in self:
+            raise LookupError(f"{ticker!r} is not a missing ticker")
+        return missing_error(name, self._reasons)
 
 
 class PriceSource(ABC):

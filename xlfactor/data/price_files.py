@@ -152,7 +152,8 @@ class PriceFiles(PriceSource):
         PriceData
             One float column per ticker found (request order), tz-naive midnight
             ``DatetimeIndex`` named ``"date"``; tickers without a file, without rows in
-            the range, or whose file cannot be read are listed in ``missing``. ``notes``
+            the range, or whose file cannot be read are listed in ``missing``, each with
+            its error in ``reasons`` (the file's own, naming file and line). ``notes``
             say which column of which file each ticker came from; ``warnings`` hold each
             unreadable file's error and each close that may not be dividend-adjusted.
 
@@ -189,6 +190,7 @@ class PriceFiles(PriceSource):
             missing=tuple(missing),
             notes=notes,
             warnings=warnings,
+            reasons=self._reasons(missing, columns, errors, first, last),
         )
 
     def _columns(self, symbols: list[str]
@@ -237,6 +239,23 @@ class PriceFiles(PriceSource):
         if present:
             parts.append(f"no prices for {_quoted(present)} in {first.date()}..{last.date()}")
         return "; ".join(parts)
+
+    @staticmethod
+    def _reasons(
+        missing: list[str], columns: dict[str, PriceColumn], errors: dict[str, XlFactorError],
+        first: pd.Timestamp, last: pd.Timestamp
+    ) -> dict[str, XlFactorError]:
+        """The error of each ticker left out of an answer that has others: its file's own
+        (naming the file and line), or that its file has no row in the range. A ticker
+        without a file has none: it is an unknown ticker (:meth:`PriceData.missing_error`)."""
+        reasons: dict[str, XlFactorError] = {}
+        for ticker in missing:
+            if ticker in errors:
+                reasons[ticker] = errors[ticker]
+            elif ticker in columns:
+                reasons[ticker] = UnknownTickerError(
+                    f"no prices for {ticker!r} in {first.date()}..{last.date()}")
+        return reasons
 
     def _missing_note(
         self, ticker: str, columns: dict[str, PriceColumn], errors: dict[str, XlFactorError],

@@ -269,11 +269,15 @@ def asset_returns(tickers, start=None, end=None, freq=None, excess=False, header
     frame = api.asset_returns(names, sheet.date_arg(start, "start"), sheet.date_arg(end, "end"),
                               sheet.text_arg(freq, "freq") or "D",
                               excess=sheet.bool_arg(excess, False, "excess"))
-    missing = list(frame.attrs.get("missing", ()))
+    missing = frame.attrs.get("missing", ())
     rows = [[d.to_pydatetime(), *v, *[NA] * len(missing)]
             for d, v in zip(frame.index, frame.to_numpy().tolist())]
-    # An unknown ticker keeps its column, labelled with the reason, rather than vanishing.
-    labels = [*frame.columns, *(f"{t}: #N/A unknown ticker" for t in missing)]
+    # A ticker without prices keeps its column, labelled with the reason, rather than
+    # vanishing: its file's or response's own error where its source gave one.
+    reasons = getattr(missing, "reasons", {})
+    labels = [*frame.columns,
+              *(f"{t}: {reasons[t].cell_message()}" if t in reasons
+                else f"{t}: #N/A unknown ticker" for t in missing)]
     return with_header(["Date", *labels], rows, show)
 
 
