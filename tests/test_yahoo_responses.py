@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -34,6 +35,7 @@ curl_cffi = pytest.importorskip("curl_cffi")
 NODE = "node-yahoo-finance2/bodies/"
 AAPL = NODE + "chart-AAPL-2020-08-31-to-2020-11-07.body.json"  # 4:1 split and a dividend
 MSFT = NODE + "historical-via-chart-MSFT-dividends-2021-02-01-to-2022-01-31.body.json"
+NVDA = NODE + "historical-via-chart-NVDA-split-2021-02-01-to-2022-01-31.body.json"
 CHART = "/v8/finance/chart/"
 
 
@@ -122,17 +124,57 @@ def test_a_response_for_another_symbol_is_refused(backend: Backend, tmp_path: Pa
     assert store.get_frame("yahoo:AAPL") is None  # never cached as AAPL
 
 
-def test_the_wrong_symbol_costs_that_ticker_and_a_cached_copy_is_served_stale(
-        backend: Backend, tmp_path: Path, chart_json_dir: Path) -> None:
+def _drop_adjclose(body: dict[str, Any]) -> None:
+    del body["chart"]["result"][0]["indicators"]["adjclose"]
+
+
+#: (refused ticker, what its URL serves, change, words of the refusal): a response for
+#: another symbol, and one without adjusted closes; MSFT is served true beside it.
+REFUSALS = {
+    "wrong symbol": ("AAPL", MSFT, None, "it is for 'MSFT', not 'AAPL'"),
+    "no adjclose": ("NVDA", NVDA, _drop_adjclose, "it has no adjusted closes"),
+}
+
+
+@pytest.mark.parametrize(("ticker", "body", "change", "words"), REFUSALS.values(),
+                         ids=REFUSALS.keys())
+def test_a_refused_response_costs_only_its_ticker(
+        backend: Backend, tmp_path: Path, chart_json_dir: Path,
+        ticker: str, body: str, change: Any, words: str) -> None:
     store = TolerantStore(Store(tmp_path / "cache"))
-    backend.serve("AAPL", MSFT)
+    backend.serve(ticker, body, change)
     backend.serve("MSFT", MSFT)
-    with pytest.raises(DataFormatError, match="'AAPL': it is for 'MSFT'"):
-        YahooPrices(store=store).get_prices(["AAPL", "MSFT"], date(2021, 2, 1),
-                                            date(2022, 1, 31))
+    source = YahooPrices(store=store)
+    expected = _adjclose(MSFT, chart_json_dir)
+    for _ in range(2):  # and the next call again: the true ticker is never held hostage
+        data = source.get_prices([ticker, "MSFT"], date(2021, 2, 1), date(2022, 1, 31))
+        assert list(data.prices.columns) == ["MSFT"] and data.missing == (ticker,)
+        assert data.prices["MSFT"].to_numpy() == pytest.approx(expected.to_numpy(), rel=1e-12)
+        reason = data.missing_error(ticker)
+        assert isinstance(reason, DataFormatError)
+        assert str(reason).startswith(f"Yahoo Finance: refused the response for {ticker!r}: "
+                                      + words)
+        assert not data.stale
     assert store.get_frame("yahoo:MSFT") is not None  # the true answer was kept
+    assert store.get_frame(f"yahoo:{ticker}") is None  # the refused one never
+
+
+def test_every_ticker_refused_is_an_error_naming_each(backend: Backend) -> None:
+    backend.serve("AAPL", MSFT)
+    backend.serve("NVDA", NVDA, _drop_adjclose)
+    with pytest.raises(DataFormatError) as info:
+        YahooPrices().get_prices(["AAPL", "NVDA"], date(2021, 2, 1), date(2022, 1, 31))
+    text = str(info.value)
+    assert "refused the response for 'AAPL': it is for 'MSFT'" in text
+    assert "refused the response for 'NVDA': it has no adjusted closes" in text
+
+
+def test_a_refused_ticker_with_a_cached_copy_is_served_stale(
+        backend: Backend, tmp_path: Path, chart_json_dir: Path) -> None:
     # With an earlier true copy of AAPL cached (to October), a request reaching into
     # November asks Yahoo, is refused, and the cached copy is served, marked STALE.
+    store = TolerantStore(Store(tmp_path / "cache"))
+    backend.serve("AAPL", MSFT)
     real = _adjclose(AAPL, chart_json_dir).loc[:"2020-10-30"]
     real.index.name = "date"
     store.put_frame("yahoo:AAPL", real.to_frame("close"),
@@ -140,10 +182,7 @@ def test_the_wrong_symbol_costs_that_ticker_and_a_cached_copy_is_served_stale(
     data = YahooPrices(store=store).get_prices(["AAPL"], date(2020, 8, 31), date(2020, 11, 6))
     assert data.stale and any("refused the response for 'AAPL'" in n for n in data.notes)
     assert data.prices["AAPL"].to_numpy() == pytest.approx(real.to_numpy(), rel=0)
-
-
-def _drop_adjclose(body: dict[str, Any]) -> None:
-    del body["chart"]["result"][0]["indicators"]["adjclose"]
+    assert data.missing == ()
 
 
 def test_a_response_without_adjusted_closes_is_refused(backend: Backend, tmp_path: Path
@@ -323,3 +362,57 @@ def test_a_cell_says_which_response_was_refused(backend: Backend, tmp_cache: Pat
         forget_all()
     text = cell[0][0]
     assert text.startswith("#N/A") and "refused the response for 'AAPL': it is for 'MSFT'" in text
+
+
+def _french_daily(zip_path: Path) -> pd.DataFrame:
+    """The FF3 daily file read with pandas alone (percent to decimal), the oracle's input."""
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(zip_path) as archive:
+        (member,) = archive.namelist()
+        lines = archive.read(member).decode("latin-1").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(",Mkt-RF"))
+    body = [line for line in lines[start + 1:] if line[:8].strip().isdigit()]
+    frame = pd.read_csv(io.StringIO("\n".join(body)), header=None,
+                        names=["date", "MKT", "SMB", "HML", "RF"])
+    frame.index = pd.to_datetime(frame.pop("date").astype(str), format="%Y%m%d")
+    return frame / 100.0
+
+
+def test_a_cell_shows_the_refusal_on_its_row_and_computes_the_others(
+        backend: Backend, tmp_cache: Path, shared_data: Path, chart_json_dir: Path,
+        monkeypatch) -> None:
+    """FACTOR_BETAS({"AAPL","MSFT"}) with AAPL's response for MSFT: AAPL's row says why,
+    MSFT's row holds its betas (statsmodels on the recorded closes and the French file),
+    and so does the next call."""
+    import statsmodels.api as sm
+
+    from xlfactor.data.memo import forget_all
+    from xlfactor.excel import udfs
+
+    backend.serve("AAPL", MSFT)
+    backend.serve("MSFT", MSFT)
+    zips = shared_data / "kenneth_french" / "vintage_202510" / "zip"
+    monkeypatch.setenv("XLFACTOR_FRENCH_DIR", str(zips))
+    for name in ("XLFACTOR_PRICE_DIR", "XLFACTOR_SOURCE", "XLFACTOR_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    closes = _adjclose(MSFT, chart_json_dir)
+    factors = _french_daily(zips / "F-F_Research_Data_Factors_daily_CSV.zip")
+    data = pd.concat([closes.pct_change().rename("r"), factors], axis=1, join="inner")
+    data = data.loc["2021-02-01":"2022-01-31"].dropna()
+    oracle = sm.OLS(data["r"] - data["RF"], sm.add_constant(data[["MKT", "SMB", "HML"]])
+                    ).fit().params.to_numpy()
+    forget_all()
+    try:
+        tables = [udfs.FACTOR_BETAS([["AAPL", "MSFT"]], "FF3", "2021-02-01", "2022-01-31")
+                  for _ in range(2)]
+    finally:
+        forget_all()
+    for table in tables:
+        assert table[0] == ["Ticker", "Alpha", "MKT", "SMB", "HML"]
+        assert table[1][0] == "AAPL"
+        assert table[1][1] == ("#N/A Yahoo Finance: refused the response for 'AAPL': "
+                               "it is for 'MSFT', not 'AAPL'")
+        assert table[2][0] == "MSFT"
+        np.testing.assert_allclose(table[2][1:], oracle, rtol=1e-9, atol=1e-12)

@@ -41,20 +41,26 @@ from xlfactor.data.yahoo_download import (  # noqa: F401 - re-exports, see below
 from xlfactor.data.yahoo_failures import (
     SOURCE_NAME,
     raise_on_faults,
-    raise_on_refused,
+    refusal_errors,
     refused_charts,
     symbol_unknown,
 )
 from xlfactor.domain.dates import inclusive_range
 from xlfactor.domain.errors import (
+    DataFormatError,
     DataUnavailableError,
     InvalidInputError,
     UnknownTickerError,
+    XlFactorError,
 )
 from xlfactor.domain.tickers import normalize_tickers
 
 #: Distinct (tickers, range) answers kept in memory per source.
 MEMO_SIZE = 256
+
+#: Per ticker, yfinance's failure text, or the error refusing the response Yahoo sent for it.
+Reasons = dict[str, str | XlFactorError]
+
 
 class YahooPrices(PriceSource):
     """Total-return daily prices from Yahoo Finance.
@@ -123,7 +129,10 @@ class YahooPrices(PriceSource):
             ``prices`` has one float column per ticker that has data (request order),
             a tz-naive midnight ``DatetimeIndex`` named ``"date"``, and NaN where a
             ticker did not trade on a date another one did. Tickers without any
-            data are listed in ``missing``, with Yahoo's reason in ``notes``.
+            data are listed in ``missing``, with Yahoo's reason in ``notes`` and, where
+            it is more than an unknown symbol, in ``reasons`` (a response refused for
+            that ticker alone is a DataFormatError there; a cached copy of it is served
+            instead when there is one, marked stale).
 
         Raises
         ------
@@ -131,6 +140,9 @@ class YahooPrices(PriceSource):
             Malformed tickers or ``start`` after ``end``.
         UnknownTickerError
             None of the tickers has data in the range.
+        DataFormatError
+            None of the tickers has data, and a response was refused (the wrong symbol,
+            no adjusted closes): every refusal is named.
         DataUnavailableError
             Rate limiting, a network fault, or offline mode without cached data.
         """
@@ -174,7 +186,7 @@ class YahooPrices(PriceSource):
         cached = {t: c for t in symbols if (c := self._cached(t)) is not None}
         series = {t: c.prices for t, c in cached.items() if self._serves(c, first, last)}
         to_fetch = [t for t in symbols if t not in series]
-        reasons: dict[str, str] = {}
+        reasons: Reasons = {}
         stale_note = ""
         if to_fetch:
             try:
@@ -182,6 +194,7 @@ class YahooPrices(PriceSource):
                 hi = max([last, *(cached[t].end for t in to_fetch if t in cached)])
                 fetched, reasons = self._fetch(to_fetch, lo, hi)
                 series.update(fetched)
+                stale_note = _serve_refused(reasons, cached, series)
             except DataUnavailableError as exc:
                 fallback = {t: cached[t].prices for t in to_fetch if t in cached}
                 if len(fallback) < len(to_fetch):
@@ -219,8 +232,10 @@ class YahooPrices(PriceSource):
 
     def _fetch(
         self, symbols: list[str], first: pd.Timestamp, last: pd.Timestamp
-    ) -> tuple[dict[str, pd.Series], dict[str, str]]:
-        """Download ``symbols`` from Yahoo; return the series found and per-ticker reasons."""
+    ) -> tuple[dict[str, pd.Series], Reasons]:
+        """Download ``symbols`` from Yahoo; return the series found and per-ticker reasons:
+        yfinance's failure text, or the error refusing a ticker's response (that ticker is
+        left out, the others are kept)."""
         if self.offline:
             raise DataUnavailableError(
                 f"offline mode: no cached Yahoo Finance prices for {_quote_list(symbols)}"
@@ -238,12 +253,11 @@ class YahooPrices(PriceSource):
             series = {t: s for t, s in series.items() if not s.empty}
             for ticker, values in series.items():  # what arrived is kept, whatever failed
                 self._save(ticker, values, first, last)
-            raise_on_refused(refused)
             raise_on_faults(symbols, series, fetched.failures)
         except SourceUnreachableError as exc:
             REACHABILITY.report(exc, self.retry_after)
             raise
-        return series, fetched.failures
+        return series, {**fetched.failures, **refusal_errors(refused)}
 
     def _cached(self, ticker: str) -> CachedPrices | None:
         """The cached series of ``ticker`` with the range it was fetched for, or None."""
@@ -292,6 +306,19 @@ def _cache_key(ticker: str) -> str:
     return f"yahoo:{ticker}"
 
 
+def _serve_refused(reasons: Reasons, cached: dict[str, CachedPrices],
+                   series: dict[str, pd.Series]) -> str:
+    """Put the cached copy of each ticker whose response was refused into ``series``; the
+    STALE note saying so (``""`` when none was served). A refused ticker without a copy
+    stays out: it is missing, its refusal its reason."""
+    notes = []
+    for ticker, reason in reasons.items():
+        if isinstance(reason, XlFactorError) and ticker in cached:
+            series[ticker] = cached[ticker].prices
+            notes.append(_stale_note(reason, [cached[ticker]]))
+    return "; ".join(notes)
+
+
 def _stale_note(exc: Exception, copies: list[CachedPrices]) -> str:
     oldest = min(c.fetched_at for c in copies)
     return (f"STALE: Yahoo Finance refresh failed ({exc}); serving cached prices "
@@ -321,33 +348,65 @@ def _assemble(
 def _result(
     prices: pd.DataFrame,
     symbols: list[str],
-    reasons: dict[str, str],
+    reasons: Reasons,
     first: pd.Timestamp,
     last: pd.Timestamp,
 ) -> PriceData:
-    """Wrap ``prices`` in PriceData, or raise UnknownTickerError when nothing came back."""
+    """Wrap ``prices`` in PriceData, or raise when nothing came back: UnknownTickerError,
+    or a DataFormatError naming every refused response when there is one."""
     missing = [t for t in symbols if t not in prices.columns]
+    errors = {t: _missing_reason(t, reasons, first, last) for t in missing}
+    errors = {t: e for t, e in errors.items() if e is not None}
     if len(missing) == len(symbols):
-        raise UnknownTickerError(_unknown_message(missing, reasons, first, last))
+        refused = [t for t in missing if isinstance(errors.get(t), DataFormatError)]
+        others = [t for t in missing if t not in refused]
+        if not refused:
+            raise UnknownTickerError(_unknown_message(others, reasons, first, last))
+        parts = [str(errors[t]) for t in refused]
+        if others:
+            parts.append(_unknown_message(others, reasons, first, last))
+        raise DataFormatError("; ".join(parts))
     notes = tuple(_missing_note(t, reasons, first, last) for t in missing)
     notes += ("prices are Yahoo Finance closes adjusted for splits and dividends",)
-    return PriceData(prices=prices, source=SOURCE_NAME, missing=tuple(missing), notes=notes)
+    return PriceData(prices=prices, source=SOURCE_NAME, missing=tuple(missing), notes=notes,
+                     reasons=errors)
+
+
+def _missing_reason(ticker: str, reasons: Reasons, first: pd.Timestamp, last: pd.Timestamp
+                    ) -> XlFactorError | None:
+    """Why ``ticker`` is missing, for ``PriceData.reasons``: its refused response, or an
+    empty range; None for a symbol Yahoo does not know (an unknown ticker, said so)."""
+    reason = reasons.get(ticker, "")
+    if isinstance(reason, XlFactorError):
+        return reason
+    if symbol_unknown(reason):
+        return None
+    return UnknownTickerError(f"no price data from Yahoo Finance for {ticker!r} "
+                              f"in {first.date()}..{last.date()}")
+
+
+def _text(reason: str | XlFactorError) -> str:
+    """yfinance's failure text; ``""`` for a refusal (the symbol was known)."""
+    return reason if isinstance(reason, str) else ""
 
 
 def _missing_note(
-    ticker: str, reasons: dict[str, str], first: pd.Timestamp, last: pd.Timestamp
+    ticker: str, reasons: Reasons, first: pd.Timestamp, last: pd.Timestamp
 ) -> str:
     """One line for ``PriceData.notes`` explaining why ``ticker`` is missing."""
-    if symbol_unknown(reasons.get(ticker, "")):
+    reason = reasons.get(ticker, "")
+    if isinstance(reason, XlFactorError):
+        return f"{ticker}: {reason}"
+    if symbol_unknown(reason):
         return f"{ticker}: unknown ticker (no price data from Yahoo Finance)"
     return f"{ticker}: no price data from Yahoo Finance in {first.date()}..{last.date()}"
 
 
 def _unknown_message(
-    missing: list[str], reasons: dict[str, str], first: pd.Timestamp, last: pd.Timestamp
+    missing: list[str], reasons: Reasons, first: pd.Timestamp, last: pd.Timestamp
 ) -> str:
     """Message naming the tickers, telling unknown symbols from empty date ranges."""
-    unknown = [t for t in missing if symbol_unknown(reasons.get(t, ""))]
+    unknown = [t for t in missing if symbol_unknown(_text(reasons.get(t, "")))]
     empty = [t for t in missing if t not in unknown]
     parts = []
     if unknown:

@@ -13,8 +13,9 @@ unknown symbol, empty range     the ticker is *missing* (a note; UnknownTickerEr
 rate limit                      DataUnavailableError (cached prices are served stale)
 connection-level, no ticker     SourceUnreachableError (remembered: cells fail fast)
 other fault                     DataUnavailableError naming each failed ticker
-response for another symbol     DataFormatError naming both symbols (nothing is kept)
-bars without adjusted closes    DataFormatError (nothing is kept): see below
+response for another symbol     that ticker is *missing* with a DataFormatError naming both
+                                symbols (nothing is kept); raised if no ticker has data
+bars without adjusted closes    the same, for the ticker without adjusted closes: see below
 ==============================  ============================================================
 
 What a chart response says it is (:class:`ChartFacts`) is checked against what was asked
@@ -26,7 +27,9 @@ alpha would be understated by the dividend yield) while being labelled total-ret
 daily answer Yahoo gives, for shares, funds, indices, currencies and crypto alike, carries
 ``adjclose`` (all the recorded bodies in ``tests/data/yahoo_chart_json`` do), so its absence
 means a damaged or altered answer, not a kind of security. Either refusal is a fault of
-that ticker: a cached copy is served, marked STALE, when there is one.
+that ticker alone (:func:`refusal_errors`): a cached copy is served, marked STALE, when
+there is one; otherwise the ticker is missing with the refusal as its reason, and the
+other tickers of the call are answered.
 
 yfinance is never imported at module level, so that importing the Excel add-in stays fast.
 """
@@ -115,11 +118,21 @@ def refused_charts(symbols: Sequence[str], charts: Mapping[str, ChartFacts]) -> 
     return refused
 
 
-def raise_on_refused(refused: Mapping[str, str]) -> None:
-    """Raise a :class:`DataFormatError` naming every refused response, if any."""
-    if refused:
-        detail = "; ".join(f"the response for {t!r}: it {why}" for t, why in refused.items())
-        raise DataFormatError(f"Yahoo Finance: refused {detail}")
+def refusal_errors(refused: Mapping[str, str]) -> dict[str, DataFormatError]:
+    """The error of each refused response, for its ticker alone.
+
+    Parameters
+    ----------
+    refused : mapping of str to str
+        Symbol -> reason, as :func:`refused_charts` gives them.
+
+    Returns
+    -------
+    dict of str to DataFormatError
+        Symbol -> ``Yahoo Finance: refused the response for 'AAPL': it ...``.
+    """
+    return {t: DataFormatError(f"Yahoo Finance: refused the response for {t!r}: it {why}")
+            for t, why in refused.items()}
 
 
 def raise_download_error(exc: BaseException) -> NoReturn:
