@@ -381,3 +381,38 @@ def test_decimal_marks_that_disagree_are_refused(shared_data, tmp_path, cell, me
     path = write(tmp_path / "AAPL.csv", header, rows, sep=";")
     with pytest.raises(DataFormatError, match=message):
         PriceFiles(path).get_prices(["AAPL"], *EVERYTHING)
+
+
+def _weekly_returns_file(tmp_path: Path, closes: pd.Series) -> Path:
+    """Each close over the one a week before (pandas); a return over a longer gap is not
+    written."""
+    gap = closes.index.to_series().diff()
+    returns = closes.pct_change()[(gap >= pd.Timedelta(days=5)) & (gap <= pd.Timedelta(days=7))]
+    body = [[d.strftime("%Y-%m-%d"), repr(float(r))] for d, r in returns.items()]
+    return write(tmp_path / "weekly.csv", ["Date", "MSFT"], body)
+
+
+def test_weekly_returns_dated_on_mondays_are_warned_of(recorded_sources, shared_data,
+                                                       tmp_path):
+    """MSFT's real closes taken every Monday: each return runs Monday to Monday, 4 days
+    off the Saturday-Friday factor weeks it is matched to; the warning says so."""
+    close = raw_column(shared_data / RECORDED_PRICES / "MSFT.csv", "Close")["2016":"2021"]
+    mondays = close[close.index.day_of_week == 0]
+    path = _weekly_returns_file(tmp_path, mondays)
+    rows = len(raw_rows(path)[1])
+    res = xlfactor.fit_returns(path, "FF3", freq="W")
+    (said,) = [w for w in res.warnings if "weekly dates" in w]
+    assert said.startswith(f"weekly dates fall on Mondays ({rows} of {rows}), not at the "
+                           "week's end")
+    assert ("right if a date labels the week it starts, 4 days off if the returns run from "
+            "one Monday to the next") in said
+
+
+def test_weekly_returns_on_the_weeks_last_trading_day_are_not_warned_of(
+        recorded_sources, shared_data, tmp_path):
+    """The week's last trading day is a Thursday when Friday is a holiday: no warning."""
+    close = raw_column(shared_data / RECORDED_PRICES / "MSFT.csv", "Close")["2016":"2021"]
+    last = close.groupby(close.index.to_period("W-FRI")).tail(1)
+    assert (last.index.day_of_week == 3).sum() >= 5  # Good Fridays, July 4th, Christmas
+    res = xlfactor.fit_returns(_weekly_returns_file(tmp_path, last), "FF3", freq="W")
+    assert not [w for w in res.warnings if "weekly dates" in w], res.warnings

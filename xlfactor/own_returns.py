@@ -32,6 +32,10 @@ PERCENT_THRESHOLD = {"D": 0.1, "W": 0.2, "M": 0.3}
 #: doubling is rare, and a volatile series (median 0.2 a month) may still have one.
 TYPO_SCALE = 20.0
 _SPACING = (("D", 0, 4), ("W", 5, 10), ("M", 25, 35))
+#: Weekly dates at least this share on Friday to Sunday are week-end dates; below it a
+#: warning names the weekday most of them fall on (holiday Thursdays stay well under).
+WEEK_END_SHARE = 0.8
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 #: How a user says the order of dates like 01/03/2021, in every interface that reads them.
 SAY_ORDER = "dayfirst=True or False; on the command line --dayfirst or --monthfirst"
 
@@ -132,6 +136,7 @@ def fit_returns(
         raise InvalidInputError(
             f"the dates are {FREQUENCY_WORDS[inferred]} (median spacing "
             f"{_spacing(frame.index):g} days) but freq is {FREQUENCY_WORDS[freq]}")
+    week_days = _weekday_warning(frame.index) if freq == "W" and not from_daily else []
     checked = frame  # prices or returns as given, for the one-off check below
     if kind == "prices" and not from_daily:  # weekly or monthly closes, however dated
         frame, kind = period_returns(frame, freq), "returns"
@@ -162,7 +167,7 @@ def fit_returns(
         price_source=f"{given} supplied ({frame.shape[1]} series)",
         factor_source=fdata.source, release=fdata.release, stale=fdata.stale,
         notes=fdata.notes, region=place, excess=not excess,
-        warnings=tuple(dict.fromkeys((*fdata.warnings, *outside,
+        warnings=tuple(dict.fromkeys((*fdata.warnings, *week_days, *outside,
                                       *_not_said_twice(sample.warnings, outside), *jumps))),
     )
     record_served(info, fdata)
@@ -327,6 +332,31 @@ def _refuse_swapped(index: pd.DatetimeIndex) -> None:
             f"exchanged are {FREQUENCY_WORDS[other]} ({read}, ...); they were probably "
             "written day first and read month first. Give them as text with "
             "dayfirst=True (--dayfirst), or fix them")
+
+
+def _weekday_warning(index: pd.DatetimeIndex) -> list[str]:
+    """A warning when weekly dates are mostly not at the week's end (Friday, or a weekend
+    label of the week just ended), naming the weekday seen.
+
+    Each weekly date is matched to the Saturday-Friday factor week holding it. That is
+    right for a date at the week's end, and for a date labelling the week it starts (as
+    Yahoo's weekly bars are dated on Mondays); it is off by the days to Friday for returns
+    measured from one Monday (or Tuesday...) to the next. The dates alone cannot tell
+    which: the user is told, not guessed for. A week's last trading day is a Thursday
+    when Friday is a holiday, so a few Thursdays (under :data:`WEEK_END_SHARE`) pass.
+    """
+    days = pd.Series(index.day_of_week).value_counts()
+    at_end = int(days.reindex([4, 5, 6], fill_value=0).sum())
+    if not len(index) or at_end >= WEEK_END_SHARE * len(index):
+        return []
+    day = int(days.drop([4, 5, 6], errors="ignore").idxmax())
+    name = _WEEKDAYS[day]
+    off = 4 - day
+    right = "right if a date labels the week it starts, " if day == 0 else ""
+    return [f"weekly dates fall on {name}s ({int(days[day])} of {len(index)}), not at the "
+            f"week's end: each is matched to the Saturday-Friday week holding it, {right}"
+            f"{off} day{'s' if off != 1 else ''} off if the returns run from one {name} to "
+            "the next (then date them on Fridays)"]
 
 
 def _frequency_or_none(index: pd.DatetimeIndex) -> str | None:
