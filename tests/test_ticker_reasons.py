@@ -171,3 +171,18 @@ def test_calls_that_need_every_ticker_raise_the_first_one_s_own_error(folder: Pa
     returns = api.asset_returns(["AAPL", "BAD"], *PERIOD)
     assert list(returns.columns) == ["AAPL"]
     assert isinstance(returns.attrs["missing"].error("BAD"), DataFormatError)
+
+
+def test_a_kept_reason_holds_no_traceback_and_is_raised_fresh(folder: Path) -> None:
+    """A memoised answer keeps its reasons; raising one must not keep the frames of where
+    the file was read, nor collect those of each raise."""
+    data = PriceFiles(folder).get_prices(["AAPL", "BAD"], pd.Timestamp(PERIOD[0]).date(),
+                                         pd.Timestamp(PERIOD[1]).date())
+    kept = data.reasons["BAD"]
+    assert kept.__traceback__ is None  # caught in the reader, stored clean
+    missing = data.missing_tickers()
+    for _ in range(3):
+        with pytest.raises(DataFormatError) as info:
+            raise missing.error("BAD")
+        assert info.value is not kept and str(info.value) == str(kept)
+    assert kept.__traceback__ is None

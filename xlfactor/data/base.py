@@ -73,6 +73,12 @@ class PriceData:
     warnings: tuple[str, ...] = field(default_factory=tuple)
     reasons: Mapping[str, XlFactorError] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Kept without the tracebacks of where they were caught: those frames (a whole
+        # file's text among their locals) would live as long as a memoised answer.
+        kept = MappingProxyType({t: fresh_error(e) for t, e in self.reasons.items()})
+        object.__setattr__(self, "reasons", kept)
+
     def missing_error(self, ticker: str) -> XlFactorError:
         """Why ``ticker`` has no prices: the source's reason, or ``unknown ticker``.
 
