@@ -696,3 +696,46 @@ def test_processes_share_the_cache_without_errors(tmp_cache: Path) -> None:
         writer, seq = cached.meta["writer"], cached.meta["seq"]
         assert (key, writer, seq) in written
         assert_identical(cached.frame, _value_frame(key, writer, seq))
+
+
+class _InterleavedConnection(sqlite3.Connection):
+    """A connection that lets another process's first start land between two of its
+    statements: after its first statement, ``hook`` runs once."""
+
+    hook: Any = None
+
+    def execute(self, *args: Any, **kwargs: Any) -> sqlite3.Cursor:  # type: ignore[override]
+        cursor = super().execute(*args, **kwargs)
+        hook, type(self).hook = type(self).hook, None
+        if hook is not None:
+            cursor = _Rows(cursor.fetchall())
+            hook()
+        return cursor  # type: ignore[return-value]
+
+
+class _Rows:
+    def __init__(self, rows: list[Any]) -> None:
+        self.rows = rows
+
+    def fetchall(self) -> list[Any]:
+        return self.rows
+
+
+def test_a_file_initialised_by_another_process_while_examined_is_not_foreign(tmp_path):
+    """Four processes opening a new cache at once: one examines the empty file while
+    another marks it as ours and creates the table; the examiner must see one state."""
+    from xlfactor.data.store import sqlite as store_sqlite
+
+    path = tmp_path / "cache.sqlite3"
+    sqlite3.connect(path).close()  # the empty file the first process created
+
+    def other_process_initialises() -> None:
+        with closing(sqlite3.connect(path, isolation_level=None)) as other:
+            store_sqlite.initialise_schema(other)
+
+    with closing(sqlite3.connect(path, isolation_level=None,
+                                 factory=_InterleavedConnection)) as conn:
+        _InterleavedConnection.hook = other_process_initialises
+        finding = store_sqlite.examine(conn)
+        _InterleavedConnection.hook = None
+    assert finding is None

@@ -258,6 +258,11 @@ class Finding:
     text: str
 
 
+_HEADER_SNAPSHOT = ("SELECT (SELECT application_id FROM pragma_application_id()), "
+                    "(SELECT user_version FROM pragma_user_version()), "
+                    "(SELECT count(*) FROM sqlite_master)")
+
+
 def examine(conn: sqlite3.Connection) -> Finding | None:
     """Why the open database is not a usable cache of ours, or None when it is.
 
@@ -269,9 +274,9 @@ def examine(conn: sqlite3.Connection) -> Finding | None:
         None for a healthy or brand-new file.
     """
     try:
-        app_id = fetch_one(conn, "PRAGMA application_id")[0]
-        version = fetch_one(conn, "PRAGMA user_version")[0]
-        objects = fetch_one(conn, "SELECT count(*) FROM sqlite_master")[0]
+        # One statement, one snapshot: read one by one, a file another process is
+        # initialising at that moment looked like a foreign database with tables.
+        app_id, version, objects = fetch_one(conn, _HEADER_SNAPSHOT)
         if app_id == 0 and objects == 0:
             return None  # brand new (or empty) file: ours to initialise
         if app_id != APPLICATION_ID:
