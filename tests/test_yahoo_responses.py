@@ -300,7 +300,7 @@ def test_a_dripping_chart_answer_is_cut_off(hostile: Any) -> None:
         # yfinance asks for 30 s; the whole-transfer bound wins
         session.get(f"http://127.0.0.1:{server.port}{CHART}AAPL", timeout=30)
     took = time.monotonic() - began
-    assert 0.6 < took < 2.5
+    assert 0.6 < took < 5.0  # the upper bound leaves room for a loaded machine
     assert "curl: (28)" in str(info.value)  # what yahoo_failures reads as "timed out"
     assert 0 < server.sent < 40
 
