@@ -40,6 +40,11 @@ _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
 SAY_ORDER = "dayfirst=True or False; on the command line --dayfirst or --monthfirst"
 
 
+#: What :func:`outside_factor_data` says of returns after the factors' last date (its
+#: sentence with ``side`` "after"); the alignment then need not say it again.
+AFTER_FACTORS = "dated after the factor data"
+
+
 def fit_returns(
     returns: pd.Series | pd.DataFrame | str | os.PathLike[str],
     model: str | Sequence[str] | None = "FF3",
@@ -152,15 +157,16 @@ def fit_returns(
                       compound_factors=compound_requested(factor_frequency), options=opts)
     place = request.region
     fdata = load_factors(request, get_sources(settings).factors)
-    if kind == "prices":
-        sample = align(frame, fdata.returns, fdata.frequency, spec.factors, freq, s, e)
-    else:
-        sample = align_returns(frame, fdata.returns, fdata.frequency, spec.factors, freq, s, e,
-                               excess=excess)
-    if sample.factors.empty:  # no overlap at all is told by the model, series by series
-        require_overlap(sample, f" for {', '.join(frame.columns.tolist()[:5])}")
     outside = outside_factor_data(frame.loc[s:e], fdata.returns[[*spec.factors, "RF"]], freq,
                                   what=kind)
+    if kind == "prices":
+        sample = align(frame, fdata.returns, fdata.frequency, spec.factors, freq, s, e)
+    else:  # late returns are said once, with their dates, by outside_factor_data
+        sample = align_returns(frame, fdata.returns, fdata.frequency, spec.factors, freq, s, e,
+                               excess=excess,
+                               say_late=not any(AFTER_FACTORS in w for w in outside))
+    if sample.factors.empty:  # no overlap at all is told by the model, series by series
+        require_overlap(sample, f" for {', '.join(frame.columns.tolist()[:5])}")
     info = EstimationInfo(
         model=spec.name, factors=spec.factors, frequency=freq,
         start=sample.factors.index[0], end=sample.factors.index[-1],
@@ -168,7 +174,7 @@ def fit_returns(
         factor_source=fdata.source, release=fdata.release, stale=fdata.stale,
         notes=fdata.notes, region=place, excess=not excess,
         warnings=tuple(dict.fromkeys((*fdata.warnings, *week_days, *outside,
-                                      *_not_said_twice(sample.warnings, outside), *jumps))),
+                                      *sample.warnings, *jumps))),
     )
     record_served(info, fdata)
     return FactorModel(sample.excess, sample.factors, min_obs=opts.min_obs,
@@ -474,14 +480,6 @@ def _show(bound: object, label: str) -> str:
         return bound.strftime("%Y-%m") if label == "%Y-%m" else \
             f"week ending {bound.end_time:%Y-%m-%d}"
     return f"{bound:%Y-%m-%d}"
-
-
-def _not_said_twice(sample_warnings: tuple[str, ...], outside: list[str]) -> tuple[str, ...]:
-    """The alignment's warnings without its own count of returns after the factors' last
-    date when :func:`outside_factor_data` said it with dates."""
-    if not any("after the factor data" in w for w in outside):
-        return tuple(sample_warnings)
-    return tuple(w for w in sample_warnings if "after the factors' last date" not in w)
 
 
 def _period(index: pd.DatetimeIndex, freq: str, start: object, end: object

@@ -120,11 +120,16 @@ def cache_problem_rows(store) -> list[list[Any]]:
     full sentences.
     """
     from xlfactor.data.store.common import cache_events
+    from xlfactor.data.store.sqlite import moved_aside_files
 
     rows: list[list[Any]] = []
-    for path in _moved_aside(store.path)[:MAX_MOVED_ASIDE]:
-        stamp = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
-        rows.append(["Cache moved aside", f"{path.name} ({path.stat().st_size / 1e6:.3f} MB, "
+    for path in moved_aside_files(store.path)[:MAX_MOVED_ASIDE]:
+        try:
+            seen = path.stat()
+        except OSError:  # deleted since the listing: nothing left to report
+            continue
+        stamp = datetime.fromtimestamp(seen.st_mtime, tz=timezone.utc)
+        rows.append(["Cache moved aside", f"{path.name} ({seen.st_size / 1e6:.3f} MB, "
                      f"last written {stamp:%Y-%m-%d %H:%M} UTC): a damaged or foreign cache "
                      "file, kept for inspection; delete it when no longer needed"])
     try:
@@ -137,13 +142,3 @@ def cache_problem_rows(store) -> list[list[Any]]:
     for event in cache_events():
         rows.append(["Cache warning", f"{event.when:%Y-%m-%d %H:%M} UTC: {event.text}"])
     return rows
-
-
-def _moved_aside(path) -> list:
-    """The ``<cache file>.corrupt-*`` files beside ``path``, newest first."""
-    try:
-        found = [p for p in path.parent.glob(f"{path.name}.corrupt-*")
-                 if not p.name.endswith(("-wal", "-shm", "-journal"))]
-        return sorted(found, key=lambda p: p.name, reverse=True)
-    except OSError:
-        return []

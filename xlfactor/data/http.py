@@ -42,7 +42,7 @@ from xlfactor.data.reachability import SourceUnreachableError
 from xlfactor.data.settings import (
     DOWNLOAD_WAIT,
     FRENCH_MAX_BYTES,
-    LIMITS,
+    cap_text,
     check_bytes,
     check_number,
 )
@@ -194,6 +194,7 @@ def fetch_bytes(
     deadline: float | None = None,
     transfer_wait: float = DOWNLOAD_WAIT,
     max_bytes: int = FRENCH_MAX_BYTES,
+    cap_setting: str = "french_max_bytes",
 ) -> bytes:
     """Download ``url`` and return the response body.
 
@@ -225,6 +226,9 @@ def fetch_bytes(
         off by it is not repeated.
     max_bytes : int
         Largest body accepted, in bytes; a larger one is refused while it streams.
+    cap_setting : str
+        The setting (a key of :data:`xlfactor.data.settings.LIMITS`) that sets
+        ``max_bytes``: checked against its range and named when a body is refused.
 
     Returns
     -------
@@ -245,7 +249,7 @@ def fetch_bytes(
     """
     check_url(url, source=source, allow_http_hosts=allow_http_hosts)
     limits = _Limits(source, check_number(transfer_wait, "download_wait", label="transfer_wait"),
-                     check_bytes(max_bytes, "french_max_bytes", label="max_bytes"))
+                     check_bytes(max_bytes, cap_setting, label="max_bytes"), cap_setting)
     began = time.monotonic()
     end = math.inf if deadline is None else began + deadline
     # A retry begun late in the deadline may not stream for a whole transfer_wait more:
@@ -284,6 +288,8 @@ class _Limits:
     source: str
     transfer_wait: float
     max_bytes: int
+    #: the setting that sets ``max_bytes``, named when a response is refused by its size
+    cap_setting: str
 
 
 def _cut(limits: _Limits, seconds_left: float) -> _Limits:
@@ -397,24 +403,21 @@ def _attempt(url: str, timeout: float, limits: _Limits, allow_http_hosts: frozen
         try:
             with opener.open(request, timeout=timeout) as response:
                 body = _read_body(response, limits, received)
-            if watchdog.fired:  # a body without a length ends "normally" when shut down
-                raise _too_slow(limits, received[0])
-            return body
-        except urllib.error.HTTPError as exc:
-            if watchdog.fired:
-                raise _too_slow(limits, received[0]) from exc
-            raise _status_error(exc, url, source) from exc
-        except urllib.error.URLError as exc:
-            if watchdog.fired:
-                raise _too_slow(limits, received[0]) from exc
-            raise _network_error(exc.reason, url, source) from exc
         except (OSError, http.client.HTTPException, ValueError) as exc:
-            # (ValueError: http.client reading a socket the watchdog has shut down)
+            # (URLError and HTTPError are OSErrors; ValueError: http.client reading a
+            # socket the watchdog has shut down.) Whatever broke, a fired watchdog broke it.
             if watchdog.fired:
                 raise _too_slow(limits, received[0]) from exc
+            if isinstance(exc, urllib.error.HTTPError):
+                raise _status_error(exc, url, source) from exc
+            if isinstance(exc, urllib.error.URLError):
+                raise _network_error(exc.reason, url, source) from exc
             if isinstance(exc, ValueError):
                 raise
             raise _network_error(exc, url, source) from exc
+        if watchdog.fired:  # a body without a length ends "normally" when shut down
+            raise _too_slow(limits, received[0])
+        return body
 
 
 def _read_body(response: http.client.HTTPResponse, limits: _Limits, received: list[int]
@@ -456,9 +459,8 @@ def _too_large(limits: _Limits, size: int, *, declared: bool) -> DataUnavailable
     how = (f"declares {size} bytes" if declared
            else f"passed {limits.max_bytes} bytes while streaming ({size} read)")
     return DataUnavailableError(
-        f"{limits.source}: response refused: it {how}, more than the "
-        f"{limits.max_bytes / (1 << 20):g} MB allowed ({LIMITS['french_max_bytes'].env} "
-        "sets the cap)")
+        f"{limits.source}: response refused: it {how}, more than "
+        f"{cap_text(limits.cap_setting, limits.max_bytes)}")
 
 
 def _too_slow(limits: _Limits, size: int) -> SourceUnreachableError:

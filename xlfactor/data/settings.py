@@ -85,6 +85,12 @@ LIMITS: dict[str, Limit] = {
 _IN_MB = frozenset({"french_max_bytes", "chart_max_bytes"})
 
 
+def cap_text(name: str, max_bytes: int) -> str:
+    """``the 32 MB allowed (XLFACTOR_FRENCH_MAX_MB)``: a size cap and the setting that
+    sets it, for the message of a response refused by its size."""
+    return f"the {max_bytes / _MB:g} MB allowed ({LIMITS[name].env})"
+
+
 def check_number(value: object, name: str, *, label: str | None = None) -> float:
     """``value`` as a float within the range of the setting ``name``.
 

@@ -47,7 +47,7 @@ import pandas as pd
 
 from xlfactor.data.counting import CallCounter
 from xlfactor.data.reachability import SourceUnreachableError
-from xlfactor.data.settings import CHART_MAX_BYTES, DOWNLOAD_WAIT
+from xlfactor.data.settings import CHART_MAX_BYTES, DOWNLOAD_WAIT, cap_text
 from xlfactor.data.yahoo_failures import SOURCE_NAME, ChartFacts, raise_download_error
 from xlfactor.domain.errors import DataFormatError, DataUnavailableError
 
@@ -276,8 +276,8 @@ def _bounded_timeout(given: Any, transfer_wait: float) -> Any:
 
 
 def _too_large_text(max_bytes: int) -> str:
-    return (f"response larger than the {max_bytes / (1 << 20):g} MB allowed "
-            "(XLFACTOR_CHART_MAX_MB); the transfer was stopped")
+    return (f"response larger than {cap_text('chart_max_bytes', max_bytes)}; the transfer "
+            "was stopped")
 
 
 def _chart_symbol(url: str) -> str | None:

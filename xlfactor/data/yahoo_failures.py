@@ -44,7 +44,7 @@ from typing import NoReturn
 import pandas as pd
 
 from xlfactor.data.reachability import SourceUnreachableError
-from xlfactor.domain.errors import DataFormatError, DataUnavailableError
+from xlfactor.domain.errors import DataFormatError, DataUnavailableError, shorten
 
 SOURCE_NAME = "Yahoo Finance (yfinance)"
 
@@ -196,7 +196,7 @@ def raise_on_faults(
     if faults and not found and all(_UNREACHABLE_RE.search(r) for r in faults.values()):
         raise SourceUnreachableError(SOURCE_NAME, _unreachable_reason(next(iter(faults.values()))))
     if faults:
-        detail = "; ".join(f"{t}: {_shorten(r)}" for t, r in faults.items())
+        detail = "; ".join(f"{t}: {shorten(r)}" for t, r in faults.items())
         raise DataUnavailableError(f"Yahoo Finance request failed ({detail})")
 
 
@@ -242,8 +242,4 @@ def _unreachable_reason(text: str) -> str:
         return "timed out"
     if "ConnectionError" in text:
         return "connection failed"
-    return _shorten(text, 80)
-
-
-def _shorten(text: str, limit: int = 120) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return shorten(text, 80)

@@ -66,3 +66,8 @@ class CacheError(XlFactorError):
     """The local cache could not be read or written (data could not be had: ``#N/A``)."""
 
     code = "#N/A"
+
+
+def shorten(text: str, limit: int = 120) -> str:
+    """``text`` cut to ``limit`` characters (ending in ``...``), for a message or a cell."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."

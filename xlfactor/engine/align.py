@@ -456,6 +456,7 @@ def align_returns(
     end: pd.Timestamp,
     *,
     excess: bool = False,
+    say_late: bool = True,
 ) -> AlignedSample:
     """Align returns a user supplies (not prices) with factor returns at ``freq``.
 
@@ -470,6 +471,8 @@ def align_returns(
         Simple returns in decimals per period, dates x series, sorted, one row per date.
     excess : bool
         The returns are already in excess of the risk-free rate: ``RF`` is not subtracted.
+    say_late : bool
+        Warn of daily returns after the factors' last date (False: the caller says so).
 
     Raises
     ------
@@ -494,7 +497,7 @@ def align_returns(
         off = off[inside.loc[off].notna().any(axis=1)] if len(off) else off
         late = off[off > listed.index[-1]] if len(listed) else off
         off = off[: len(off) - len(late)]
-        if len(late):
+        if len(late) and say_late:
             warnings.append(f"{len(late)} return{'s' if len(late) > 1 else ''} after the "
                             f"factors' last date {listed.index[-1]:%Y-%m-%d} left out (the "
                             "library publishes with a lag)")

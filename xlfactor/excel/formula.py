@@ -18,9 +18,8 @@ from typing import Any, NamedTuple, TypeAlias
 
 # Excel stores newer functions as _xlfn.NAME (and _xlfn._xlws.SORT); UDFs may carry _xludf.
 _PREFIXES = ("_XLFN.", "_XLUDF.", "_XLWS.")
-_MAX_ROW, _MAX_COL = 1_048_576, 16_384
 #: The last row and column of an Excel sheet.
-MAX_ROW, MAX_COL = _MAX_ROW, _MAX_COL
+MAX_ROW, MAX_COL = 1_048_576, 16_384
 
 
 class UnsupportedFormula(ValueError):
@@ -156,7 +155,7 @@ def _cell(text: str) -> tuple[int, int] | None:
     """(row, col) of a cell like ``$AB$12``, or None if outside the sheet (then it is a name)."""
     m = re.fullmatch(r"([A-Z]+)([0-9]+)", text.replace("$", "").upper())
     row, col = int(m.group(2)), column_number(m.group(1))  # type: ignore[union-attr]
-    return (row, col) if 1 <= row <= _MAX_ROW and col <= _MAX_COL else None
+    return (row, col) if 1 <= row <= MAX_ROW and col <= MAX_COL else None
 
 
 def _address(c1: str, c2: str | None) -> str | None:
@@ -175,17 +174,17 @@ def _lines(text: str) -> str | None:
     first, second = text.replace("$", "").upper().split(":")
     if first.isdigit():
         r1, r2 = sorted((int(first), int(second)))
-        return f"A{r1}:XFD{r2}" if 1 <= r1 and r2 <= _MAX_ROW else None
+        return f"A{r1}:XFD{r2}" if 1 <= r1 and r2 <= MAX_ROW else None
     k1, k2 = sorted((column_number(first), column_number(second)))
-    if k2 > _MAX_COL:
+    if k2 > MAX_COL:
         return None
-    return f"{column_letters(k1)}1:{column_letters(k2)}{_MAX_ROW}"
+    return f"{column_letters(k1)}1:{column_letters(k2)}{MAX_ROW}"
 
 
 def is_whole_lines(top: int, left: int, bottom: int, right: int) -> bool:
     """Whether a range spans whole columns or whole rows of the sheet (``A:A``, ``1:1``):
     a reader should then read only as far as the sheet holds values, never a million rows."""
-    return (top == 1 and bottom == _MAX_ROW) or (left == 1 and right == _MAX_COL)
+    return (top == 1 and bottom == MAX_ROW) or (left == 1 and right == MAX_COL)
 
 
 def _tokens(text: str, offset: int) -> Iterator[_Token]:

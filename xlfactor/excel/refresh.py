@@ -464,6 +464,7 @@ def _table_lines(book: BookLike, failed: list[tuple[str, str, str]],
 
 
 def _reason_text(message: str) -> str:
+    """A cell message without its leading Excel error code."""
     code, _, rest = str(message).partition(" ")
     return rest if code.startswith("#") and rest else str(message)
 
@@ -552,9 +553,7 @@ def _reason(err: BaseException) -> str:
     """The error in words, without the Excel error code that cell messages start with."""
     from xlfactor.excel.sheet import error_cell
 
-    text = str(error_cell(err)[0][0])
-    code, _, rest = text.partition(" ")
-    return rest if code.startswith("#") and rest else text
+    return _reason_text(str(error_cell(err)[0][0]))
 
 
 def _failed_line(name: str, err: BaseException) -> str:

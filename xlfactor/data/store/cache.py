@@ -44,7 +44,7 @@ from xlfactor.data.store.sqlite import (
     vacuum_quietly,
     write_transaction,
 )
-from xlfactor.domain.errors import CacheError
+from xlfactor.domain.errors import CacheError, shorten
 
 __all__ = ["Store"]
 
@@ -327,9 +327,8 @@ class Store:
         except (TypeError, ValueError, OverflowError, OSError, RecursionError,
                 MemoryError) as exc:
             # (RecursionError: a JSON object nested deeper than the parser goes)
-            text = str(exc) if len(str(exc)) <= 120 else str(exc)[:117] + "..."
             self._drop_damaged(key, digest, f"its metadata is unreadable: "
-                                            f"{type(exc).__name__}: {text}")
+                                            f"{type(exc).__name__}: {shorten(str(exc))}")
             return None
         if not isinstance(meta, dict):
             self._drop_damaged(key, digest, "its metadata is not a JSON object")

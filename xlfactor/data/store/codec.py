@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from xlfactor.domain.errors import shorten
+
 __all__ = [
     "MAX_PAYLOAD_BYTES",
     "CorruptPayload",
@@ -196,12 +198,7 @@ def decode_payload(payload: bytes) -> pd.DataFrame:
     except Exception as exc:  # noqa: BLE001 - any failure means "this row is unreadable"
         # RecursionError and MemoryError included: both come from the row's content, not
         # from the state of the process, and would recur at every read of the same bytes.
-        raise CorruptPayload(f"{type(exc).__name__}: {_short(exc)}") from exc
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc)
-    return text if len(text) <= 120 else text[:117] + "..."
+        raise CorruptPayload(f"{type(exc).__name__}: {shorten(str(exc))}") from exc
 
 
 def payload_digest(payload: bytes) -> str:

@@ -22,6 +22,7 @@ import math
 import sqlite3
 import struct
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,26 +102,13 @@ def _listed_keys(path: Path) -> frozenset[str] | None:
     """The keys of ``frames`` as SQLite lists them, or None if it cannot list them all."""
     try:
         uri = f"{path.resolve().as_uri()}?mode=ro"
-        with _closing(sqlite3.connect(uri, uri=True)) as conn:
+        with closing(sqlite3.connect(uri, uri=True)) as conn:
             keys = [key for (key,) in conn.execute("SELECT key FROM frames")]
     except (sqlite3.Error, OSError, ValueError):
         return None
     # A damaged index can answer NULL or a number for a key: then the list is not to be
     # trusted either.
     return frozenset(keys) if all(isinstance(k, str) for k in keys) else None
-
-
-class _closing:
-    """``contextlib.closing`` without the import: close the connection on exit."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def __enter__(self) -> sqlite3.Connection:
-        return self.conn
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.conn.close()
 
 
 # ------------------------------------------------------------------------------ pages

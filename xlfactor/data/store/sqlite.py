@@ -28,7 +28,7 @@ from typing import Any
 
 from xlfactor.data.store.common import report
 from xlfactor.data.store.salvage import Salvage, salvage
-from xlfactor.domain.errors import CacheError
+from xlfactor.domain.errors import CacheError, shorten
 
 __all__ = [
     "APPLICATION_ID",
@@ -36,13 +36,13 @@ __all__ = [
     "Access",
     "Finding",
     "connect",
-    "diagnose",
     "examine",
     "fetch_one",
     "file_size",
     "initialise_schema",
     "is_busy",
     "is_corruption",
+    "moved_aside_files",
     "prepare_file",
     "quarantine",
     "vacuum_quietly",
@@ -295,18 +295,12 @@ def examine(conn: sqlite3.Connection) -> Finding | None:
     return None
 
 
-def diagnose(conn: sqlite3.Connection) -> str | None:
-    """The text of :func:`examine`'s finding, or None for a usable file."""
-    finding = examine(conn)
-    return None if finding is None else finding.text
-
-
 def _first_finding(check: list[tuple[Any, ...]]) -> str:
     """First line of a ``PRAGMA quick_check`` report, short enough for a warning."""
     lines = [line for row in check for line in str(row[0]).splitlines()
              if line and not line.startswith("***")]
     first = lines[0] if lines else "unknown problem"
-    return first if len(first) <= 160 else first[:157] + "..."
+    return shorten(first, 160)
 
 
 def prepare_file(directory: Path, path: Path, busy_timeout: float) -> Access:
@@ -557,6 +551,17 @@ def _same_file(a: os.stat_result | None, b: os.stat_result | None) -> bool:
         return a is b
     return (a.st_dev, a.st_ino, a.st_size, a.st_mtime_ns) == (b.st_dev, b.st_ino, b.st_size,
                                                              b.st_mtime_ns)
+
+
+def moved_aside_files(path: Path) -> list[Path]:
+    """The files :func:`_unused_name` named beside ``path`` (damaged or foreign caches
+    moved aside), newest first; their ``-wal``/``-shm``/``-journal`` companions left out."""
+    try:
+        found = [p for p in path.parent.glob(f"{path.name}.corrupt-*")
+                 if not p.name.endswith(("-wal", "-shm", "-journal"))]
+    except OSError:
+        return []
+    return sorted(found, key=lambda p: p.name, reverse=True)
 
 
 def _unused_name(path: Path) -> Path:
