@@ -365,8 +365,11 @@ def bench_prefetch() -> None:
         wb.active.cell(row=i + 1, column=1).value = f'=FACTOR_BETAS("{t}","{args[0]}",' \
                                                    f'"{args[1]}","{args[2]}")'
     wb.save(folder / "cold.xlsx")
-    saved = {k: os.environ.get(k) for k in ("XLFACTOR_FRENCH_DIR", "XLFACTOR_CACHE_DIR")}
+    saved = {k: os.environ.get(k) for k in ("XLFACTOR_FRENCH_DIR", "XLFACTOR_CACHE_DIR",
+                                            "XLFACTOR_PRICE_DIR", "XLFACTOR_SOURCE")}
     os.environ["XLFACTOR_FRENCH_DIR"] = str(zips)
+    for key in ("XLFACTOR_PRICE_DIR", "XLFACTOR_SOURCE"):  # the prices come from Yahoo here
+        os.environ.pop(key, None)
     results = {}
     try:
         for label, with_prefetch in (("cell by cell", False), ("with the prefetch", True)):
