@@ -55,9 +55,9 @@ def calls_worksheet_function(formula: str) -> bool:
 
 @functools.cache
 def _worksheet_call() -> re.Pattern[str]:
-    from xlfactor.excel import udfs
+    from xlfactor.excel.registry import FUNCTIONS
 
-    names = "|".join(sorted(udfs.__all__, key=len, reverse=True))
+    names = "|".join(sorted(FUNCTIONS, key=len, reverse=True))
     return re.compile(rf"(?<![A-Za-z0-9_.])(?:_xl(?:fn|udf|ws)\.)*(?:{names})\s*\(",
                       re.IGNORECASE)
 

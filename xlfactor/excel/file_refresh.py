@@ -33,6 +33,7 @@ from xlfactor.excel.books import (
     stored_cells,
     stored_value,
 )
+from xlfactor.excel.registry import range_value
 from xlfactor.excel.values import (
     NOT_COMPUTED,
     Computed,
@@ -43,7 +44,6 @@ from xlfactor.excel.values import (
     in_the_way,
     prefetch_for,
     spill_message,
-    xlwings_shape,
 )
 
 #: How a date without a time of day is shown, and one with a time (10 and 16 characters).
@@ -347,7 +347,7 @@ class _Range:
 
     @property
     def value(self) -> Any:
-        return xlwings_shape(self.model.file.cells(self.sheet_name, self.address))
+        return range_value(self.model.file.cells(self.sheet_name, self.address))
 
     @value.setter
     def value(self, value: Any) -> None:

@@ -14,13 +14,12 @@ fail fast; see :mod:`xlfactor.data.reachability`).
 
 from __future__ import annotations
 
-import functools
-import inspect
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from xlfactor.excel import registry
 from xlfactor.excel.books import (
     FORMULA_SHEET,
     BookView,
@@ -59,17 +58,6 @@ class Plan:
     unreadable: tuple[str, ...] = field(default_factory=tuple)
 
 
-@functools.cache
-def parameters(function_name: str) -> tuple[str, ...]:
-    """Argument names of a worksheet function, as declared in :mod:`xlfactor.udfs`."""
-    from xlfactor.excel import udfs
-
-    func = getattr(udfs, function_name, None)
-    if func is None or not function_name.startswith("FACTOR_"):
-        return ()
-    return tuple(p for p in inspect.signature(func).parameters if p != "caller")
-
-
 def plan(book: BookView, cells: Any = None) -> Plan:
     """Read every ``FACTOR_*`` formula of ``book`` (or of ``cells``, formula cells of it)
     and collect what it will fetch.
@@ -96,11 +84,11 @@ def plan(book: BookView, cells: Any = None) -> Plan:
             unreadable.append(f"{cell.sheet}!{cell.address}: {err}")
             continue
         for call in found:
-            names = parameters(call.name)
-            if not names or names[0] not in ("tickers", "ticker"):
+            spec = registry.spec(call.name)
+            if spec is None or spec.ticker_param is None:
                 continue
             count += 1
-            read = _Reader(evaluator, call, names, cell.sheet)
+            read = _Reader(evaluator, call, spec, cell.sheet)
             tickers.update(dict.fromkeys(read.tickers()))
             period = read.period()
             if read.problems:
@@ -117,22 +105,20 @@ class _Reader:
     """One FACTOR_* call's data-deciding arguments, each evaluated on its own and read
     as the cell function reads it."""
 
-    def __init__(self, evaluator: Any, call: Any, names: list[str], sheet: str) -> None:
+    def __init__(self, evaluator: Any, call: Any, spec: registry.FunctionSpec,
+                 sheet: str) -> None:
         self.evaluator, self.sheet = evaluator, sheet
-        self.positions = {name: i for i, name in enumerate(names)}
-        self.call = call
+        self.spec, self.call = spec, call
         self.problems: list[str] = []
 
     def _value(self, name: str) -> Any:
-        from xlfactor.excel.values import udf_arguments
-
-        i = self.positions.get(name)
+        i = self.spec.position(name)
         if i is None or i >= len(self.call.args):
             return None
         try:
             value = self.evaluator.evaluate(self.call.args[i], self.sheet)
-            padded = [None] * i + [value]  # udf_arguments shapes by position
-            return udf_arguments(self.call.name, padded)[i]
+            padded = [None] * i + [value]  # shaped by position, as the declaration reads it
+            return self.spec.cell_arguments(padded)[i]
         except Exception as err:  # noqa: BLE001 - the cell itself will say what is wrong
             self.problems.append(f"{name}: {err}")
             return None
@@ -141,7 +127,7 @@ class _Reader:
         from xlfactor.domain.errors import XlFactorError
         from xlfactor.excel.cells import split_ticker_argument
 
-        name = "tickers" if "tickers" in self.positions else "ticker"
+        name = self.spec.ticker_param.name
         try:
             return split_ticker_argument(self._value(name))[0]
         except XlFactorError as err:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xlfactor.excel import registry
 from xlfactor.excel.books import (
     FORMULA_SHEET,
     FileBook,
@@ -138,11 +139,8 @@ class Report:
 
 # -- computing ---------------------------------------------------------------------------------
 def udf_arguments(function_name: str, values: Iterable[Any]) -> list[Any]:
-    """Evaluated formula arguments as xlwings hands them to a worksheet function.
-
-    Error values arrive as their text (the functions are declared ``err_to_str``); range
-    arguments (:data:`xlfactor.udfs.RANGE_ARGUMENTS`) as 2-D lists even for one cell; other
-    arguments as a scalar for one cell, a list for one row or column, else 2-D lists.
+    """Evaluated formula arguments as the declaration of ``function_name`` receives them:
+    shaped as its spec says (:meth:`~xlfactor.excel.registry.FunctionSpec.cell_arguments`).
 
     Raises
     ------
@@ -150,55 +148,21 @@ def udf_arguments(function_name: str, values: Iterable[Any]) -> list[Any]:
         More arguments than the function declares.
     """
     from xlfactor.domain.errors import InvalidInputError
-    from xlfactor.excel import udfs
-    from xlfactor.excel.evaluate import ExcelError
-    from xlfactor.excel.prefetch import parameters
 
-    names = parameters(function_name)
-    values = list(values)
-    if len(values) > len(names):
-        raise InvalidInputError(f"{function_name} takes at most {len(names)} arguments, "
-                                f"got {len(values)}")
-    out = []
-    for name, value in zip(names, values):
-        if isinstance(value, ExcelError):
-            value = str(value)
-        elif isinstance(value, list):
-            value = [[str(v) if isinstance(v, ExcelError) else v for v in row] for row in value]
-        out.append(_as_2d(value) if name in udfs.RANGE_ARGUMENTS else xlwings_shape(value))
-    return out
-
-
-def _as_2d(value: Any) -> Any:
-    if value is None:
-        return None
-    return value if isinstance(value, list) else [[value]]
-
-
-def xlwings_shape(value: Any) -> Any:
-    """Rows of a range as xlwings reads a range without ``ndim``: a scalar for one cell,
-    a list for one row or one column, else the rows."""
-    if not isinstance(value, list):
-        return value
-    if len(value) == 1 and len(value[0]) == 1:
-        return value[0][0]
-    if len(value) == 1:
-        return list(value[0])
-    if all(len(row) == 1 for row in value):
-        return [row[0] for row in value]
-    return value
+    try:
+        return registry.FUNCTIONS[function_name].cell_arguments(values)
+    except ValueError as err:
+        raise InvalidInputError(str(err)) from None
 
 
 def worksheet_functions(notes: list[str] | None = None) -> dict[str, Callable[..., Any]]:
     """``FACTOR_*`` name -> a callable taking evaluated formula arguments; each error
     message a call returns is appended to ``notes`` as ``NAME: message``."""
-    from xlfactor.excel import udfs
-
     def bind(name: str) -> Callable[..., Any]:
-        func = getattr(udfs, name)
+        spec = registry.FUNCTIONS[name]
 
         def call(*args: Any) -> Any:
-            result = func(*udf_arguments(name, args))
+            result = spec.compute(udf_arguments(name, args))
             if notes is not None:
                 rows = result if isinstance(result, list) else [[result]]
                 found = next((v for row in rows for v in (row if isinstance(row, list)
@@ -209,7 +173,7 @@ def worksheet_functions(notes: list[str] | None = None) -> dict[str, Callable[..
 
         return call
 
-    return {name: bind(name) for name in dir(udfs) if name.startswith("FACTOR_")}
+    return {name: bind(name) for name in registry.FUNCTIONS}
 
 
 def compute(book: FileBook | LiveBook, cells: Iterable[FormulaCell] | None = None
