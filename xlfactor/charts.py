@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -14,6 +16,8 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+
+    from xlfactor.excel.template import BookLike, ChartSpot, SheetInputs
 
 
 def _pyplot():
@@ -316,3 +320,68 @@ def attribution_chart(att) -> Figure:
                          info.release, info.stale))
     fig.tight_layout(rect=(0, 0.07, 1, 0.94))
     return fig
+
+
+# -- placing the charts in the template workbook -----------------------------------------
+def draw_charts(book: BookLike, inputs: SheetInputs, res: FactorResults,
+                progress: Callable[[str], None] = lambda text: None) -> list[str]:
+    """Draw the charts; a chart that cannot be drawn becomes a warning line.
+
+    A chart whose anchor name the workbook lacks (a template from before that chart) is
+    skipped without a warning.
+    """
+    from xlfactor import analysis, api
+    from xlfactor.excel.sheet import error_words
+    from xlfactor.excel.template import (
+        CHART_ATTRIBUTION,
+        CHART_EXPOSURES,
+        CHART_FACTORS,
+        CHART_ROLLING,
+        present_names,
+    )
+    from xlfactor.domain.models import resolve_model
+
+    warnings: list[str] = []
+    region = {"region": inputs.region}
+
+    def exposures(folder: Path) -> Any:
+        return exposure_chart(res, folder / "exposures.png")
+
+    def rolling(_folder: Path) -> Any:
+        frame = api.rolling(inputs.first_ticker, inputs.model, inputs.window, inputs.start,
+                            inputs.end, inputs.freq, inputs.se, inputs.lags,
+                            with_std_errors=True, **region)
+        return rolling_chart(frame, inputs.first_ticker, window=inputs.window,
+                                    se_label=inputs.se)
+
+    def factors(_folder: Path) -> Any:
+        model = resolve_model(inputs.model)
+        frame = api.factor_returns(model, inputs.start, inputs.end, inputs.freq, **region)
+        return cumulative_factor_chart(frame, model=model.name, freq=inputs.freq)
+
+    def attribution(_folder: Path) -> Any:
+        att = analysis.attribution(inputs.first_ticker, inputs.model, inputs.start, inputs.end,
+                                   inputs.freq, **region)
+        return attribution_chart(att)
+
+    jobs = ((CHART_EXPOSURES, "factor exposures", exposures),
+            (CHART_ROLLING, f"rolling betas of {inputs.first_ticker}", rolling),
+            (CHART_FACTORS, "cumulative factor returns", factors),
+            (CHART_ATTRIBUTION, f"return attribution of {inputs.first_ticker}", attribution))
+    present = present_names(book)
+    with tempfile.TemporaryDirectory(prefix="xlfactor-charts-") as tmp:
+        for spot, label, make in jobs:
+            if spot.anchor not in present:
+                continue
+            progress(label)
+            try:
+                place_picture(book, spot, make(Path(tmp)))
+            except Exception as err:  # noqa: BLE001 - one chart must not sink the refresh
+                warnings.append(f"{label} chart not drawn: {error_words(err)}")
+    return warnings
+
+
+def place_picture(book: BookLike, spot: ChartSpot, image: Any) -> Any:
+    """Add or replace the named picture at its anchor cell (its sheet is the anchor's)."""
+    anchor = book.names[spot.anchor].refers_to_range
+    return anchor.sheet.pictures.add(image, name=spot.picture, update=True, anchor=anchor)

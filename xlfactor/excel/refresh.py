@@ -15,146 +15,62 @@ shows in Excel's status bar, which is handed back afterwards even when something
 a failure becomes one readable line in the status cell, never a traceback dialog.
 
 xlwings is imported only by :func:`main`, so this module (and its tests) need no Excel:
-anything with the small object model described by the ``*Like`` protocols below will do.
+anything with the small object model described by the ``*Like`` protocols of
+:mod:`xlfactor.excel.template` will do; the charts are drawn by :mod:`xlfactor.charts`.
 """
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from xlfactor.excel.sheet import MAX_MESSAGE
+from xlfactor.excel.sheet import MAX_MESSAGE, error_words, without_code
+from xlfactor.excel.template import (  # noqa: F401 - the template's names, as before
+    CHART_ATTRIBUTION,
+    CHART_EXPOSURES,
+    CHART_FACTORS,
+    CHART_ROLLING,
+    CHART_SPOTS,
+    DEFAULT_WINDOW,
+    INPUT_NAMES,
+    NAME_END,
+    NAME_FREQ,
+    NAME_LAGS,
+    NAME_LAST_REFRESHED,
+    NAME_MODEL,
+    NAME_OUT_COMPARE,
+    NAME_REBALANCE,
+    NAME_REGION,
+    NAME_RELEASE,
+    NAME_RESULTS,
+    NAME_SE,
+    NAME_SOURCES,
+    NAME_START,
+    NAME_STATUS,
+    NAME_TICKERS,
+    NAME_WEIGHTS,
+    NAME_WINDOW,
+    OPTIONAL_INPUTS,
+    OUTPUT_PREFIX,
+    RESULTS_MODES,
+    STAMP_NAMES,
+    AppLike,
+    BookLike,
+    ChartSpot,
+    NameLike,
+    SheetInputs,
+    defined_names,
+    present_names,
+    read_inputs,
+    write_name,
+)
 
 if TYPE_CHECKING:
     from xlfactor.engine.results import EstimationInfo, FactorResults
 
-# -- the workbook's defined names (workbook/generate.py creates exactly these) -------------
-NAME_TICKERS = "Tickers"
-NAME_MODEL = "Model"
-NAME_START = "StartDate"
-NAME_END = "EndDate"
-NAME_FREQ = "Freq"
-NAME_SE = "SEType"
-NAME_LAGS = "NWLags"
-NAME_WINDOW = "Window"
-NAME_REGION = "Region"
-NAME_WEIGHTS = "Weights"
-NAME_REBALANCE = "Rebalance"
-NAME_RESULTS = "Results"
-INPUT_NAMES = (NAME_TICKERS, NAME_MODEL, NAME_START, NAME_END, NAME_FREQ, NAME_SE, NAME_LAGS,
-               NAME_WINDOW, NAME_REGION, NAME_WEIGHTS, NAME_REBALANCE, NAME_RESULTS)
-#: Inputs added after the first templates: a workbook without them still refreshes, with
-#: the defaults (US factors, no portfolio check, results as the platform allows).
-OPTIONAL_INPUTS = (NAME_REGION, NAME_WEIGHTS, NAME_REBALANCE, NAME_RESULTS)
-
-#: How results reach the sheets: Excel recalculates the FACTOR_* formulas, or Refresh
-#: computes them in Python and writes the values (Mac; no trusted VBA bridge).
-RESULTS_MODES = ("auto", "formulas", "values")
-
-NAME_LAST_REFRESHED = "LastRefreshed"
-NAME_RELEASE = "DataRelease"
-NAME_SOURCES = "DataSources"
-NAME_STATUS = "RefreshStatus"
-STAMP_NAMES = (NAME_LAST_REFRESHED, NAME_RELEASE, NAME_SOURCES, NAME_STATUS)
-
-#: Names starting with this mark the anchor cell of a FACTOR_* formula.
-OUTPUT_PREFIX = "Out_"
-#: The Analysis sheet's FACTOR_COMPARE anchor: Refresh fetches that comparison's factors.
-NAME_OUT_COMPARE = "Out_Compare"
-
-#: Default rolling window, as in FACTOR_ROLLING, so the chart matches the sheet.
-DEFAULT_WINDOW = 252
-
-
-
-@dataclass(frozen=True)
-class ChartSpot:
-    """Where a chart goes: the defined name of its top-left cell, and the picture's name."""
-
-    anchor: str
-    picture: str
-
-
-CHART_EXPOSURES = ChartSpot("Chart_Betas", "xlfactor_exposures")
-CHART_ROLLING = ChartSpot("Chart_Rolling", "xlfactor_rolling")
-CHART_FACTORS = ChartSpot("Chart_Factors", "xlfactor_factors")
-CHART_ATTRIBUTION = ChartSpot("Chart_Attribution", "xlfactor_attribution")
-CHART_SPOTS = (CHART_EXPOSURES, CHART_ROLLING, CHART_FACTORS, CHART_ATTRIBUTION)
-
-
-# -- the slice of the xlwings object model used here --------------------------------------
-class PicturesLike(Protocol):
-    def add(self, image: Any, **kwargs: Any) -> Any: ...
-
-
-class SheetLike(Protocol):
-    @property
-    def pictures(self) -> PicturesLike: ...
-
-
-class RangeLike(Protocol):
-    value: Any
-    formula2: Any
-
-    @property
-    def sheet(self) -> SheetLike: ...
-
-
-class NameLike(Protocol):
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def refers_to_range(self) -> RangeLike: ...
-
-
-class NamesLike(Protocol):
-    def __getitem__(self, key: str) -> NameLike: ...
-
-    def __iter__(self) -> Any: ...
-
-
-class AppLike(Protocol):
-    status_bar: str | bool
-
-    def calculate(self) -> None: ...
-
-
-class BookLike(Protocol):
-    @property
-    def app(self) -> AppLike: ...
-
-    @property
-    def names(self) -> NamesLike: ...
-
-
-# -- inputs and outcome -------------------------------------------------------------------
-@dataclass(frozen=True)
-class SheetInputs:
-    """The Inputs sheet, validated."""
-
-    tickers: list[str]
-    model: str | None
-    start: Any
-    end: Any
-    freq: str
-    se: str
-    lags: int | None
-    window: int
-    region: str = "US"
-    weights: Any = None
-    rebalance: str | None = None
-
-    @property
-    def first_ticker(self) -> str:
-        """The asset that the Stats, Rolling and Analysis sheets show (``INDEX(Tickers, 1)``)."""
-        return self.tickers[0]
-
-
+# -- outcome ----------------------------------------------------------------------------------
 @dataclass
 class Outcome:
     """What a refresh did.
@@ -193,7 +109,7 @@ def main() -> None:
         mode = results_mode(book)
     except Exception as err:  # noqa: BLE001 - a button must never end in a traceback dialog
         try:
-            _write(book, NAME_STATUS, failure_message("reading the inputs", err))
+            write_name(book, NAME_STATUS, failure_message("reading the inputs", err))
         except Exception:  # noqa: BLE001, S110 - nowhere left to report
             pass
         return
@@ -213,7 +129,7 @@ def results_mode(book: BookLike, platform: str | None = None) -> str:
     from xlfactor.excel import sheet
 
     value = None
-    if NAME_RESULTS in _present(book):
+    if NAME_RESULTS in present_names(book):
         value = sheet.text_arg(book.names[NAME_RESULTS].refers_to_range.value, "results")
     mode = (value or "auto").strip().lower()
     if mode not in RESULTS_MODES:
@@ -260,7 +176,7 @@ def refresh(book: BookLike, *, clock: Callable[[], datetime] = datetime.now,
         progress.start(2, "loading data")
         res = _fit(inputs, progress.detail)
         warnings = [_failed_line(name, err) for name, err in res.failed.items()]
-        if NAME_OUT_COMPARE in _present(book):
+        if NAME_OUT_COMPARE in present_names(book):
             prefetch_comparison(inputs, progress.detail)
         warnings += portfolio_warnings(inputs)
         if values is None:
@@ -271,18 +187,20 @@ def refresh(book: BookLike, *, clock: Callable[[], datetime] = datetime.now,
             progress.start(3, "computing the FACTOR_* formulas (values mode)")
             tables = _report_problems(values(book))
         progress.start(4, "drawing charts")
+        from xlfactor.charts import draw_charts
+
         charts = draw_charts(book, inputs, res, progress.detail)
         table_lines = _table_lines(book, *tables)
         message = _success_line(res, [*table_lines, *warnings, *charts])
-        _write(book, NAME_LAST_REFRESHED, clock())
-        _write(book, NAME_RELEASE, _release_text(res.info))
-        _write(book, NAME_SOURCES, _sources_text(res.info))
-        _write(book, NAME_STATUS, message)
+        write_name(book, NAME_LAST_REFRESHED, clock())
+        write_name(book, NAME_RELEASE, _release_text(res.info))
+        write_name(book, NAME_SOURCES, _sources_text(res.info))
+        write_name(book, NAME_STATUS, message)
         return Outcome(True, message, [*table_lines, *warnings, *charts])
     except Exception as err:  # noqa: BLE001 - a button must never end in a traceback dialog
         message = failure_message(progress.label, err)
         try:
-            _write(book, NAME_STATUS, message)
+            write_name(book, NAME_STATUS, message)
         except Exception:  # noqa: BLE001, S110 - nowhere left to report; Excel stays usable
             pass
         return Outcome(False, message, error=err)
@@ -291,49 +209,6 @@ def refresh(book: BookLike, *, clock: Callable[[], datetime] = datetime.now,
 
 
 # -- steps ---------------------------------------------------------------------------------
-def read_inputs(book: BookLike) -> SheetInputs:
-    """Read and validate the named input cells (the same rules as the worksheet functions).
-
-    The weights and the rebalancing rule are kept as read: only the Analysis sheet's
-    portfolio uses them, and :func:`portfolio_warnings` reports their problems without
-    stopping the refresh.
-    """
-    from xlfactor.domain.errors import InvalidInputError
-    from xlfactor.domain.regions import canonical_region
-    from xlfactor.domain.tickers import normalize_tickers
-    from xlfactor.excel import sheet
-
-    present = _present(book)
-
-    def cell(name: str) -> Any:
-        if name in OPTIONAL_INPUTS and name not in present:
-            return None
-        try:
-            return book.names[name].refers_to_range.value
-        except InvalidInputError:
-            raise
-        except Exception as err:  # noqa: BLE001 - missing, or a constant, not a range
-            raise InvalidInputError(f"the input {name} is not a range of cells in this "
-                                    f"workbook ({_reason(err)})") from err
-
-    raw_tickers = cell(NAME_TICKERS)
-    sheet.reject_error_values(raw_tickers, "tickers")
-    window = sheet.int_arg(cell(NAME_WINDOW), DEFAULT_WINDOW, "window", minimum=3)
-    return SheetInputs(
-        tickers=normalize_tickers(raw_tickers),
-        model=sheet.text_arg(cell(NAME_MODEL), "model"),
-        start=sheet.date_arg(cell(NAME_START), "start"),
-        end=sheet.date_arg(cell(NAME_END), "end"),
-        freq=sheet.text_arg(cell(NAME_FREQ), "freq") or "D",
-        se=sheet.text_arg(cell(NAME_SE), "se_type") or "classical",
-        lags=sheet.int_arg(cell(NAME_LAGS), None, "lags", minimum=1),
-        window=DEFAULT_WINDOW if window is None else window,
-        region=canonical_region(sheet.text_arg(cell(NAME_REGION), "region")),
-        weights=cell(NAME_WEIGHTS),
-        rebalance=cell(NAME_REBALANCE),
-    )
-
-
 def _fit(inputs: SheetInputs, progress: Callable[[str], None]) -> FactorResults:
     from xlfactor import api
 
@@ -380,7 +255,7 @@ def portfolio_warnings(inputs: SheetInputs) -> list[str]:
             raise InvalidInputError("weights must be numbers")
         check_weights([float(c) for c in cells], len(inputs.tickers))
     except XlFactorError as err:
-        return [f"portfolio not computed ({_reason(err)})"]
+        return [f"portfolio not computed ({error_words(err)})"]
     return []
 
 
@@ -392,7 +267,7 @@ def recalculate(book: BookLike) -> int:
     on every platform, and keeps it a dynamic-array formula (``formula2``).
     """
     touched = 0
-    for name in _names(book):
+    for name in defined_names(book):
         if name.name.rsplit("!", 1)[-1].startswith(OUTPUT_PREFIX):
             rng = name.refers_to_range
             formula = rng.formula2
@@ -413,7 +288,7 @@ def anchor_errors(book: BookLike) -> tuple[list[tuple[str, str, str]], list[tupl
     from xlfactor.excel.values import failed_anchor
 
     failed = []
-    for name in _names(book):
+    for name in defined_names(book):
         if not name.name.rsplit("!", 1)[-1].startswith(OUTPUT_PREFIX):
             continue
         try:
@@ -455,7 +330,7 @@ def _table_lines(book: BookLike, failed: list[tuple[str, str, str]],
     if failed:
         by_reason: dict[str, list[str]] = {}
         for sheet, address, message in failed:
-            by_reason.setdefault(_reason_text(message), []).append(label(sheet, address))
+            by_reason.setdefault(without_code(message), []).append(label(sheet, address))
         groups = "; ".join(f"{', '.join(names)} ({why})" for why, names in by_reason.items())
         lines.append(f"tables failed: {groups}")
     if partial:
@@ -463,16 +338,10 @@ def _table_lines(book: BookLike, failed: list[tuple[str, str, str]],
     return lines
 
 
-def _reason_text(message: str) -> str:
-    """A cell message without its leading Excel error code."""
-    code, _, rest = str(message).partition(" ")
-    return rest if code.startswith("#") and rest else str(message)
-
-
 def _anchor_labels(book: BookLike) -> dict[tuple[str, str], str]:
     """``(sheet, address) -> "Portfolio"`` for the ``Out_Portfolio`` style names."""
     labels = {}
-    for name in _names(book):
+    for name in defined_names(book):
         short = name.name.rsplit("!", 1)[-1]
         if not short.startswith(OUTPUT_PREFIX):
             continue
@@ -485,79 +354,16 @@ def _anchor_labels(book: BookLike) -> dict[tuple[str, str], str]:
     return labels
 
 
-def draw_charts(book: BookLike, inputs: SheetInputs, res: FactorResults,
-                progress: Callable[[str], None] = lambda text: None) -> list[str]:
-    """Draw the charts; a chart that cannot be drawn becomes a warning line.
-
-    A chart whose anchor name the workbook lacks (a template from before that chart) is
-    skipped without a warning.
-    """
-    from xlfactor import analysis, api, charts
-    from xlfactor.domain.models import resolve_model
-
-    warnings: list[str] = []
-    region = {"region": inputs.region}
-
-    def exposures(folder: Path) -> Any:
-        return charts.exposure_chart(res, folder / "exposures.png")
-
-    def rolling(_folder: Path) -> Any:
-        frame = api.rolling(inputs.first_ticker, inputs.model, inputs.window, inputs.start,
-                            inputs.end, inputs.freq, inputs.se, inputs.lags,
-                            with_std_errors=True, **region)
-        return charts.rolling_chart(frame, inputs.first_ticker, window=inputs.window,
-                                    se_label=inputs.se)
-
-    def factors(_folder: Path) -> Any:
-        model = resolve_model(inputs.model)
-        frame = api.factor_returns(model, inputs.start, inputs.end, inputs.freq, **region)
-        return charts.cumulative_factor_chart(frame, model=model.name, freq=inputs.freq)
-
-    def attribution(_folder: Path) -> Any:
-        att = analysis.attribution(inputs.first_ticker, inputs.model, inputs.start, inputs.end,
-                                   inputs.freq, **region)
-        return charts.attribution_chart(att)
-
-    jobs = ((CHART_EXPOSURES, "factor exposures", exposures),
-            (CHART_ROLLING, f"rolling betas of {inputs.first_ticker}", rolling),
-            (CHART_FACTORS, "cumulative factor returns", factors),
-            (CHART_ATTRIBUTION, f"return attribution of {inputs.first_ticker}", attribution))
-    present = _present(book)
-    with tempfile.TemporaryDirectory(prefix="xlfactor-charts-") as tmp:
-        for spot, label, make in jobs:
-            if spot.anchor not in present:
-                continue
-            progress(label)
-            try:
-                place_picture(book, spot, make(Path(tmp)))
-            except Exception as err:  # noqa: BLE001 - one chart must not sink the refresh
-                warnings.append(f"{label} chart not drawn: {_reason(err)}")
-    return warnings
-
-
-def place_picture(book: BookLike, spot: ChartSpot, image: Any) -> Any:
-    """Add or replace the named picture at its anchor cell (its sheet is the anchor's)."""
-    anchor = book.names[spot.anchor].refers_to_range
-    return anchor.sheet.pictures.add(image, name=spot.picture, update=True, anchor=anchor)
-
-
 # -- text -------------------------------------------------------------------------------------
 def failure_message(step: str, err: BaseException) -> str:
     """One readable line for the status cell, e.g. ``Refresh failed while loading data: ...``."""
-    text = f"Refresh failed while {step}: {_reason(err)}" if step else \
-        f"Refresh failed: {_reason(err)}"
+    text = f"Refresh failed while {step}: {error_words(err)}" if step else \
+        f"Refresh failed: {error_words(err)}"
     return text[:MAX_MESSAGE]
 
 
-def _reason(err: BaseException) -> str:
-    """The error in words, without the Excel error code that cell messages start with."""
-    from xlfactor.excel.sheet import error_cell
-
-    return _reason_text(str(error_cell(err)[0][0]))
-
-
 def _failed_line(name: str, err: BaseException) -> str:
-    return f"{name} not estimated ({_reason(err)})"
+    return f"{name} not estimated ({error_words(err)})"
 
 
 def _success_line(res: FactorResults, not_computed: Iterable[str]) -> str:
@@ -586,23 +392,6 @@ def _release_text(info: EstimationInfo) -> str:
 
 def _sources_text(info: EstimationInfo) -> str:
     return f"prices: {info.price_source}; factors: {info.factor_source}"
-
-
-# -- workbook access ---------------------------------------------------------------------------
-def _write(book: BookLike, name: str, value: Any) -> None:
-    """Write one value to a named cell; text can never turn into a formula."""
-    from xlfactor.excel.export import neutralize
-
-    book.names[name].refers_to_range.value = neutralize(value)
-
-
-def _names(book: BookLike) -> list[NameLike]:
-    return list(book.names)
-
-
-def _present(book: BookLike) -> set[str]:
-    """The workbook's defined names, without the sheet part of sheet-level ones."""
-    return {n.name.rsplit("!", 1)[-1] for n in _names(book)}
 
 
 def _read_status_bar(app: AppLike) -> str | bool:

@@ -60,6 +60,17 @@ def cell_safe(func: Callable[..., Table]) -> Callable[..., Table]:
     return wrapper
 
 
+def error_words(err: BaseException) -> str:
+    """The error in words, without the Excel error code that cell messages start with."""
+    return without_code(str(error_cell(err)[0][0]))
+
+
+def without_code(message: str) -> str:
+    """A cell message without its leading Excel error code."""
+    code, _, rest = str(message).partition(" ")
+    return rest if code.startswith("#") and rest else str(message)
+
+
 # -- argument parsing --------------------------------------------------------------------
 def reject_error_values(value: Any, what: str) -> None:
     """Refuse Excel error values in an argument, whatever the conversion delivered them:
