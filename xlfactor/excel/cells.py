@@ -11,7 +11,7 @@ from typing import Any
 
 from xlfactor.excel import sheet
 from xlfactor.excel.sheet import NA, Table, cell_safe, error_row, with_header
-from xlfactor.excel.tables import ATTRIBUTION, REGRESS_FIT_ROWS, coefficient_header
+from xlfactor.excel.tables import ATTRIBUTION, coefficient_header
 
 SE_HEADERS = {"TSTATS": "t", "PVALUES": "p", "SE": "SE"}
 
@@ -40,7 +40,7 @@ def split_ticker_argument(raw: Any) -> tuple[list[str], dict[str, Exception], li
     return good, bad, order
 
 
-def _region(value) -> str | None:
+def region_arg(value) -> str | None:
     return sheet.text_arg(value, "region")
 
 
@@ -56,7 +56,7 @@ def _fit(tickers, model, start, end, freq, se=None, lags=None, region=None, smal
             request = Request.build(
                 NO_TICKERS, sheet.text_arg(model, "model"), sheet.date_arg(start, "start"),
                 sheet.date_arg(end, "end"), sheet.text_arg(freq, "freq") or "D",
-                region=_region(region), se=sheet.text_arg(se, "se_type") or "classical",
+                region=region_arg(region), se=sheet.text_arg(se, "se_type") or "classical",
                 lags=sheet.int_arg(lags, None, "lags", minimum=1),
                 small_sample=sheet.bool_arg(small_sample, False, "small_sample"),
             ).with_tickers(tuple(good))
@@ -77,7 +77,7 @@ def _whole_call_errors() -> tuple[type, ...]:
     return (InvalidInputError, DataUnavailableError)
 
 
-def _per_ticker(res, bad, order, header, columns, row_of) -> Table:
+def per_ticker_table(res, bad, order, header, columns, row_of) -> Table:
     if res is None or not res.assets:  # nothing computed: one message, not a table of them
         raise bad[order[0]]
     rows = []
@@ -96,7 +96,7 @@ def betas(tickers, model=None, start=None, end=None, freq=None, header=True, reg
     res, bad, order = _fit(tickers, model, start, end, freq, region=region)
     coefs = res.coef_names if res is not None else ["alpha"]
     cols = ["Ticker", *(c.capitalize() if c == "alpha" else c for c in coefs)]
-    return _per_ticker(res, bad, order, show, cols, lambda t: res.row("params", t).tolist())
+    return per_ticker_table(res, bad, order, show, cols, lambda t: res.row("params", t).tolist())
 
 
 @cell_safe
@@ -118,7 +118,7 @@ def alpha(tickers, model=None, start=None, end=None, freq=None, annualize=None,
             values.insert(1, res.alpha_annualized(method)[t])
         return values
 
-    return _per_ticker(res, bad, order, show, cols, row)
+    return per_ticker_table(res, bad, order, show, cols, row)
 
 
 def _annualize_method(value) -> str | None:
@@ -144,7 +144,7 @@ def rsq(tickers, model=None, start=None, end=None, freq=None, header=True, regio
     show = sheet.bool_arg(header, True, "header")
     res, bad, order = _fit(tickers, model, start, end, freq, region=region)
     cols = ["Ticker", "R²", "Adj. R²", "N"]
-    return _per_ticker(res, bad, order, show, cols, lambda t: [
+    return per_ticker_table(res, bad, order, show, cols, lambda t: [
         res.rsquared[t], res.rsquared_adj[t], int(res.nobs[t])])
 
 
@@ -173,7 +173,7 @@ def diagnostics(tickers, model=None, start=None, end=None, freq=None, lags=None,
         return [int(values[key]) if key == "lb_lags" else float(values[key])
                 for _, key in DIAGNOSTIC_COLUMNS]
 
-    return _per_ticker(res, bad, order, show, cols, row)
+    return per_ticker_table(res, bad, order, show, cols, row)
 
 
 def coef_stat(which: str):
@@ -188,7 +188,7 @@ def coef_stat(which: str):
                                small_sample)
         coefs = res.coef_names if res is not None else ["alpha"]
         cols = ["Ticker", *(f"{SE_HEADERS[which]}({c})" for c in coefs)]
-        return _per_ticker(res, bad, order, show, cols, lambda t: getattr(res, attr).loc[t].tolist())
+        return per_ticker_table(res, bad, order, show, cols, lambda t: getattr(res, attr).loc[t].tolist())
 
     return compute
 
@@ -236,7 +236,7 @@ def rolling(ticker, model=None, window=None, start=None, end=None, freq=None,
     frame = api.rolling(
         name, sheet.text_arg(model, "model"), sheet.int_arg(window, 252, "window", minimum=3),
         sheet.date_arg(start, "start"), sheet.date_arg(end, "end"),
-        sheet.text_arg(freq, "freq") or "D", region=_region(region),
+        sheet.text_arg(freq, "freq") or "D", region=region_arg(region),
     )
     cols = ["Date", *(c.capitalize() if c == "alpha" else c for c in frame.columns[:-2]), "R²"]
     rows = [[d.to_pydatetime(), *vals[:-1]] for d, vals in zip(frame.index, frame.to_numpy().tolist())]
@@ -250,7 +250,7 @@ def factor_data(model=None, start=None, end=None, freq=None, header=True, region
     show = sheet.bool_arg(header, True, "header")
     frame = api.factor_returns(sheet.text_arg(model, "model"), sheet.date_arg(start, "start"),
                                sheet.date_arg(end, "end"), sheet.text_arg(freq, "freq") or "D",
-                               region=_region(region))
+                               region=region_arg(region))
     if frame.empty:
         # A header alone (or, without it, one blank cell) would read as a successful answer.
         from xlfactor.domain.errors import InsufficientDataError
@@ -282,46 +282,6 @@ def asset_returns(tickers, start=None, end=None, freq=None, excess=False, header
 
 
 @cell_safe
-def regress(y_range, x_range, labels=None, se_type=None, lags=None, header=True,
-            small_sample=None) -> Table:
-    """Coefficient table then fit statistics, for data typed into the sheet."""
-    from xlfactor import api
-    from xlfactor.excel.inputs import orient_like_linest, split_header
-
-    show = sheet.bool_arg(header, True, "header")
-    sheet.reject_error_values(y_range, "y_range")
-    sheet.reject_error_values(x_range, "x_range")
-    y_rows, x_rows = orient_like_linest(y_range, x_range)
-    y, _ = split_header(y_rows, "y_range")
-    x, found_labels = split_header(x_rows, "x_range")
-    names = _labels(labels) or found_labels
-    if names:  # echoed into the coefficient column: keep them from reading as formulas
-        names = [sheet.inert_text(n) for n in names]
-    res = api.regress(y, x, names, sheet.text_arg(se_type, "se_type") or "classical",
-                      sheet.int_arg(lags, None, "lags", minimum=1),
-                      small_sample=sheet.bool_arg(small_sample, False, "small_sample"))
-    asset = res.assets[0]
-    rows: list[list[Any]] = []
-    for coef, values in res.asset_table(asset).iterrows():
-        rows.append([coef, *values.tolist()])
-    rows.append([])
-    # In the order of REGRESS_FIT_ROWS, whose labels they take.
-    values = [res.rsquared[asset], res.rsquared_adj[asset], res.fstat[asset],
-              res.f_pvalue[asset], int(res.nobs[asset]), res.resid_std[asset],
-              res.info.se_label]
-    rows.extend([spec.label, v] for spec, v in zip(REGRESS_FIT_ROWS, values, strict=True))
-    return with_header(coefficient_header(res.conf_level), rows, show)
-
-
-def _labels(value) -> list[str] | None:
-    if value is None:
-        return None
-    sheet.reject_error_values(value, "labels")
-    cells = [c for c in sheet.flatten(value) if c is not None and str(c).strip()]
-    return [sheet.cell_text(c) for c in cells] or None
-
-
-@cell_safe
 def models() -> Table:
     from xlfactor.domain.models import MODELS
 
@@ -342,7 +302,7 @@ def _common_args(model, start, end, freq, region) -> dict:
     return {
         "model": sheet.text_arg(model, "model"), "start": sheet.date_arg(start, "start"),
         "end": sheet.date_arg(end, "end"), "freq": sheet.text_arg(freq, "freq") or "D",
-        "region": _region(region),
+        "region": region_arg(region),
     }
 
 
@@ -420,58 +380,3 @@ def compare(ticker, start=None, end=None, freq=None, se_type=None, header=True,
     rows = [[i, *v] for i, v in zip(table.index, table.astype(object).to_numpy().tolist())]
     rows += [[m, f"not fitted: {why}"] for m, why in table.attrs.get("skipped", {}).items()]
     return with_header(["Model", *table.columns], rows, show)
-
-
-@cell_safe
-def fit_returns(dates, returns, model=None, freq=None, se_type=None, lags=None, header=True,
-                region=None, excess=None, small_sample=None) -> Table:
-    """Own returns in sheet ranges: one row per return column (labels from a header row)."""
-    import pandas as pd
-
-    from xlfactor.domain.errors import InvalidInputError
-    from xlfactor.excel.inputs import as_rows, split_header
-    from xlfactor.own_returns import fit_returns as fit
-
-    show = sheet.bool_arg(header, True, "header")
-    sheet.reject_error_values(dates, "dates")
-    sheet.reject_error_values(returns, "returns")
-    values, labels = split_header(returns, "returns")
-    date_rows = as_rows(dates, "dates")
-    if len(date_rows) == len(values) + 1:  # a "Date" label above the dates
-        date_rows = date_rows[1:]
-    if len(date_rows) != len(values) or any(len(r) != 1 for r in date_rows):
-        raise InvalidInputError(f"dates must be one column as long as the returns "
-                                f"({len(values)} rows), got {len(date_rows)} rows")
-    index = pd.DatetimeIndex([_date_cell(r[0], i) for i, r in enumerate(date_rows)])
-    names = labels or [f"r{j + 1}" if len(values[0]) > 1 else "returns"
-                       for j in range(len(values[0]))]
-    frame = pd.DataFrame(values, index=index, columns=[sheet.inert_text(n) for n in names])
-    res = fit(frame, sheet.text_arg(model, "model"), sheet.text_arg(freq, "freq"),
-              sheet.text_arg(se_type, "se_type") or "classical",
-              sheet.int_arg(lags, None, "lags", minimum=1), region=_region(region),
-              excess=sheet.bool_arg(excess, False, "excess"),
-              small_sample=sheet.bool_arg(small_sample, False, "small_sample"))
-    cols = ["Series", *(c.capitalize() if c == "alpha" else c for c in res.coef_names),
-            "t(Alpha)", "R²", "Adj. R²", "N"]
-
-    def row(name):
-        return [*res.row("params", name).tolist(), res.tstats.loc[name, "alpha"],
-                res.rsquared[name], res.rsquared_adj[name], int(res.nobs[name])]
-
-    order = list(frame.columns)
-    table = _per_ticker(res, dict(res.failed), order, show, cols, row)
-    if res.warnings:  # below the table, as FACTOR_STATS shows them
-        table += [[]] + [["Warning", w] for w in res.warnings]
-        table = sheet.rectangle(table)
-    return table
-
-
-def _date_cell(value, row: int):
-    from xlfactor.domain.dates import parse_date
-    from xlfactor.domain.errors import InvalidInputError
-
-    day = parse_date(value, f"dates row {row + 1}")
-    if day is None:
-        raise InvalidInputError(f"dates row {row + 1} is blank")
-    return day
-

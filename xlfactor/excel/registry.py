@@ -121,12 +121,15 @@ class FunctionSpec:
     params : tuple of Param
         In formula order.
     adapter : str
-        Attribute of :mod:`xlfactor.excel.cells` that computes the table from the
-        arguments in formula order; ``"coef_stat:TSTATS"`` calls ``coef_stat("TSTATS")``.
+        Attribute of the cell module that computes the table from the arguments in
+        formula order; ``"coef_stat:TSTATS"`` calls ``coef_stat("TSTATS")``.
     fetches : bool
         The function downloads or reads market data: the dialog must not run it on every
         keystroke (``call_in_wizard=False``), and a call from a cell prefetches the
         workbook's tickers first.
+    module : str
+        The module of :mod:`xlfactor.excel` holding the adapter: ``cells`` for market
+        data, ``own_data_cells`` for data typed into the sheet.
     """
 
     name: str
@@ -134,6 +137,7 @@ class FunctionSpec:
     params: tuple[Param, ...]
     adapter: str
     fetches: bool = True
+    module: str = "cells"
     _index: Mapping[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -183,12 +187,12 @@ class FunctionSpec:
         """The table this function gives for ``args``, arguments as the declaration
         receives them, in formula order; those left out get the declared defaults (its
         cell adapter; never raises)."""
-        from xlfactor.excel import cells
+        import importlib
 
         args = list(args)
         args += [p.default for p in self.params[len(args):]]
         adapter, _, which = self.adapter.partition(":")
-        compute = getattr(cells, adapter)
+        compute = getattr(importlib.import_module(f"xlfactor.excel.{self.module}"), adapter)
         return (compute(which) if which else compute)(*args)
 
     def bind(self, values: Iterable[Any]) -> dict[str, Any]:
@@ -231,7 +235,7 @@ def range_value(value: Any) -> Any:
 
 
 def _spec(name: str, doc: str, adapter: str, signature: str, *, fetches: bool = True,
-          **docs: str) -> FunctionSpec:
+          module: str = "cells", **docs: str) -> FunctionSpec:
     """A spec from a compact signature: ``"tickers, model=None, window=252"``; ``docs``
     overrides the dialog text of some arguments."""
     params = []
@@ -241,7 +245,7 @@ def _spec(name: str, doc: str, adapter: str, signature: str, *, fetches: bool = 
             pname, KINDS[pname], docs.get(pname) or ARGUMENT_DOCS[pname],
             required=not default, default=_literal(default) if default else None,
             units=UNITS.get(pname)))
-    return FunctionSpec(name, doc, tuple(params), adapter, fetches)
+    return FunctionSpec(name, doc, tuple(params), adapter, fetches, module)
 
 
 def _literal(text: str) -> Any:
@@ -301,7 +305,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {s.name: s for s in (
           "OLS with intercept on sheet ranges: LINEST in natural order with labels, t, p, "
           "CI, adj. R², robust SEs.", "regress",
           f"y_range, x_range, labels=None, {_SE}, header=True, small_sample=None",
-          fetches=False,
+          fetches=False, module="own_data_cells",
           y_range="Dependent variable: one column (optional label on top) or one row "
                   "(label first)",
           x_range="Regressors: one column each (optional labels on top); one row each if "
@@ -337,7 +341,7 @@ FUNCTIONS: dict[str, FunctionSpec] = {s.name: s for s in (
           "Your own returns (a fund, a strategy) on a factor model: alpha, betas, "
           "t(alpha), R² and N per column.", "fit_returns",
           f"dates, returns, model=None, freq=None, {_SE}, header=True, region=None, "
-          "excess=None, small_sample=None",
+          "excess=None, small_sample=None", module="own_data_cells",
           excess="TRUE if the returns are already in excess of RF (default FALSE: RF is "
                  "subtracted)",
           freq="D, W or M (default: from the dates); weekly/monthly returns may be dated "
