@@ -208,7 +208,7 @@ class FileBook:
             return None  # a result not computed (yet): blank, as before a first refresh
         if cell is not None and is_formula(cell) and self.evaluator is not None:
             if key in self._busy:
-                from xlfactor.excel.evaluate import ExcelError
+                from xlfactor.excel.coercion import ExcelError
 
                 return ExcelError("#REF!")  # a circular reference between cells
             from xlfactor.excel.formula import parse
@@ -283,6 +283,11 @@ class LiveBook:
         self.skip_sheets = skip_sheets
         self._names: dict[str, str] | None = None
         self.skipped: list[str] = []
+        self.evaluator: Any = None  # the book's one evaluator (values.evaluator_of)
+
+    def attach(self, evaluator: Any) -> None:
+        """The evaluator of this book's formulas (cell values come from Excel)."""
+        self.evaluator = evaluator
 
     @property
     def key(self) -> str:

@@ -203,6 +203,8 @@ class Evaluator:
                  functions: Mapping[str, Callable[..., Any]] = MappingProxyType({})) -> None:
         self.resolver = resolver
         self.functions = {name.upper(): f for name, f in functions.items()}
+        #: Error messages of worksheet functions, for callers that report them.
+        self.notes: list[str] = []
         self._resolving: list[tuple[str, str]] = []  # names being evaluated, outermost first
         self._parsed: dict[str, Node] = {}
 

@@ -42,7 +42,6 @@ from xlfactor.excel.values import (
     compute,
     factor_formulas,
     in_the_way,
-    prefetch_for,
     spill_message,
 )
 
@@ -271,10 +270,9 @@ class FileBookModel:
     over a :class:`FileBook`, as :mod:`xlfactor.excel.refresh` reads and writes them."""
 
     def __init__(self, book: FileBook, report: Report) -> None:
-        from xlfactor.excel.evaluate import Evaluator
-        from xlfactor.excel.values import worksheet_functions
+        from xlfactor.excel.calls import evaluator_of
 
-        book.attach(Evaluator(book, worksheet_functions()))  # inputs may be formulas
+        evaluator_of(book)  # inputs may be formulas
         self.file = book
         self.report = report
         self.app = _App()
@@ -291,6 +289,8 @@ class FileBookModel:
         report of the tables as written."""
         self.ran = True
         cells = factor_formulas(self.file)  # one scan serves the prefetch and the compute
+        from xlfactor.excel.prefetch import prefetch_for
+
         prefetch_for(self.file, cells, self.report)
         self.report.computed = [write_table(self.file.workbook[done.cell.sheet], done)
                                 for done in compute(self.file, cells)]

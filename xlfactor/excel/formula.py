@@ -11,6 +11,7 @@ Evaluation lives in :mod:`xlfactor.excel.evaluate`.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -405,7 +406,17 @@ def parse(text: str) -> Node:
         Not a formula; the error carries the offending ``position``.
     UnsupportedFormula
         Valid Excel outside the supported subset (unions, intersections, ...).
+
+    Notes
+    -----
+    Each distinct text is parsed once (a bounded cache: the trees are immutable, so a
+    workbook's repeated formulas and defined names share theirs).
     """
+    return _parse_text(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_text(text: str) -> Node:
     return _Parser(text).formula()
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import Any
 
 from xlfactor.excel import registry
@@ -66,12 +67,10 @@ def plan(book: BookView, cells: Any = None) -> Plan:
     frequency, region), each on its own and read by the same helpers as the cells, so an
     argument the evaluator cannot read costs only itself.
     """
-    from xlfactor.excel.evaluate import Evaluator
     from xlfactor.excel.formula import calls, parse
+    from xlfactor.excel.calls import evaluator_of
 
-    evaluator = Evaluator(book)
-    if hasattr(book, "attach"):
-        book.attach(evaluator)
+    evaluator = evaluator_of(book)
     tickers: dict[str, None] = {}
     requests: dict[tuple[Any, Any, Any], None] = {}
     starts, ends, unreadable, count = [], [], [], 0
@@ -175,6 +174,15 @@ def fetch(plan_: Plan) -> None:
     # without validating them again.
     request = Request(tuple(plan_.tickers), resolve_model("CAPM"), plan_.start, plan_.end)
     load_prices(request, get_sources().prices)
+
+
+def prefetch_for(book: BookView, cells: Iterable[Any], report: Any) -> None:
+    """One download for everything ``cells`` (formula cells of ``book``) name; a failure
+    is a warning in ``report`` (a values :class:`~xlfactor.excel.values.Report`), no more."""
+    try:
+        fetch(plan(book, cells))
+    except Exception as err:  # noqa: BLE001 - an optimisation: each formula fetches itself
+        report.warnings.append(f"prefetch failed ({err}); each formula fetched on its own")
 
 
 # -- once per workbook, from inside a worksheet function ------------------------------------

@@ -205,7 +205,7 @@ class FunctionSpec:
 def error_texts(value: Any) -> Any:
     """``value`` (a scalar or rows) with each Excel error value of the formula evaluator
     replaced by its text, as ``err_to_str`` hands errors to a declaration."""
-    from xlfactor.excel.evaluate import ExcelError
+    from xlfactor.excel.coercion import ExcelError
 
     if isinstance(value, ExcelError):
         return str(value)

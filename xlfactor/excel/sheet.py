@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -31,6 +32,13 @@ XL_ERROR_NUMBERS = {
 EXCEL_ERROR_CODES = {0x800A0000 - 2**32 + n: text for n, text in XL_ERROR_NUMBERS.items()}
 EXCEL_ERRORS = tuple(XL_ERROR_NUMBERS.values())
 MAX_MESSAGE = 250
+_CODES = r"#(?:N/A|VALUE!|REF!|DIV/0!|NAME\?|NUM!|NULL!|SPILL!|CALC!|GETTING_DATA)"
+#: A cell that says something was not computed: an Excel error code followed by words (a
+#: worksheet function's message), also inside a label ("JNJ: #N/A unknown ticker"), or
+#: FACTOR_COMPARE's "not fitted: ..." for a model it could not fit. A bare "#N/A" inside a
+#: table is a value that does not apply (a residual's t statistic), not a failure.
+_ERROR_TEXT = re.compile(rf"(?:^|: ){_CODES} \S|^not fitted: ")
+_BARE_CODE = re.compile(rf"{_CODES}")
 
 
 # -- error handling --------------------------------------------------------------------
@@ -69,6 +77,18 @@ def without_code(message: str) -> str:
     """A cell message without its leading Excel error code."""
     code, _, rest = str(message).partition(" ")
     return rest if code.startswith("#") and rest else str(message)
+
+
+def error_text(value: Any) -> bool:
+    """Whether a table cell says that something was not computed (see ``_ERROR_TEXT``)."""
+    return isinstance(value, str) and _ERROR_TEXT.search(value) is not None
+
+
+def failed_anchor(value: Any) -> bool:
+    """Whether a table's first cell is an error in place of the whole table: a message,
+    or a bare Excel error code (as a formula such as ``=INDEX(...)`` past a table gives)."""
+    return error_text(value) or (isinstance(value, str) and
+                                 _BARE_CODE.fullmatch(value.strip()) is not None)
 
 
 # -- argument parsing --------------------------------------------------------------------

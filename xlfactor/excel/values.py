@@ -20,12 +20,11 @@ in its way: the anchor then says ``#SPILL!`` and why.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xlfactor.excel import registry
 from xlfactor.excel.books import (
     FORMULA_SHEET,
     FileBook,
@@ -35,32 +34,18 @@ from xlfactor.excel.books import (
     cell_address,
     split_address,
 )
-from xlfactor.excel.sheet import MAX_MESSAGE
+from xlfactor.excel.calls import evaluator_of
+from xlfactor.excel.sheet import (  # noqa: F401 - the cell-message tests, as before
+    MAX_MESSAGE,
+    error_text,
+    failed_anchor,
+)
 
 #: The hidden sheet where values mode keeps the formulas it replaced by their values.
 #: Values written for a table longer than this are cut (a sheet-sized answer, not a dump).
 MAX_ROWS = 100_000
-_CODES = r"#(?:N/A|VALUE!|REF!|DIV/0!|NAME\?|NUM!|NULL!|SPILL!|CALC!|GETTING_DATA)"
-#: A cell that says something was not computed: an Excel error code followed by words (a
-#: worksheet function's message), also inside a label ("JNJ: #N/A unknown ticker"), or
-#: FACTOR_COMPARE's "not fitted: ..." for a model it could not fit. A bare "#N/A" inside a
-#: table is a value that does not apply (a residual's t statistic), not a failure.
-_ERROR_TEXT = re.compile(rf"(?:^|: ){_CODES} \S|^not fitted: ")
-_BARE_CODE = re.compile(rf"{_CODES}")
 #: What a ``FACTOR_*`` formula that could not be computed at all leaves in a values copy.
 NOT_COMPUTED = "#N/A not computed by xlfactor refresh: "
-
-
-def error_text(value: Any) -> bool:
-    """Whether a table cell says that something was not computed (see ``_ERROR_TEXT``)."""
-    return isinstance(value, str) and _ERROR_TEXT.search(value) is not None
-
-
-def failed_anchor(value: Any) -> bool:
-    """Whether a table's first cell is an error in place of the whole table: a message,
-    or a bare Excel error code (as a formula such as ``=INDEX(...)`` past a table gives)."""
-    return error_text(value) or (isinstance(value, str) and
-                                 _BARE_CODE.fullmatch(value.strip()) is not None)
 
 
 @dataclass(frozen=True)
@@ -138,44 +123,6 @@ class Report:
 
 
 # -- computing ---------------------------------------------------------------------------------
-def udf_arguments(function_name: str, values: Iterable[Any]) -> list[Any]:
-    """Evaluated formula arguments as the declaration of ``function_name`` receives them:
-    shaped as its spec says (:meth:`~xlfactor.excel.registry.FunctionSpec.cell_arguments`).
-
-    Raises
-    ------
-    InvalidInputError
-        More arguments than the function declares.
-    """
-    from xlfactor.domain.errors import InvalidInputError
-
-    try:
-        return registry.FUNCTIONS[function_name].cell_arguments(values)
-    except ValueError as err:
-        raise InvalidInputError(str(err)) from None
-
-
-def worksheet_functions(notes: list[str] | None = None) -> dict[str, Callable[..., Any]]:
-    """``FACTOR_*`` name -> a callable taking evaluated formula arguments; each error
-    message a call returns is appended to ``notes`` as ``NAME: message``."""
-    def bind(name: str) -> Callable[..., Any]:
-        spec = registry.FUNCTIONS[name]
-
-        def call(*args: Any) -> Any:
-            result = spec.compute(udf_arguments(name, args))
-            if notes is not None:
-                rows = result if isinstance(result, list) else [[result]]
-                found = next((v for row in rows for v in (row if isinstance(row, list)
-                                                          else [row]) if error_text(v)), None)
-                if found is not None:
-                    notes.append(f"{name} says {found}")
-            return result
-
-        return call
-
-    return {name: bind(name) for name in registry.FUNCTIONS}
-
-
 def compute(book: FileBook | LiveBook, cells: Iterable[FormulaCell] | None = None
             ) -> list[Computed]:
     """Compute every ``FACTOR_*`` formula of ``book`` (or those in ``cells``), in order.
@@ -184,14 +131,12 @@ def compute(book: FileBook | LiveBook, cells: Iterable[FormulaCell] | None = Non
     arguments a function refuses, becomes a one-cell table saying why, as the cell
     function's own error would.
     """
-    from xlfactor.excel.evaluate import Evaluator, ExcelError
+    from xlfactor.excel.evaluate import ExcelError
     from xlfactor.excel.formula import parse
     from xlfactor.excel.sheet import error_cell
 
-    notes: list[str] = []  # error messages of the FACTOR_* calls inside one formula
-    evaluator = Evaluator(book, worksheet_functions(notes))
-    if isinstance(book, FileBook):
-        book.attach(evaluator)
+    evaluator = evaluator_of(book)
+    notes = evaluator.notes  # error messages of the FACTOR_* calls inside one formula
     done = []
     for cell in cells if cells is not None else factor_formulas(book):
         notes.clear()
@@ -234,17 +179,6 @@ def _table(value: Any) -> list[list[Any]]:
     rows = [row if isinstance(row, list) else [row] for row in value][:MAX_ROWS]
     width = max((len(r) for r in rows), default=0)
     return [list(r) + [None] * (width - len(r)) for r in rows]
-
-
-def prefetch_for(book: FileBook | LiveBook, cells: Iterable[FormulaCell], report: Report
-                 ) -> None:
-    """One download for everything ``cells`` name; a failure is a warning, no more."""
-    from xlfactor.excel import prefetch
-
-    try:
-        prefetch.fetch(prefetch.plan(book, cells))
-    except Exception as err:  # noqa: BLE001 - an optimisation: each formula fetches itself
-        report.warnings.append(f"prefetch failed ({err}); each formula fetched on its own")
 
 
 def area(cell: FormulaCell, shape: tuple[int, int]) -> str:
@@ -300,6 +234,8 @@ def refresh_live(book: Any) -> Report:
     report = Report()
     cells = list(current.values())
     _keep_formulas(book, [Computed(c, _old_shape(c)) for c in cells])
+    from xlfactor.excel.prefetch import prefetch_for
+
     prefetch_for(view, cells, report)
     report.computed = compute(view, cells)
     written, shown = [], []
