@@ -17,10 +17,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeAlias
 
+from xlfactor.excel.addresses import (  # noqa: F401 - the address helpers, as before
+    MAX_COL,
+    MAX_ROW,
+    column_letters,
+    column_number,
+    is_whole_lines,
+)
+
 # Excel stores newer functions as _xlfn.NAME (and _xlfn._xlws.SORT); UDFs may carry _xludf.
 _PREFIXES = ("_XLFN.", "_XLUDF.", "_XLWS.")
-#: The last row and column of an Excel sheet.
-MAX_ROW, MAX_COL = 1_048_576, 16_384
 
 
 class UnsupportedFormula(ValueError):
@@ -135,23 +141,6 @@ class _Token(NamedTuple):
     pos: int
 
 
-def column_number(letters: str) -> int:
-    """``"A"`` -> 1, ``"AB"`` -> 28 (upper-case letters)."""
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
-
-
-def column_letters(col: int) -> str:
-    """1 -> ``"A"``, 28 -> ``"AB"``."""
-    out = ""
-    while col:
-        col, rem = divmod(col - 1, 26)
-        out = chr(65 + rem) + out
-    return out
-
-
 def _cell(text: str) -> tuple[int, int] | None:
     """(row, col) of a cell like ``$AB$12``, or None if outside the sheet (then it is a name)."""
     m = re.fullmatch(r"([A-Z]+)([0-9]+)", text.replace("$", "").upper())
@@ -180,12 +169,6 @@ def _lines(text: str) -> str | None:
     if k2 > MAX_COL:
         return None
     return f"{column_letters(k1)}1:{column_letters(k2)}{MAX_ROW}"
-
-
-def is_whole_lines(top: int, left: int, bottom: int, right: int) -> bool:
-    """Whether a range spans whole columns or whole rows of the sheet (``A:A``, ``1:1``):
-    a reader should then read only as far as the sheet holds values, never a million rows."""
-    return (top == 1 and bottom == MAX_ROW) or (left == 1 and right == MAX_COL)
 
 
 def _tokens(text: str, offset: int) -> Iterator[_Token]:
