@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from xlfactor.data.base import PriceData, PriceSource
+from xlfactor.data.memo import Memo
 from xlfactor.data.price_csv import (  # noqa: F401 - re-exported: the parser's public names
     ADJ_CLOSE_NAMES,
     AUTO_ADJUSTED,
@@ -47,6 +48,9 @@ from xlfactor.domain.tickers import is_valid_ticker, normalize_tickers
 
 SOURCE_NAME = "Yahoo-format CSV files"
 
+#: What names a saved file's contents without reading it: path, size in bytes, mtime (ns).
+FileStamp = tuple[str, int, int]
+
 
 class PriceFiles(PriceSource):
     """Total-return daily prices from Yahoo-format CSV files.
@@ -67,6 +71,30 @@ class PriceFiles(PriceSource):
     def __init__(self, path: str | os.PathLike[str], dayfirst: bool | None = None) -> None:
         self.path = Path(path)
         self.dayfirst = dayfirst
+        # Memos under the policy of xlfactor.data.memo: a file is parsed again only when
+        # its path, size or modification time changed; a folder listed again when its
+        # own modification time did (an entry added, removed or renamed).
+        self._parsed = Memo("parsed price files", 256)
+        self._listing = Memo("price folder listing", 1)
+        self._answers = Memo("saved-file price answers", 256)
+
+    def version(self, tickers: Sequence[str]) -> tuple[object, ...] | None:
+        """What an answer for ``tickers`` would be read from, without reading it: the
+        stamp (path, size, mtime in ns) of the folder and of each ticker's file (None
+        for a ticker without one), or of the single file. None when the folder or file
+        cannot be examined (the answer then says why).
+
+        Equal versions mean equal answers for the same tickers and dates.
+        """
+        try:
+            if self.path.is_dir():
+                files = self._ticker_files()
+                return (_stamp(self.path), *(
+                    _stamp(f) if isinstance(f := files.get(t), Path) else None
+                    for t in normalize_tickers(tickers)))
+            return (_stamp(self.path),)
+        except (OSError, XlFactorError):
+            return None
 
     def get_prices(self, tickers: Sequence[str], start: date, end: date) -> PriceData:
         """Adjusted closes for ``tickers`` on the file dates in ``[start, end]``.
@@ -105,6 +133,19 @@ class PriceFiles(PriceSource):
         """
         symbols = normalize_tickers(tickers)
         first, last = inclusive_range(start, end)
+        key = (tuple(symbols), first, last)
+        version = self.version(symbols)  # taken before reading: a change meanwhile misses
+        hit = self._answers.get(key, version) if version is not None else None
+        if hit is not None:
+            return hit
+        answer = self._answer(symbols, first, last, version)
+        if version is not None:
+            self._answers.put(key, answer, version)
+        return answer
+
+    def _answer(self, symbols: list[str], first: pd.Timestamp, last: pd.Timestamp,
+                version: tuple[object, ...] | None) -> PriceData:
+        """:meth:`get_prices` without the memo of answers."""
         columns, errors = self._columns(symbols)
         kept = {t: _in_range(c.prices, first, last) for t, c in columns.items()}
         kept = {t: s for t, s in kept.items() if not s.empty}
@@ -124,6 +165,7 @@ class PriceFiles(PriceSource):
             notes=notes,
             warnings=warnings,
             reasons=self._reasons(missing, columns, errors, first, last),
+            version=version,
         )
 
     def _columns(self, symbols: list[str]
@@ -134,13 +176,13 @@ class PriceFiles(PriceSource):
             return self._columns_from_folder(symbols)
         if self.path.is_file():
             wanted = set(symbols)
-            found = read_price_file(self.path, self.dayfirst)
+            found = self._read(self.path)
             return {c.ticker: c for c in found if c.ticker in wanted}, {}
         raise DataUnavailableError(f"price file or folder not found: {self.path}")
 
     def _columns_from_folder(self, symbols: list[str]
                              ) -> tuple[dict[str, PriceColumn], dict[str, XlFactorError]]:
-        files = _ticker_files(self.path)
+        files = self._ticker_files()
         found: dict[str, PriceColumn] = {}
         errors: dict[str, XlFactorError] = {}
         for ticker in symbols:
@@ -149,10 +191,30 @@ class PriceFiles(PriceSource):
                 errors[ticker] = path
             elif path is not None:
                 try:
-                    found[ticker] = _column_for(path, ticker, self.dayfirst)
+                    found[ticker] = _column_for(self._read(path), path, ticker)
                 except (DataFormatError, DataUnavailableError) as exc:
                     errors[ticker] = exc
         return found, errors
+
+    def _read(self, path: Path) -> list[PriceColumn]:
+        """:func:`read_price_file` of ``path``, parsed again only when its stamp changed."""
+        stamp = _stamp(path)
+        found = self._parsed.get(str(path), stamp)
+        if found is None:
+            found = read_price_file(path, self.dayfirst)
+            self._parsed.put(str(path), found, stamp)  # the stamp from before the read
+        return found
+
+    def _ticker_files(self) -> dict[str, Path | XlFactorError]:
+        """:func:`_ticker_files` of the folder, listed again only when its stamp changed."""
+        stamp = _stamp(self.path)
+        files = self._listing.get(str(self.path), stamp)
+        if files is None:
+            files = _ticker_files(self.path)
+            if not any(isinstance(f, XlFactorError) for f in files.values()):
+                # an entry that cannot be followed may mend without the folder changing
+                self._listing.put(str(self.path), files, stamp)
+        return files
 
     def _nothing_found(
         self,
@@ -237,9 +299,15 @@ def _ticker_files(folder: Path) -> dict[str, Path | XlFactorError]:
     return files
 
 
-def _column_for(path: Path, ticker: str, dayfirst: bool | None) -> PriceColumn:
-    """The ``ticker`` column of the file named after it."""
-    for column in read_price_file(path, dayfirst):
+def _stamp(path: Path) -> FileStamp:
+    """Path, size in bytes and modification time in ns: one ``stat``, nothing read."""
+    stat = os.stat(path)
+    return (str(path), stat.st_size, stat.st_mtime_ns)
+
+
+def _column_for(columns: list[PriceColumn], path: Path, ticker: str) -> PriceColumn:
+    """The ``ticker`` column among ``columns``, read from ``path``, the file named after it."""
+    for column in columns:
         if column.ticker == ticker:
             return column
     raise DataFormatError(f"{path.name}: file holds no prices for {ticker}")
