@@ -8,6 +8,7 @@ CSV layout is :mod:`xlfactor.data.french_csv`.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from abc import abstractmethod
@@ -262,6 +263,9 @@ def _columns(file: FrenchFile, columns: list[str], source: str) -> pd.DataFrame:
 
 # ---------------------------------------------------------------------------- sources
 
+#: Serial numbers of parsed files, process-wide (a file's version in FactorData.version).
+_LOADS = itertools.count(1)
+
 
 class _FrenchSource(FactorSource):
     """Shared logic: choose files, memoise them per process, combine them."""
@@ -273,6 +277,8 @@ class _FrenchSource(FactorSource):
         # Memos under the policy of xlfactor.data.memo.
         self._files = Memo("parsed French files", 64)
         self._combined = Memo("combined factor sets", 64)
+        # The version of each parsed file in the memo (see _file_version).
+        self._versions: dict[str, Hashable] = {}
 
     @abstractmethod
     def _load_uncached(self, name: str) -> FrenchFile:
@@ -281,6 +287,11 @@ class _FrenchSource(FactorSource):
     def _memo_token(self, name: str) -> Hashable:
         """What must be unchanged for a memoised file to be reused."""
         return name
+
+    def _file_version(self, name: str) -> Hashable:
+        """The version of the file ``name`` just loaded: a number unique in the process
+        (a new load is a new version; equal versions are the same parsed file)."""
+        return ("loaded", next(_LOADS))
 
     def _memo_lifetime(self, name: str) -> float | None:
         """Seconds a memoised file may be reused at most (None: while its token holds)."""
@@ -297,6 +308,7 @@ class _FrenchSource(FactorSource):
             if file is not None:
                 return file
             file = self._load_uncached(name)
+            self._versions[name] = self._file_version(name)
             # The token after loading: a failed refresh marks the file stale, and the stale
             # token is what the next call must match to reuse it without a new download.
             life = self._memo_lifetime(name)
@@ -338,6 +350,8 @@ class _FrenchSource(FactorSource):
             data = self._combined.get(key, tuple(files.values()))
             if data is None:
                 data = combine_factor_files(files, factors, freq, self.name)
+                version = (self.name, tuple(self._versions.get(n) for n in names.values()))
+                data = replace(data, version=version)
                 self._combined.put(key, data, tuple(files.values()))
             return data
 
@@ -551,6 +565,9 @@ class FrenchFiles(_FrenchSource):
         path = self.path_for(name)
         stat = path.stat()
         return (str(path), stat.st_mtime_ns, stat.st_size)
+
+    def _file_version(self, name: str) -> Hashable:
+        return self._memo_token(name)  # path, modification time and size
 
     def _load_uncached(self, name: str) -> FrenchFile:
         path = self.path_for(name)
