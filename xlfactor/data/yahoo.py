@@ -41,10 +41,14 @@ from xlfactor.data.yahoo_download import (  # noqa: F401 - re-exports, see below
 )
 from xlfactor.data.yahoo_failures import (
     SOURCE_NAME,
+    Reasons,
+    missing_note,
+    missing_reason,
+    quote_list,
     raise_on_faults,
     refusal_errors,
     refused_charts,
-    symbol_unknown,
+    unknown_message,
 )
 from xlfactor.domain.dates import inclusive_range
 from xlfactor.domain.errors import (
@@ -60,7 +64,6 @@ from xlfactor.domain.tickers import normalize_tickers
 MEMO_SIZE = 256
 
 #: Per ticker, yfinance's failure text, or the error refusing the response Yahoo sent for it.
-Reasons = dict[str, str | XlFactorError]
 
 
 class YahooPrices(PriceSource):
@@ -229,7 +232,7 @@ class YahooPrices(PriceSource):
                 if len(fallback) < len(to_fetch):
                     if isinstance(exc, SourceUnreachableError):
                         lacking = [t for t in to_fetch if t not in cached]
-                        raise exc.nothing_cached(f"prices for {_quote_list(lacking)}") from exc
+                        raise exc.nothing_cached(f"prices for {quote_list(lacking)}") from exc
                     raise
                 series.update(fallback)
                 stale_note = _stale_note(exc, [cached[t] for t in fallback])
@@ -267,7 +270,7 @@ class YahooPrices(PriceSource):
         left out, the others are kept)."""
         if self.offline:
             raise DataUnavailableError(
-                f"offline mode: no cached Yahoo Finance prices for {_quote_list(symbols)}"
+                f"offline mode: no cached Yahoo Finance prices for {quote_list(symbols)}"
             )
         REACHABILITY.check(SOURCE_NAME)
         try:
@@ -384,70 +387,18 @@ def _result(
     """Wrap ``prices`` in PriceData, or raise when nothing came back: UnknownTickerError,
     or a DataFormatError naming every refused response when there is one."""
     missing = [t for t in symbols if t not in prices.columns]
-    errors = {t: _missing_reason(t, reasons, first, last) for t in missing}
+    errors = {t: missing_reason(t, reasons, first, last) for t in missing}
     errors = {t: e for t, e in errors.items() if e is not None}
     if len(missing) == len(symbols):
         refused = [t for t in missing if isinstance(errors.get(t), DataFormatError)]
         others = [t for t in missing if t not in refused]
         if not refused:
-            raise UnknownTickerError(_unknown_message(others, reasons, first, last))
+            raise UnknownTickerError(unknown_message(others, reasons, first, last))
         parts = [str(errors[t]) for t in refused]
         if others:
-            parts.append(_unknown_message(others, reasons, first, last))
+            parts.append(unknown_message(others, reasons, first, last))
         raise DataFormatError("; ".join(parts))
-    notes = tuple(_missing_note(t, reasons, first, last) for t in missing)
+    notes = tuple(missing_note(t, reasons, first, last) for t in missing)
     notes += ("prices are Yahoo Finance closes adjusted for splits and dividends",)
     return PriceData(prices=prices, source=SOURCE_NAME, missing=tuple(missing), notes=notes,
                      reasons=errors)
-
-
-def _missing_reason(ticker: str, reasons: Reasons, first: pd.Timestamp, last: pd.Timestamp
-                    ) -> XlFactorError | None:
-    """Why ``ticker`` is missing, for ``PriceData.reasons``: its refused response, or an
-    empty range; None for a symbol Yahoo does not know (an unknown ticker, said so)."""
-    reason = reasons.get(ticker, "")
-    if isinstance(reason, XlFactorError):
-        return reason
-    if symbol_unknown(reason):
-        return None
-    return UnknownTickerError(f"no price data from Yahoo Finance for {ticker!r} "
-                              f"in {first.date()}..{last.date()}")
-
-
-def _text(reason: str | XlFactorError) -> str:
-    """yfinance's failure text; ``""`` for a refusal (the symbol was known)."""
-    return reason if isinstance(reason, str) else ""
-
-
-def _missing_note(
-    ticker: str, reasons: Reasons, first: pd.Timestamp, last: pd.Timestamp
-) -> str:
-    """One line for ``PriceData.notes`` explaining why ``ticker`` is missing."""
-    reason = reasons.get(ticker, "")
-    if isinstance(reason, XlFactorError):
-        return f"{ticker}: {reason}"
-    if symbol_unknown(reason):
-        return f"{ticker}: unknown ticker (no price data from Yahoo Finance)"
-    return f"{ticker}: no price data from Yahoo Finance in {first.date()}..{last.date()}"
-
-
-def _unknown_message(
-    missing: list[str], reasons: Reasons, first: pd.Timestamp, last: pd.Timestamp
-) -> str:
-    """Message naming the tickers, telling unknown symbols from empty date ranges."""
-    unknown = [t for t in missing if symbol_unknown(_text(reasons.get(t, "")))]
-    empty = [t for t in missing if t not in unknown]
-    parts = []
-    if unknown:
-        label = "unknown ticker" if len(unknown) == 1 else "unknown tickers"
-        parts.append(f"{label} {_quote_list(unknown)} (no price data from Yahoo Finance)")
-    if empty:
-        parts.append(
-            f"no price data from Yahoo Finance for {_quote_list(empty)} "
-            f"in {first.date()}..{last.date()}"
-        )
-    return "; ".join(parts)
-
-
-def _quote_list(symbols: Sequence[str]) -> str:
-    return ", ".join(repr(s) for s in symbols)

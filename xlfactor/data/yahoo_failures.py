@@ -44,7 +44,13 @@ from typing import NoReturn
 import pandas as pd
 
 from xlfactor.data.reachability import SourceUnreachableError
-from xlfactor.domain.errors import DataFormatError, DataUnavailableError, shorten
+from xlfactor.domain.errors import (
+    DataFormatError,
+    DataUnavailableError,
+    UnknownTickerError,
+    XlFactorError,
+    shorten,
+)
 
 SOURCE_NAME = "Yahoo Finance (yfinance)"
 
@@ -243,3 +249,60 @@ def _unreachable_reason(text: str) -> str:
     if "ConnectionError" in text:
         return "connection failed"
     return shorten(text, 80)
+
+
+# -- why tickers are missing, in words ------------------------------------------------------
+#: Per ticker: yfinance's failure text, or the refusal of its response.
+Reasons = dict[str, str | XlFactorError]
+
+
+def missing_reason(ticker: str, reasons: Reasons, first: pd.Timestamp, last: pd.Timestamp
+                    ) -> XlFactorError | None:
+    """Why ``ticker`` is missing, for ``PriceData.reasons``: its refused response, or an
+    empty range; None for a symbol Yahoo does not know (an unknown ticker, said so)."""
+    reason = reasons.get(ticker, "")
+    if isinstance(reason, XlFactorError):
+        return reason
+    if symbol_unknown(reason):
+        return None
+    return UnknownTickerError(f"no price data from Yahoo Finance for {ticker!r} "
+                              f"in {first.date()}..{last.date()}")
+
+
+def failure_text(reason: str | XlFactorError) -> str:
+    """yfinance's failure text; ``""`` for a refusal (the symbol was known)."""
+    return reason if isinstance(reason, str) else ""
+
+
+def missing_note(
+    ticker: str, reasons: Reasons, first: pd.Timestamp, last: pd.Timestamp
+) -> str:
+    """One line for ``PriceData.notes`` explaining why ``ticker`` is missing."""
+    reason = reasons.get(ticker, "")
+    if isinstance(reason, XlFactorError):
+        return f"{ticker}: {reason}"
+    if symbol_unknown(reason):
+        return f"{ticker}: unknown ticker (no price data from Yahoo Finance)"
+    return f"{ticker}: no price data from Yahoo Finance in {first.date()}..{last.date()}"
+
+
+def unknown_message(
+    missing: list[str], reasons: Reasons, first: pd.Timestamp, last: pd.Timestamp
+) -> str:
+    """Message naming the tickers, telling unknown symbols from empty date ranges."""
+    unknown = [t for t in missing if symbol_unknown(failure_text(reasons.get(t, "")))]
+    empty = [t for t in missing if t not in unknown]
+    parts = []
+    if unknown:
+        label = "unknown ticker" if len(unknown) == 1 else "unknown tickers"
+        parts.append(f"{label} {quote_list(unknown)} (no price data from Yahoo Finance)")
+    if empty:
+        parts.append(
+            f"no price data from Yahoo Finance for {quote_list(empty)} "
+            f"in {first.date()}..{last.date()}"
+        )
+    return "; ".join(parts)
+
+
+def quote_list(symbols: Sequence[str]) -> str:
+    return ", ".join(repr(s) for s in symbols)
