@@ -197,3 +197,140 @@ def test_runtime_dependencies_are_exactly_what_the_package_uses():
                         if m not in sys.stdlib_module_names and m != "xlfactor")
     assert not undeclared, f"imported by the package but not declared: {undeclared}"
     assert "pytest" not in names and "hypothesis" not in names
+
+
+#: Longest a module may grow, in physical lines: past it, split along a seam.
+MAX_LINES = 450
+
+
+def _type_checking_lines(tree: ast.AST) -> set[int]:
+    """Line numbers of the import statements under ``if TYPE_CHECKING:`` (annotation-only
+    imports never run, so they make no cycle)."""
+    exempt = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and (
+                getattr(node.test, "id", None) == "TYPE_CHECKING"
+                or getattr(node.test, "attr", None) == "TYPE_CHECKING"):
+            for inner in node.body:
+                for sub in ast.walk(inner):
+                    if isinstance(sub, (ast.Import, ast.ImportFrom)):
+                        exempt.add(sub.lineno)
+    return exempt
+
+
+def _resolved(target: str, names: list[str]) -> list[str]:
+    """``target`` itself, or the submodules of it that ``from target import names`` loads."""
+    subs = [s for s in (_submodule(target, n) for n in names) if s != target]
+    return subs if subs and len(subs) == len(names) else [target, *subs]
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the xlfactor modules it imports (every import statement, lazy ones too,
+    except those under ``if TYPE_CHECKING:``); a name imported from a package that is a
+    submodule counts as importing that submodule."""
+    graph: dict[str, set[str]] = {}
+    for path in MODULES:
+        own = module_name(path)
+        package = own if path.name == "__init__.py" else own.rsplit(".", 1)[0]
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        exempt = _type_checking_lines(tree)
+        edges: set[str] = set()
+        for node in ast.walk(tree):
+            if getattr(node, "lineno", None) in exempt:
+                continue
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    parts = package.split(".")
+                    base = parts[: len(parts) - node.level + 1]
+                    target = ".".join([*base, node.module] if node.module else base)
+                else:
+                    target = node.module or ""
+                if target == "xlfactor" or target.startswith("xlfactor."):
+                    names = [a.name for a in node.names
+                             if (target, a.name) != ("xlfactor", "__version__")]
+                    if names:
+                        edges.update(_resolved(target, names))
+            elif isinstance(node, ast.Import):
+                edges.update(a.name for a in node.names
+                             if a.name == "xlfactor" or a.name.startswith("xlfactor."))
+        graph[own] = {e for e in edges if e != own}
+    return graph
+
+
+def cycles_in(graph: dict[str, set[str]]) -> list[list[str]]:
+    """One chain per strongly connected group of modules that import one another
+    (Tarjan's algorithm), each chain a shortest loop through the group's first member."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    groups: list[set[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in sorted(graph.get(node, ())):
+            if nxt not in graph:
+                continue
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            group = set()
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.add(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                groups.append(group)
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return [_loop(graph, group) for group in groups]
+
+
+def _loop(graph: dict[str, set[str]], group: set[str]) -> list[str]:
+    """A shortest import chain from the group's first member back to itself."""
+    start = min(group)
+    paths = {start: [start]}
+    frontier = [start]
+    while frontier:
+        following = []
+        for node in frontier:
+            for nxt in sorted(graph[node] & group):
+                if nxt == start:
+                    return paths[node] + [start]
+                if nxt not in paths:
+                    paths[nxt] = paths[node] + [nxt]
+                    following.append(nxt)
+        frontier = following
+    return sorted(group)
+
+
+def test_cycles_in_finds_a_loop_and_nothing_else():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": set()}
+    assert cycles_in(graph) == [["a", "b", "c", "a"]]
+    assert cycles_in({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycles():
+    """No module imports, however lazily, one that imports it back: a cycle means two
+    modules are one concept split wrongly (or one reaches up its own layer)."""
+    chains = cycles_in(import_graph())
+    assert not chains, "import cycles (a shortest loop through each group):\n" + "\n".join(
+        " -> ".join(c) for c in chains)
+
+
+def test_no_module_is_too_long():
+    """Every module stays under MAX_LINES physical lines: a longer one holds more than
+    one concept."""
+    long = sorted((len(p.read_text(encoding="utf-8").splitlines()), module_name(p))
+                  for p in MODULES)
+    over = [f"{name}: {n} lines" for n, name in long if n > MAX_LINES]
+    assert not over, f"modules over {MAX_LINES} lines:\n" + "\n".join(over)
