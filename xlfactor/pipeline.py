@@ -11,14 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from xlfactor.data.base import (
-    FactorData,
-    FactorSource,
-    MissingTickers,
-    PriceData,
-    PriceSource,
-    data_token,
-)
+from xlfactor.data.base import FactorData, FactorSource, MissingTickers, PriceData, PriceSource
 from xlfactor.data.memo import MEMO_MAX_CELLS, Memo
 from xlfactor.data.settings import Settings
 from xlfactor.domain.errors import XlFactorError
@@ -176,14 +169,13 @@ _NOTED = Memo("noted factor data", 32)
 
 def _with_notes(data: FactorData, notes: tuple[str, ...], warnings: tuple[str, ...] = ()
                 ) -> FactorData:
-    """``data`` with notes added: the same object while ``data`` is the same (or of the
-    same version, see :func:`~xlfactor.data.base.data_token`), so that the sample memo hits."""
-    token = data_token(data)
-    key = (id(data) if token is data else token, notes, warnings)
-    noted = _NOTED.get(key, token)
+    """``data`` with notes added: the same object while ``data`` is, so that the sample
+    memo (keyed on identity) hits."""
+    key = (id(data), notes, warnings)
+    noted = _NOTED.get(key, data)
     if noted is None:
         noted = replace(data, notes=(*data.notes, *notes), warnings=(*data.warnings, *warnings))
-        _NOTED.put(key, noted, token)
+        _NOTED.put(key, noted, data)
     return noted
 
 
@@ -199,8 +191,7 @@ def load_prices(request: Request, source: PriceSource) -> PriceData:
 #: its source gave (:class:`~xlfactor.data.base.MissingTickers`, a tuple of the names).
 Sample = tuple[AlignedSample, EstimationInfo, MissingTickers]
 
-#: Aligned samples by request data; served while the price and factor data are the same
-#: (their versions, or the objects when a source gives none: see ``data_token``).
+#: Aligned samples by request data; served while the price and factor objects are the same.
 #: Shared: never handed to callers as they are (see :func:`own_sample`).
 _SAMPLES = Memo("aligned samples", 128)
 #: Fits by request; served while the aligned sample is the same object.
@@ -224,10 +215,9 @@ def shared_sample(request: Request, sources: Sources | None = None,
     step(f"prices ({len(request.tickers)} ticker{'s' if len(request.tickers) > 1 else ''})")
     pdata = load_prices(request, src.prices)
     step("alignment")
-    token = (data_token(pdata), data_token(fdata))
+    token = (pdata, fdata)
     hit = _SAMPLES.get(request.data_key, token)
     if hit is not None:
-        record_served(hit[1], pdata, fdata)  # the status report hears of every serving
         return hit
     built = _align_and_label(request, pdata, fdata)
     if built[0].excess.size <= MEMO_MAX_CELLS:  # worksheet-sized, not whole universes

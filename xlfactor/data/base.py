@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import copy
 from abc import ABC, abstractmethod
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
@@ -44,10 +44,6 @@ class FactorData:
         Where the data came from, file by file.
     warnings : tuple of str
         What a user comparing numbers must know (e.g. factors compounded from daily).
-    version : hashable, optional
-        What the returns were built from, as plain values (strings, numbers, tuples of
-        them): equal versions mean equal returns (see :func:`data_token`). None when the
-        source cannot say; memos then compare the object itself.
     """
 
     returns: pd.DataFrame
@@ -57,7 +53,6 @@ class FactorData:
     stale: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
     warnings: tuple[str, ...] = field(default_factory=tuple)
-    version: Hashable = None
 
 
 @dataclass(frozen=True)
@@ -68,9 +63,6 @@ class PriceData:
     ``reasons`` holds, for each of them that the source can explain, the error saying why
     (the class tells an unknown ticker from a bad file or a refused response, and the
     text names the file and line or the response). :meth:`missing_error` reads it.
-    ``version`` names, as plain values, what the prices were built from (a saved file's
-    path, size and modification time; the cache rows' digests; the sample's release):
-    equal versions mean equal prices. None when the source cannot say.
     """
 
     prices: pd.DataFrame
@@ -80,7 +72,6 @@ class PriceData:
     notes: tuple[str, ...] = field(default_factory=tuple)
     warnings: tuple[str, ...] = field(default_factory=tuple)
     reasons: Mapping[str, XlFactorError] = field(default_factory=dict)
-    version: Hashable = None
 
     def __post_init__(self) -> None:
         # Kept without the tracebacks of where they were caught: those frames (a whole
@@ -99,24 +90,6 @@ class PriceData:
     def missing_tickers(self) -> MissingTickers:
         """:attr:`missing` with the reason of each ticker attached."""
         return MissingTickers(self.missing, self.reasons)
-
-
-def data_token(data: PriceData | FactorData) -> object:
-    """What a memo built from ``data`` is valid for: plain values when the source said
-    its version, else the object itself (compared by identity).
-
-    The version alone names the numbers; the labels a sample carries from them (source,
-    stale flag, notes, warnings, missing tickers and why) are part of the token too, so
-    that a copy served stale is never answered with what was built from it fresh.
-    """
-    if data.version is None:
-        return data
-    if isinstance(data, PriceData):
-        reasons = tuple((t, type(e).__name__, str(e)) for t, e in data.reasons.items())
-        labels: tuple[object, ...] = (data.missing, reasons)
-    else:
-        labels = (data.frequency, data.release)
-    return (data.version, data.source, data.stale, data.notes, data.warnings, *labels)
 
 
 def missing_error(ticker: str, reasons: Mapping[str, XlFactorError]) -> XlFactorError:
@@ -187,12 +160,7 @@ class PriceSource(ABC):
 
     @abstractmethod
     def get_prices(self, tickers: Sequence[str], start: date, end: date) -> PriceData:
-        """Adjusted prices for ``tickers`` on trading days in ``[start, end]`` (both inclusive).
-
-        A source that can tell cheaply what its data were built from sets
-        :attr:`PriceData.version` (without re-reading them), so that memos of what is
-        built from the answer hit on equal versions rather than on the same object.
-        """
+        """Adjusted prices for ``tickers`` on trading days in ``[start, end]`` (both inclusive)."""
 
 
 class FactorSource(ABC):
@@ -208,6 +176,5 @@ class FactorSource(ABC):
         names a French-library region (``"US"``, ``"Europe"``...); a source without
         regional data raises for anything but ``"US"``.
         Raise :class:`~xlfactor.domain.errors.DataUnavailableError` when the source cannot
-        provide the frequency or a factor. As for prices, :attr:`FactorData.version`
-        names what the returns were built from when the source can say.
+        provide the frequency or a factor.
         """

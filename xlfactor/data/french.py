@@ -1,14 +1,13 @@
 """Fama-French factors from the Kenneth R. French Data Library.
 
-How files combine into a model's factor set, and the two sources: :class:`FrenchLibrary`
-downloads the files (with the SQLite cache), :class:`FrenchFiles` reads copies saved by
-hand. Which file holds which factors is :mod:`xlfactor.data.french_catalogue`; parsing
-the library's CSV layout is :mod:`xlfactor.data.french_csv`.
+Which file holds which factors (US and international regions), how files combine into a
+model's factor set, and the two sources: :class:`FrenchLibrary` downloads the files (with
+the SQLite cache), :class:`FrenchFiles` reads copies saved by hand. Parsing the library's
+CSV layout is :mod:`xlfactor.data.french_csv`.
 """
 
 from __future__ import annotations
 
-import itertools
 import threading
 import time
 from abc import abstractmethod
@@ -17,6 +16,7 @@ from dataclasses import replace
 from datetime import datetime
 from os import PathLike
 from pathlib import Path
+from types import MappingProxyType
 
 import pandas as pd
 
@@ -31,15 +31,6 @@ from xlfactor.data.french_csv import (  # noqa: F401 - re-exported: the parser's
     read_french_path,
     read_french_zip,
 )
-from xlfactor.data.french_catalogue import (  # noqa: F401 - re-exported: the catalogue
-    DATASETS,
-    FAMILY_COLUMNS,
-    _requested,
-    check_contents,
-    families_for,
-    family_of,
-    regional_dataset,
-)
 from xlfactor.data.memo import Memo
 from xlfactor.data.reachability import REACHABILITY, SourceUnreachableError
 from xlfactor.data.settings import FRENCH_BASE_URL
@@ -50,13 +41,148 @@ from xlfactor.domain.errors import (
     NotPublishedError,
 )
 from xlfactor.domain.frequency import FREQUENCIES, FREQUENCY_WORDS, check_frequency
-from xlfactor.domain.regions import canonical_region
+from xlfactor.domain.models import canonical_factor
+from xlfactor.domain.regions import REGIONS, canonical_region
 
 #: Seconds a stale cached file is reused before the library is asked again.
 STALE_RETRY_SECONDS = 300
 
 SOURCE_NAME = "Kenneth French Data Library"
 DEFAULT_BASE_URL = FRENCH_BASE_URL
+
+#: Library file name (without ``_CSV.zip``) for each (family, frequency) it publishes.
+DATASETS: Mapping[tuple[str, str], str] = MappingProxyType(
+    {
+        ("FF3", "D"): "F-F_Research_Data_Factors_daily",
+        ("FF3", "W"): "F-F_Research_Data_Factors_weekly",
+        ("FF3", "M"): "F-F_Research_Data_Factors",
+        ("FF5", "D"): "F-F_Research_Data_5_Factors_2x3_daily",
+        ("FF5", "M"): "F-F_Research_Data_5_Factors_2x3",
+        ("MOM", "D"): "F-F_Momentum_Factor_daily",
+        ("MOM", "M"): "F-F_Momentum_Factor",
+    }
+)
+
+def regional_dataset(region: str, family: str, frequency: str) -> str | None:
+    """File name of a family at a frequency for a region, or None if not published.
+
+    US files are :data:`DATASETS`. International files follow the library's naming:
+    ``<Region>_3_Factors[_Daily]``, ``<Region>_5_Factors[_Daily]`` and
+    ``<Region>_Mom_Factor[_Daily]`` (``MOM`` for Asia Pacific ex Japan and Emerging). No
+    international file is weekly; emerging markets are monthly only and have no
+    3-factor file, so their MKT/SMB/HML come from the 5-factor file.
+    """
+    region = canonical_region(region)
+    if region == "US":
+        return DATASETS.get((family, frequency))
+    prefix = REGIONS[region]
+    if frequency == "W" or (region == "Emerging" and frequency != "M"):
+        return None
+    suffix = "_Daily" if frequency == "D" else ""
+    if family == "MOM":
+        mom = "MOM" if region in ("Asia Pacific ex Japan", "Emerging") else "Mom"
+        return f"{prefix}_{mom}_Factor{suffix}"
+    if family == "FF3" and region != "Emerging":
+        return f"{prefix}_3_Factors{suffix}"
+    return f"{prefix}_5_Factors{suffix}"
+
+
+_FIVE_FACTOR_ONLY = frozenset({"RMW", "CMA"})
+
+#: The factor columns (canonical names) of each family's file. A file holding other known
+#: factors is another family's file: the five-factor file served at the three-factor
+#: name has the same MKT/SMB/HML headers but an SMB built from other sorts, so only its
+#: extra columns tell it apart.
+FAMILY_COLUMNS: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "FF3": ("MKT", "SMB", "HML", "RF"),
+    "FF5": ("MKT", "SMB", "HML", "RMW", "CMA", "RF"),
+    "MOM": ("MOM",),
+})
+_KNOWN_COLUMNS = frozenset(c for columns in FAMILY_COLUMNS.values() for c in columns)
+_FAMILY_WORDS = {"FF3": "three-factor", "FF5": "five-factor", "MOM": "momentum"}
+
+
+def family_of(name: str) -> str | None:
+    """The family (``"FF3"``, ``"FF5"``, ``"MOM"``) of the library dataset ``name``, from
+    the library's naming (US and international); None for a name it does not follow."""
+    lowered = name.lower()
+    for (family, _), dataset in DATASETS.items():
+        if dataset.lower() == lowered:
+            return family
+    if "_5_factors" in lowered:
+        return "FF5"
+    if "_3_factors" in lowered:
+        return "FF3"
+    if "_mom_factor" in lowered:
+        return "MOM"
+    return None
+
+
+def check_contents(file: FrenchFile, name: str) -> None:
+    """Refuse a file whose factor columns are not those of the dataset ``name``.
+
+    Every column of the dataset must be there, and none of MKT, SMB, HML, RMW and CMA
+    beyond them (RMW and CMA mark the five-factor file, MKT/SMB/HML a factors file where
+    momentum was asked). Columns the library might add later (RF in the momentum file, a
+    factor xlfactor does not know) are allowed. Names outside the library's naming are
+    not checked.
+
+    Raises
+    ------
+    DataFormatError
+        Naming what was asked, the columns that arrived and, when they are another
+        family's, which.
+    """
+    family = family_of(name)
+    if family is None:
+        return
+    expected = FAMILY_COLUMNS[family]
+    found = [c for c in file.main.columns if c in _KNOWN_COLUMNS]
+    foreign = set(found) - set(expected) - {"RF", "MOM"}
+    if set(expected) <= set(found) and not foreign:
+        return
+    other = next((f for f, cols in FAMILY_COLUMNS.items() if sorted(cols) == sorted(found)), "")
+    looks = f" (the {_FAMILY_WORDS[other]} file's columns)" if other else ""
+    raise DataFormatError(
+        f"{name}: asked for the {_FAMILY_WORDS[family]} file ({', '.join(expected)}), but the "
+        f"file holds {', '.join(map(str, file.main.columns))}{looks}: another dataset was "
+        "served or saved under this name; refusing it")
+
+
+def _requested(factors: Sequence[str] | str) -> tuple[str, ...]:
+    """Canonical factor names in the caller's order, without duplicates or ``RF``."""
+    items = factors.split(",") if isinstance(factors, str) else list(factors)
+    names: list[str] = []
+    for item in items:
+        if not str(item).strip() or str(item).strip().upper() == "RF":
+            continue
+        canonical = canonical_factor(item)
+        if canonical not in names:
+            names.append(canonical)
+    return tuple(names)
+
+
+def families_for(factors: Sequence[str] | str) -> tuple[str, ...]:
+    """Library file families needed for ``factors``.
+
+    The five-factor file serves MKT/SMB/HML/RMW/CMA/RF whenever RMW or CMA is wanted;
+    otherwise the three-factor file does. The two are never mixed because the 2x3 SMB
+    of the five-factor file is constructed differently. ``"MOM"`` is added for momentum.
+
+    Returns
+    -------
+    tuple of str
+        ``("FF3",)``, ``("FF5",)``, ``("FF3", "MOM")`` or ``("FF5", "MOM")``.
+
+    Raises
+    ------
+    UnknownModelError
+        For a factor name that is not known.
+    """
+    wanted = _requested(factors)
+    base = "FF5" if _FIVE_FACTOR_ONLY & set(wanted) else "FF3"
+    return (base, "MOM") if "MOM" in wanted else (base,)
+
 
 def combine_factor_files(
     files: Mapping[str, FrenchFile], factors: Sequence[str], frequency: str, source: str
@@ -136,8 +262,6 @@ def _columns(file: FrenchFile, columns: list[str], source: str) -> pd.DataFrame:
 
 # ---------------------------------------------------------------------------- sources
 
-_LOADS = itertools.count(1)
-
 
 class _FrenchSource(FactorSource):
     """Shared logic: choose files, memoise them per process, combine them."""
@@ -149,7 +273,6 @@ class _FrenchSource(FactorSource):
         # Memos under the policy of xlfactor.data.memo.
         self._files = Memo("parsed French files", 64)
         self._combined = Memo("combined factor sets", 64)
-        self._versions: dict[str, Hashable] = {}  # of each parsed file: _file_version
 
     @abstractmethod
     def _load_uncached(self, name: str) -> FrenchFile:
@@ -158,11 +281,6 @@ class _FrenchSource(FactorSource):
     def _memo_token(self, name: str) -> Hashable:
         """What must be unchanged for a memoised file to be reused."""
         return name
-
-    def _file_version(self, name: str) -> Hashable:
-        """The version of the file ``name`` just loaded: a number unique in the process
-        (a new load is a new version; equal versions are the same parsed file)."""
-        return ("loaded", next(_LOADS))
 
     def _memo_lifetime(self, name: str) -> float | None:
         """Seconds a memoised file may be reused at most (None: while its token holds)."""
@@ -179,7 +297,6 @@ class _FrenchSource(FactorSource):
             if file is not None:
                 return file
             file = self._load_uncached(name)
-            self._versions[name] = self._file_version(name)
             # The token after loading: a failed refresh marks the file stale, and the stale
             # token is what the next call must match to reuse it without a new download.
             life = self._memo_lifetime(name)
@@ -221,8 +338,6 @@ class _FrenchSource(FactorSource):
             data = self._combined.get(key, tuple(files.values()))
             if data is None:
                 data = combine_factor_files(files, factors, freq, self.name)
-                version = (self.name, tuple(self._versions.get(n) for n in names.values()))
-                data = replace(data, version=version)
                 self._combined.put(key, data, tuple(files.values()))
             return data
 
@@ -436,9 +551,6 @@ class FrenchFiles(_FrenchSource):
         path = self.path_for(name)
         stat = path.stat()
         return (str(path), stat.st_mtime_ns, stat.st_size)
-
-    def _file_version(self, name: str) -> Hashable:
-        return self._memo_token(name)  # path, modification time and size
 
     def _load_uncached(self, name: str) -> FrenchFile:
         path = self.path_for(name)

@@ -82,13 +82,6 @@ class Reachability:
         if outage is not None:
             raise SourceUnreachableError(source, outage.reason)
 
-    def outage(self, source: str) -> Outage | None:
-        """The open outage of ``source``, or None: the same object until it ends, is
-        extended or is cleared (memos of what was served during it compare it by identity)."""
-        with self._lock:
-            outage = self._outages.get(source)
-        return outage if outage is not None and time.monotonic() < outage.until else None
-
     def report(self, error: SourceUnreachableError, retry_after: float | None = None) -> None:
         """Open (or extend) an outage for the error's source."""
         seconds = self.retry_after if retry_after is None else retry_after

@@ -24,8 +24,6 @@ from xlfactor.domain.tickers import normalize_ticker
 
 SOURCE = "offline sample (linearmodels.datasets.french, monthly 1949-2017)"
 RELEASE = "as bundled with linearmodels"
-#: What the sample's data are built from: the bundled file never changes in a process.
-VERSION = ("offline sample", RELEASE)
 _FACTOR_COLUMNS = {"MktRF": "MKT", "SMB": "SMB", "HML": "HML", "Mom": "MOM", "RF": "RF"}
 
 
@@ -73,7 +71,7 @@ class SampleFactors(FactorSource):
         if frequency != "M":
             # the request, not the data, is at fault: a usage error (exit 2, #VALUE!)
             raise InvalidInputError("the offline sample is monthly only: use freq M")
-        return _sample_factors(tuple(factors))
+        return FactorData(data[[*factors, "RF"]].copy(), "M", SOURCE, RELEASE)
 
 
 class SamplePortfolios(PriceSource):
@@ -85,32 +83,19 @@ class SamplePortfolios(PriceSource):
     name = SOURCE
 
     def get_prices(self, tickers: Sequence[str], start: date, end: date) -> PriceData:
-        return _sample_prices(tuple(tickers), start, end)
-
-
-@functools.lru_cache(maxsize=64)
-def _sample_factors(factors: tuple[str, ...]) -> FactorData:
-    """The sample's ``factors`` and RF: one object per set, the data never change."""
-    return FactorData(load_sample()[[*factors, "RF"]].copy(), "M", SOURCE, RELEASE,
-                      version=VERSION)
-
-
-@functools.lru_cache(maxsize=256)
-def _sample_prices(tickers: tuple[str, ...], start: date, end: date) -> PriceData:
-    """:meth:`SamplePortfolios.get_prices`, one object per request (errors not kept)."""
-    data = load_sample()
-    by_upper = {c.upper(): c for c in sample_portfolios()}
-    wanted = [normalize_ticker(t) for t in tickers]
-    found = [t for t in wanted if t in by_upper]
-    if not found:
-        raise UnknownTickerError(
-            f"unknown sample portfolio {wanted[0]!r}; valid: {', '.join(sorted(by_upper))}"
-        )
-    returns = data[[by_upper[t] for t in found]].set_axis(found, axis=1)
-    base = pd.DataFrame(1.0, index=[returns.index[0] - pd.offsets.MonthEnd(1)], columns=found)
-    index = pd.concat([base, (1.0 + returns).cumprod()])
-    index.index.name = "date"
-    window = index[(index.index >= pd.Timestamp(start) - pd.offsets.MonthEnd(1))
-                   & (index.index <= pd.Timestamp(end))]
-    missing = tuple(t for t in wanted if t not in by_upper)
-    return PriceData(window, SOURCE, missing=missing, version=VERSION)
+        data = load_sample()
+        by_upper = {c.upper(): c for c in sample_portfolios()}
+        wanted = [normalize_ticker(t) for t in tickers]
+        found = [t for t in wanted if t in by_upper]
+        if not found:
+            raise UnknownTickerError(
+                f"unknown sample portfolio {wanted[0]!r}; valid: {', '.join(sorted(by_upper))}"
+            )
+        returns = data[[by_upper[t] for t in found]].set_axis(found, axis=1)
+        base = pd.DataFrame(1.0, index=[returns.index[0] - pd.offsets.MonthEnd(1)], columns=found)
+        index = pd.concat([base, (1.0 + returns).cumprod()])
+        index.index.name = "date"
+        window = index[(index.index >= pd.Timestamp(start) - pd.offsets.MonthEnd(1))
+                       & (index.index <= pd.Timestamp(end))]
+        missing = tuple(t for t in wanted if t not in by_upper)
+        return PriceData(window, SOURCE, missing=missing)

@@ -17,8 +17,7 @@ is in :mod:`xlfactor.data.yahoo_failures`. :func:`download_call_count` and
 
 from __future__ import annotations
 
-import time
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from typing import Any
@@ -27,7 +26,7 @@ import pandas as pd
 
 from xlfactor.data.base import PriceData, PriceSource
 from xlfactor.data.memo import Memo
-from xlfactor.data.reachability import REACHABILITY, Outage, SourceUnreachableError
+from xlfactor.data.reachability import REACHABILITY, SourceUnreachableError
 from xlfactor.data.settings import CHART_MAX_BYTES, DOWNLOAD_WAIT, check_bytes, check_number
 from xlfactor.data.yahoo_download import (  # noqa: F401 - re-exports, see below
     # download_call_count, reset_download_call_count and to_naive_dates are re-exported:
@@ -113,9 +112,6 @@ class YahooPrices(PriceSource):
         # Repeated cells reuse one assembled answer while the cached series are unchanged
         # (the policy of xlfactor.data.memo).
         self._answers = Memo("Yahoo answers", MEMO_SIZE)
-        # Stale answers served while Yahoo is known to be unreachable: during the outage
-        # every call would serve the same cached copies, with the same words.
-        self._outage_answers = Memo("Yahoo answers during an outage", MEMO_SIZE)
 
     def get_prices(self, tickers: Sequence[str], start: date, end: date) -> PriceData:
         """Adjusted closes for ``tickers`` on trading days in ``[start, end]``.
@@ -160,42 +156,17 @@ class YahooPrices(PriceSource):
         hit = self._answers.get(memo_key, versions)
         if hit is not None:
             return hit
-        outage = REACHABILITY.outage(SOURCE_NAME)
-        problem = getattr(self.store, "problem", None)
-        if outage is not None and versions is not None:
-            hit = self._outage_answers.get(memo_key, (versions, outage, problem))
-            if hit is not None:
-                return hit
         result = self._get_prices(symbols, first, last)
         problem = getattr(self.store, "problem", None)
         if problem:
             result = replace(result, warnings=(*result.warnings, problem))
-        if versions is not None:
-            # Remember under the versions now stored (a fetch above just replaced them).
-            versions = self._versions(symbols)
-            if not problem:  # a cache that failed may not hold what was fetched
-                # what was served, named by the cache rows it came from
-                result = replace(result, version=(SOURCE_NAME, versions))
-        self._keep_outage_answer(memo_key, result, outage, versions)
         # Not memoised: stale answers (retry soon) and answers with missing tickers (Yahoo
         # sometimes reports a symbol "possibly delisted" only for a while).
         if versions is not None and not result.stale and not result.missing:
-            self._answers.put(memo_key, result, versions,
+            # Remember under the versions now stored (a fetch above just replaced them).
+            self._answers.put(memo_key, result, self._versions(symbols),
                               expires=self._memo_expiry(symbols, last))
         return result
-
-    def _keep_outage_answer(self, key: Hashable, result: PriceData, outage: Outage | None,
-                            versions: tuple[str | None, ...] | None) -> None:
-        """Remember a stale answer served from the cache during an outage that was open
-        before the call and still is: until it ends (or is cleared, or the cache rows
-        change), every call would serve the same copies with the same notes."""
-        if not result.stale or outage is None or versions is None:
-            return
-        if REACHABILITY.outage(SOURCE_NAME) is not outage:
-            return
-        left = outage.until - time.monotonic()
-        token = (versions, outage, getattr(self.store, "problem", None))
-        self._outage_answers.put(key, result, token, expires=time.time() + left)
 
     def _versions(self, symbols: list[str]) -> tuple[str | None, ...] | None:
         """Cache versions of the tickers' series: a cheap test that nothing changed."""
