@@ -327,7 +327,8 @@ KNOWN_LONG = {
     "xlfactor.cli": 479, "xlfactor.data.store.cache": 479, "xlfactor.data.french_csv": 503,
     "xlfactor.own_returns": 503, "xlfactor.data.http": 516,
     "xlfactor.data.yahoo_download": 520, "xlfactor.engine.align": 571,
-    "xlfactor.data.store.sqlite": 575,
+    "xlfactor.data.store.sqlite": 575, "xlfactor.data.french": 562,
+    "xlfactor.data.price_files": 665,
 }
 
 
